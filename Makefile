@@ -1,0 +1,35 @@
+# Front door for developers: `make demo` runs the plugin end to end on a local sandbox, `make test` runs every check.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+SANDBOX ?= .sandbox
+
+.PHONY: setup system-packages demo test lint pytest clean
+
+setup: system-packages $(VENV)/.ansible-deploy-requirements
+
+# Debian packages and the `dokku` system user the tests need; skipped when not root (install them yourself then).
+system-packages:
+	@if [ "$$(id -u)" = 0 ]; then scripts/install-system-packages; else echo "not root: skipping Debian packages"; fi
+
+$(VENV)/.ansible-deploy-requirements: requirements.txt requirements-dev.txt constraints.txt
+	scripts/ensure-venv --dev
+
+demo: setup
+	$(BIN)/python scripts/sandbox demo $(SANDBOX)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/yamllint -s .
+	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections $(BIN)/ansible-lint -q playbooks roles
+	$(BIN)/shellcheck commands subcommands/* $$(scripts/list-shell-files)
+
+pytest: setup
+	$(BIN)/pytest
+
+test: lint pytest
+
+clean:
+	rm -rf $(VENV) $(SANDBOX) .pytest_cache .mypy_cache .ruff_cache

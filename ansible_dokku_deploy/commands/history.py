@@ -1,0 +1,38 @@
+"""ansible-deploy:history <app>"""
+
+from __future__ import annotations
+
+from ansible_dokku_deploy import output
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.errors import UsageError
+from ansible_dokku_deploy.history import History
+
+USAGE = "<app>"
+DESCRIPTION = "Lists the app's past runs: id, phase, rev, start, duration, status, changed count"
+COLUMNS = ("id", "phase", "rev", "started", "duration", "status", "changed")
+
+
+def main(args: list[str]) -> None:
+    if len(args) != 1:
+        raise UsageError("Please specify one app", hint=f"Usage: dokku ansible-deploy:history {USAGE}")
+    dokku = Dokku.from_environ()
+    app = dokku.require_app(args[0])
+    runs = History(dokku.data_dir(app)).runs()
+    output.header(f"{app} ansible-deploy runs")
+    rows = [COLUMNS] + [
+        (
+            r.id,
+            r.phase + (" (check)" if r.check else ""),
+            r.rev[:12] or "-",
+            r.started_iso,
+            f"{r.duration:.1f}s",
+            r.status,
+            str(r.changed),
+        )
+        for r in runs
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    for row in rows:
+        output.detail("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    if not runs:
+        output.detail("no runs yet")

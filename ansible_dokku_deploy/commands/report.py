@@ -1,0 +1,139 @@
+"""ansible-deploy:report [<app>] [--format json|stdout] [--ansible-deploy-<flag>]"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from ansible_dokku_deploy import output
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.errors import DeployError, UsageError
+from ansible_dokku_deploy.history import History
+from ansible_dokku_deploy.output import MASK
+from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
+from ansible_dokku_deploy.staging import Staging
+
+USAGE = "[<app>] [--format json|stdout] [<flag>]"
+DESCRIPTION = "Displays the ansible-deploy report for one or all apps"
+PREFIX = "--ansible-deploy-"
+
+Field = Callable[[Dokku, str], str]
+
+
+def _last_run(attr: str) -> Field:
+    def read(dokku: Dokku, app: str) -> str:
+        run = History(dokku.data_dir(app)).last()
+        if run is None:
+            return "none" if attr == "status" else ""
+        if attr == "at":
+            return run.started_iso
+        return str(getattr(run, attr))
+
+    return read
+
+
+def _staged(attr: str) -> Field:
+    def read(dokku: Dokku, app: str) -> str:
+        release = Staging(dokku.data_dir(app)).current()
+        return "" if release is None else str(getattr(release, attr))
+
+    return read
+
+
+def _features(dokku: Dokku, app: str) -> str:
+    release = Staging(dokku.data_dir(app)).current()
+    if release is None:
+        return ""
+    try:
+        return " ".join(validate_tree(release.path, check_nginx=False).features)
+    except DeployError:
+        return "invalid"
+
+
+def _setting(key: str, scope: str) -> Field:
+    setting = SETTINGS[key]
+
+    def read(dokku: Dokku, app: str) -> str:
+        store = Store(dokku)
+        value = {"app": lambda: store.get(app, key), "global": lambda: store.get(GLOBAL, key)}.get(
+            scope, lambda: store.computed(app, key)
+        )()
+        return MASK if setting.secret and value else value
+
+    return read
+
+
+FIELDS: dict[str, Field] = {
+    "staged-rev": _staged("rev"),
+    "staged-at": _staged("staged_at"),
+    "staged-release": _staged("id"),
+    "features": _features,
+    "last-run-id": _last_run("id"),
+    "last-run-phase": _last_run("phase"),
+    "last-run-status": _last_run("status"),
+    "last-run-at": _last_run("at"),
+    "last-run-changed": _last_run("changed"),
+}
+for _key in SETTINGS:
+    FIELDS[_key] = _setting(_key, "app")
+    FIELDS[f"global-{_key}"] = _setting(_key, "global")
+    FIELDS[f"computed-{_key}"] = _setting(_key, "computed")
+
+
+def collect(dokku: Dokku, app: str) -> dict[str, str]:
+    return {flag: read(dokku, app) for flag, read in sorted(FIELDS.items())}
+
+
+def print_report(dokku: Dokku, app: str) -> None:
+    """Dokku's report shape: a header, then `Label: value` lines sorted by flag, labels padded to 31+."""
+    values = collect(dokku, app)
+    output.header(f"{app} ansible-deploy information")
+    labels = {flag: (f"ansible deploy {flag}".replace("-", " ").capitalize() + ":") for flag in values}
+    width = max(31, *(len(label) for label in labels.values()))
+    for flag, value in values.items():
+        output.detail(f"{labels[flag]:<{width}} {value}".rstrip())
+
+
+def _parse(args: list[str]) -> tuple[str, list[str], list[str]]:
+    """(format, info flags, apps) from Dokku's report syntax."""
+    fmt, flags, apps = "stdout", [], []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--format":
+            fmt = rest.pop(0) if rest else ""
+            if fmt not in ("json", "stdout"):
+                raise UsageError(
+                    f"Invalid --format value specified: {fmt!r}", hint="Use --format json or --format stdout."
+                )
+        elif arg.startswith("--"):
+            flags.append(arg)
+        else:
+            apps.append(arg)
+    if len(apps) > 1:
+        raise UsageError(f"Unexpected argument(s): {' '.join(apps[1:])}")
+    if flags and "--format" in args:
+        raise UsageError("--format flag cannot be specified when specifying an info flag")
+    for flag in flags:
+        if not flag.startswith(PREFIX) or flag[len(PREFIX) :] not in FIELDS:
+            raise UsageError(f"Invalid flag passed, valid flags: {', '.join(PREFIX + f for f in sorted(FIELDS))}")
+    return fmt, flags, apps
+
+
+def main(args: list[str]) -> None:
+    fmt, flags, apps = _parse(args)
+    dokku = Dokku.from_environ()
+    targets = [dokku.require_app(apps[0])] if apps else dokku.apps()
+    if not targets:
+        output.warn("You haven't deployed any applications yet")
+        return
+    if len(flags) > 1:
+        return  # Dokku's report silently does nothing with more than one info flag
+    for app in targets:
+        if flags:
+            output.plain(FIELDS[flags[0][len(PREFIX) :]](dokku, app))
+        elif fmt == "json":
+            output.plain(json.dumps(collect(dokku, app), separators=(",", ":")))
+        else:
+            print_report(dokku, app)

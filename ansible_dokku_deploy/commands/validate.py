@@ -1,0 +1,24 @@
+"""ansible-deploy:validate [<dir>]"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ansible_dokku_deploy import output
+from ansible_dokku_deploy.errors import UsageError
+from ansible_dokku_deploy.packaging import validate_tree
+
+USAGE = "[<dir>]"
+DESCRIPTION = "Checks a packaging dir (env.yml, vault/, nginx.conf.d/, ansible/) without deploying"
+
+
+def main(args: list[str]) -> None:
+    if len(args) > 1:
+        raise UsageError("Please specify at most one directory", hint=f"Usage: dokku ansible-deploy:validate {USAGE}")
+    root = Path(args[0] if args else ".")
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a directory")
+    packaging = validate_tree(root)
+    output.step(f"{root}: the packaging files are valid")
+    output.detail(f"features: {', '.join(packaging.features) or 'none'}")
+    output.detail(f"files: {', '.join(packaging.files)}")

@@ -1,0 +1,69 @@
+"""Dokku's environment and on-disk layout, as the plugin sees it from a trigger or a command."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ansible_dokku_deploy import PLUGIN_NAME
+from ansible_dokku_deploy.errors import AppMissingError, DeployError
+
+DATA_NAME = "ansible"  # the plugin's data dir: $DOKKU_LIB_ROOT/data/ansible/$APP
+_APP_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")  # Dokku still accepts existing names with '_'
+
+
+@dataclass(frozen=True)
+class Dokku:
+    root: Path
+    lib_root: Path
+
+    @classmethod
+    def from_environ(cls) -> Dokku:
+        return cls(
+            root=Path(os.environ.get("DOKKU_ROOT") or "/home/dokku"),
+            lib_root=Path(os.environ.get("DOKKU_LIB_ROOT") or "/var/lib/dokku"),
+        )
+
+    @property
+    def data_root(self) -> Path:
+        return self.lib_root / "data" / DATA_NAME
+
+    @property
+    def config_root(self) -> Path:
+        return self.lib_root / "config" / PLUGIN_NAME
+
+    def data_dir(self, app: str) -> Path:
+        return self.data_root / check_app_name(app)
+
+    def config_dir(self, app: str) -> Path:
+        return self.config_root / (app if app == "--global" else check_app_name(app))
+
+    def app_dir(self, app: str) -> Path:
+        return self.root / check_app_name(app)
+
+    def deploy_lock(self, app: str) -> Path:
+        return self.lib_root / "data" / "apps" / app / ".deploy.lock"
+
+    def apps(self) -> list[str]:
+        """Every app, by Dokku's rule: a directory under DOKKU_ROOT not starting with '.' or an uppercase letter."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.name[0].isupper()
+        )
+
+    def require_app(self, app: str) -> str:
+        if not (self.root / check_app_name(app)).is_dir():
+            raise AppMissingError(app)
+        return app
+
+
+def check_app_name(app: str) -> str:
+    if not _APP_NAME.match(app):
+        raise DeployError(
+            f"{app!r} is not a valid app name",
+            hint="App names are lowercase letters, digits, dots and hyphens, starting with a letter or digit.",
+        )
+    return app

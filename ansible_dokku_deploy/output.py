@@ -1,0 +1,58 @@
+"""Dokku's voice (-----> / =====> / ' !     ') and the one place that redacts secrets before printing."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+MASK = "********"
+_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Never print this value again, in any output of this process."""
+    for part in (value, *value.splitlines()):
+        if len(part.strip()) >= 4:  # noqa: PLR2004  # masking tiny strings would garble ordinary text
+            _secrets.add(part.strip())
+
+
+def redact(text: str) -> str:
+    """Replace every registered secret in text by a mask."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def quiet() -> bool:
+    return bool(os.environ.get("DOKKU_QUIET_OUTPUT"))
+
+
+def _emit(stream: TextIO, prefix: str, message: str) -> None:
+    stream.writelines(f"{prefix}{line}\n" for line in redact(message).splitlines() or [""])
+    stream.flush()
+
+
+def step(message: str) -> None:
+    """`-----> message`, a step as it happens."""
+    _emit(sys.stdout, "-----> ", message)
+
+
+def header(message: str) -> None:
+    """`=====> message`, suppressed by --quiet like Dokku's info2_quiet."""
+    if not quiet():
+        _emit(sys.stdout, "=====> ", message)
+
+
+def detail(message: str) -> None:
+    """Seven-space indented detail line."""
+    _emit(sys.stdout, "       ", message)
+
+
+def plain(message: str) -> None:
+    _emit(sys.stdout, "", message)
+
+
+def warn(message: str) -> None:
+    """` !     message` on stderr."""
+    _emit(sys.stderr, " !     ", message)

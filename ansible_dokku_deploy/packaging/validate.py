@@ -1,0 +1,251 @@
+"""Validation of a packaging tree: every problem becomes an error naming file, key or line, and a fix."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ansible_dokku_deploy.errors import DeployError, PackagingError
+from ansible_dokku_deploy.packaging import nginx_check
+from ansible_dokku_deploy.packaging.load import ENV_FILE, Lines, collect, load_yaml, read_text
+
+SCHEMA_VERSION = 1
+VAULT_HEADER = "$ANSIBLE_VAULT;"
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+}
+
+
+@dataclass(frozen=True)
+class Packaging:
+    """A validated packaging tree: the parsed env.yml and the files that belong to it."""
+
+    root: Path
+    spec: dict[str, Any]
+    files: tuple[str, ...]
+    digest: str
+
+    @property
+    def snippets(self) -> tuple[str, ...]:
+        return tuple(f for f in self.files if f.startswith("nginx.conf.d/"))
+
+    @property
+    def vault_files(self) -> tuple[str, ...]:
+        return tuple(f for f in self.files if f.startswith("vault/"))
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The capabilities this packaging asks for, in provisioning order."""
+        spec = self.spec
+        wanted = {
+            "config": bool(spec.get("env")) or bool(self.vault_files),
+            "ports": "port" in spec,
+            "domains": "domains" in spec,
+            "storage": bool(spec.get("storage")),
+            "nginx": bool(self.snippets),
+            "tls": spec.get("tls", "acme" if spec.get("domains") else "none") == "acme",
+            "database": "database" in spec,
+            "backups": "backups" in spec,
+            "monitoring": "monitoring" in spec,
+            "steps": bool(spec.get("steps")),
+        }
+        return tuple(name for name, on in wanted.items() if on)
+
+
+@cache
+def schema() -> dict[str, Any]:
+    path = Path(__file__).with_name("schema") / f"v{SCHEMA_VERSION}.json"
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def validate_tree(root: Path, *, check_nginx: bool = True) -> Packaging:
+    """Validate the packaging files under root; raise PackagingError listing every problem."""
+    problems: list[DeployError] = []
+    files = collect(root, problems)
+    spec: dict[str, Any] = {}
+    if ENV_FILE not in files:
+        if not any(p.where == ENV_FILE for p in problems):
+            problems.append(
+                DeployError(
+                    "file not found",
+                    where=ENV_FILE,
+                    hint="Every packaged app has an env.yml at the top of its repository, at least `version: 1`.",
+                )
+            )
+    else:
+        spec = _check_env(root, problems)
+    problems.extend(_check_steps(spec, files))
+    problems.extend(_check_vault(root, files))
+    snippets = [root / f for f in files if f.startswith("nginx.conf.d/")]
+    problems.extend(snippets_named(files))
+    if check_nginx and snippets and not problems:
+        problems.extend(nginx_check.check(snippets))
+    if problems:
+        raise PackagingError(problems)
+    return Packaging(root=root, spec=spec, files=tuple(files), digest=digest(root, files))
+
+
+def snippets_named(files: list[str]) -> list[DeployError]:
+    """nginx only includes nginx.conf.d/*.conf, one level deep."""
+    return [
+        DeployError(
+            "is not included by nginx", where=f, hint="Snippets are files named *.conf directly in nginx.conf.d/."
+        )
+        for f in files
+        if f.startswith("nginx.conf.d/") and (f.count("/") != 1 or not f.endswith(".conf"))
+    ]
+
+
+def digest(root: Path, files: list[str]) -> str:
+    """A fingerprint of the files' names and contents."""
+    h = hashlib.sha256()
+    for rel in files:
+        h.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _check_env(root: Path, problems: list[DeployError]) -> dict[str, Any]:
+    try:
+        doc = load_yaml(read_text(root / ENV_FILE, ENV_FILE), ENV_FILE)
+    except DeployError as exc:
+        problems.append(exc)
+        return {}
+    if not isinstance(doc.data, dict):
+        problems.append(
+            DeployError(f"expected a mapping of keys (like `version: 1`), found {_describe(doc.data)}", where=ENV_FILE)
+        )
+        return {}
+    from jsonschema import Draft202012Validator  # noqa: PLC0415  # heavy import, only when validating
+
+    errors = sorted(
+        Draft202012Validator(schema()).iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]
+    )
+    for error in errors:
+        problems.extend(_explain(error, doc.lines))
+    return doc.data if not errors else {}
+
+
+def _keypath(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _where(lines: Lines, path: tuple[str | int, ...]) -> str:
+    while path and path not in lines:
+        path = path[:-1]
+    return f"{ENV_FILE}:{lines.get(path, 1)}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true or false)"
+    kind = {dict: "a mapping", list: "a list", str: "the string", int: "the number", float: "the number"}.get(
+        type(value), ""
+    )
+    shown = "" if isinstance(value, (dict, list)) else f" {json.dumps(value)[:80]}"
+    return f"{kind}{shown}".strip() if value is not None else "nothing"
+
+
+def _explain(error: Any, lines: Lines) -> list[DeployError]:
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        return _unknown_keys(error, path, lines)
+    message, hint = _sentence(error, path)
+    return [DeployError(f"{_keypath(path)}: {message}", where=_where(lines, path), hint=hint)]
+
+
+def _unknown_keys(error: Any, path: tuple[str | int, ...], lines: Lines) -> list[DeployError]:
+    known = sorted(error.schema.get("properties", {}))
+    out = []
+    for name in sorted(set(error.instance) - set(known)):
+        close = difflib.get_close_matches(str(name), known, n=1)
+        guess = f"Did you mean {close[0]!r}? " if close else ""
+        where = _where(lines, (*path, name))
+        out.append(
+            DeployError(
+                f"{_keypath((*path, name))}: unknown key",
+                where=where,
+                hint=f"{guess}Valid keys here: {', '.join(known)}.",
+            )
+        )
+    return out
+
+
+def _sentence(error: Any, path: tuple[str | int, ...]) -> tuple[str, str | None]:
+    """What was expected and what was found, and a hint, for one schema error."""
+    rule, value, sub = error.validator, error.validator_value, error.schema
+    about = sub.get("description") if isinstance(sub, dict) else None
+    found = _describe(error.instance)
+    if rule == "required":
+        missing = error.message.split("'")[1]
+        return f"missing key {missing!r}", sub.get("properties", {}).get(missing, {}).get("description")
+    if rule == "enum":
+        choices = [str(c) for c in value]
+        close = difflib.get_close_matches(str(error.instance), choices, n=1)
+        return f"expected one of {', '.join(choices)}, found {found}", f"Did you mean {close[0]!r}?" if close else about
+    if rule == "type":
+        wanted = value if isinstance(value, list) else [value]
+        return f"expected {' or '.join(_TYPE_NAMES.get(str(t), str(t)) for t in wanted)}, found {found}", about
+    sentences = {
+        "const": (f"expected {json.dumps(value)}, found {found}", about),
+        "propertyNames": (
+            f"{found} is not a valid variable name",
+            "Names are letters, digits and underscores, not starting with a digit.",
+        ),
+        "pattern": (f"{found} is not valid", f"Expected: {about or _pattern_about(path)}"),
+        "uniqueItems": ("the list has duplicates", "List each item once."),
+    }
+    return sentences.get(rule, (error.message, about))
+
+
+def _pattern_about(path: tuple[str | int, ...]) -> str:
+    if path and path[0] == "domains":
+        return "a lowercase host name such as app.example.com."
+    if path and path[0] == "steps":
+        return "a playbook path such as ansible/setup.yml."
+    if path and path[0] == "backups":
+        return "five cron fields, such as '0 3 * * *'."
+    return "see docs/packaging-format.md."
+
+
+def _check_steps(spec: dict[str, Any], files: list[str]) -> list[DeployError]:
+    return [
+        DeployError(
+            f"steps.{phase}: {book} is not in the repository",
+            where=ENV_FILE,
+            hint="Commit the playbook under ansible/, or remove it from steps.",
+        )
+        for phase, books in spec.get("steps", {}).items()
+        for book in books
+        if book not in files
+    ]
+
+
+def _check_vault(root: Path, files: list[str]) -> list[DeployError]:
+    out = []
+    for rel in files:
+        if not rel.startswith("vault/"):
+            continue
+        if not rel.endswith((".yml", ".yaml")) or rel.count("/") != 1:
+            out.append(
+                DeployError(
+                    "is not a vault file", where=rel, hint="Vault files are vault/*.yml, encrypted with ansible-vault."
+                )
+            )
+        elif not (root / rel).read_bytes().startswith(VAULT_HEADER.encode()):
+            out.append(DeployError("is not encrypted", where=rel, hint=f"Encrypt it: ansible-vault encrypt {rel}"))
+    return out

@@ -1,0 +1,116 @@
+"""What a phase must provision: the roles, their variables, and a fingerprint that tells 'nothing changed'."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ansible_dokku_deploy import __version__
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.packaging import Packaging
+from ansible_dokku_deploy.staging import Release, write_private
+
+PRE_DEPLOY, POST_DEPLOY = "pre-deploy", "post-deploy"
+PHASES = (PRE_DEPLOY, POST_DEPLOY)
+SNIPPET_PREFIX = "ansible-deploy-"  # the only nginx.conf.d/ files the plugin writes or removes
+PHASE_ROLES = {PRE_DEPLOY: ("config", "ports", "domains", "storage", "nginx"), POST_DEPLOY: ()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    app: str
+    phase: str
+    release: Release
+    roles: tuple[str, ...]
+    variables: dict[str, Any]
+    fingerprint: str
+
+
+@dataclass
+class State:
+    """What the last runs left behind: per-phase fingerprints and what the plugin owns on the server."""
+
+    path: Path
+    phases: dict[str, dict[str, str]] = field(default_factory=dict)
+    config_keys: list[str] = field(default_factory=list)
+    snippets: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, data_dir: Path) -> State:
+        path = data_dir / "state.json"
+        try:
+            raw = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return cls(path)
+        return cls(path, raw.get("phases", {}), raw.get("config_keys", []), raw.get("snippets", []))
+
+    def save(self) -> None:
+        raw = {"phases": self.phases, "config_keys": self.config_keys, "snippets": self.snippets}
+        write_private(self.path, json.dumps(raw, sort_keys=True).encode())
+
+    def unchanged(self, plan: Plan) -> bool:
+        return self.phases.get(plan.phase, {}).get("fingerprint") == plan.fingerprint
+
+    def record(self, plan: Plan, *, succeeded: bool) -> None:
+        self.phases[plan.phase] = {"fingerprint": plan.fingerprint if succeeded else ""}
+        if succeeded and plan.phase == PRE_DEPLOY:
+            self.config_keys = sorted(plan.variables.get("config_values", {}))
+            self.snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
+
+
+def storage_entry(app: str, name: str) -> str:
+    """Dokku storage entries are global: name them after the app (a DNS-1123 label of at most 45 characters)."""
+    entry = re.sub(r"[^a-z0-9-]", "-", f"{app}-{name}")
+    if len(entry) > 45:  # noqa: PLR2004  # Dokku's limit
+        entry = entry[:36] + "-" + hashlib.sha256(entry.encode()).hexdigest()[:8]
+    return entry
+
+
+def role_variables(dokku: Dokku, app: str, packaging: Packaging, state: State) -> dict[str, dict[str, Any]]:
+    """Inputs of every role that has something to do, by role name."""
+    spec = packaging.spec
+    roles: dict[str, dict[str, Any]] = {}
+    values = {k: _env_value(v) for k, v in spec.get("env", {}).items()}
+    if values or state.config_keys:
+        roles["config"] = {"values": values, "unset": sorted(set(state.config_keys) - set(values))}
+    if "port" in spec:
+        roles["ports"] = {"container_port": spec["port"], "https": "tls" in packaging.features}
+    if "domains" in spec:
+        roles["domains"] = {"list": spec["domains"]}
+    if spec.get("storage"):
+        mounts = [{"entry": storage_entry(app, s["name"]), "path": s["path"]} for s in spec["storage"]]
+        roles["storage"] = {"mounts": mounts, "entry_prefix": storage_entry(app, "")}
+    snippets = [{"name": f"{SNIPPET_PREFIX}{Path(rel).name}", "src": rel} for rel in packaging.snippets]
+    if snippets or state.snippets:
+        roles["nginx"] = {
+            "snippets": snippets,
+            "snippet_dir": str(dokku.app_dir(app) / "nginx.conf.d"),
+            "prefix": SNIPPET_PREFIX,
+            "check_command": f"{sys.executable} -m ansible_dokku_deploy.packaging.nginx_check",
+        }
+    return roles
+
+
+def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, packaging: Packaging, state: State) -> Plan:
+    wanted = role_variables(dokku, app, packaging, state)
+    roles = tuple(r for r in PHASE_ROLES[phase] if r in wanted)
+    variables: dict[str, Any] = {"ansible_deploy_roles": list(roles)}
+    for role in roles:
+        variables[f"{role}_app"] = app
+        variables.update({f"{role}_{key}": value for key, value in wanted[role].items()})
+    basis = {"phase": phase, "digest": release.digest, "version": __version__, "variables": variables}
+    fingerprint = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+    if "nginx" in roles:  # the release's path changes with every push; its content is in the digest
+        variables["nginx_release_dir"] = str(release.path)
+    return Plan(app=app, phase=phase, release=release, roles=roles, variables=variables, fingerprint=fingerprint)
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,129 @@
+"""The only importer of ansible_runner: one private data dir per run, progress in Dokku's voice, a redacted log."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ansible_dokku_deploy import PLUGIN_DIR, output
+from ansible_dokku_deploy.plan import Plan
+from ansible_dokku_deploy.staging import secure_dir, write_private
+
+PLAYBOOKS = PLUGIN_DIR / "playbooks"
+_QUIET_TASKS = ("Validating arguments against arg spec",)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    succeeded: bool
+    changed: int
+    failed_task: str = ""
+    message: str = ""
+
+
+class _Progress:
+    """Turns ansible-runner events into deploy output: each task as it starts, diffs in check mode, failures."""
+
+    def __init__(self, *, show_diff: bool) -> None:
+        self.show_diff = show_diff
+        self.failed_task = ""
+        self.message = ""
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data", {})
+        task = str(data.get("task", ""))
+        if kind == "playbook_on_task_start" and not task.startswith(_QUIET_TASKS):
+            output.step(task)
+        elif kind == "runner_on_ok" and self.show_diff and data.get("res", {}).get("changed"):
+            for diff in _diffs(data.get("res", {})):
+                output.detail(diff)
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            self.failed_task = task
+            self.message = _message(data.get("res", {}))
+        return True  # keep the event in the artifacts (the private dir is deleted after the run)
+
+
+def _diffs(result: dict[str, Any]) -> list[str]:
+    diffs = result.get("diff") or []
+    lines: list[str] = []
+    for diff in diffs if isinstance(diffs, list) else [diffs]:
+        if "prepared" in diff:
+            lines.extend(str(diff["prepared"]).splitlines())
+        elif "before" in diff or "after" in diff:
+            lines.append(f"would change: {json.dumps(diff.get('before'))} -> {json.dumps(diff.get('after'))}")
+    return lines
+
+
+def _message(result: dict[str, Any]) -> str:
+    if result.get("censored"):
+        return "the task failed; its output is hidden because it handles secrets"
+    msg = result.get("msg") or result.get("stderr") or result.get("module_stderr") or "failed"
+    return str(msg).strip().splitlines()[0][:500] if str(msg).strip() else "failed"
+
+
+def _error_line(stdout: str) -> str:
+    """Ansible's own error (a broken playbook or role) when no task failed."""
+    for line in stdout.splitlines():
+        if line.startswith(("[ERROR]:", "ERROR!")):
+            return line.split(":", 1)[1].strip() if line.startswith("[ERROR]") else line[6:].strip()
+    return ""
+
+
+def run_playbook(plan: Plan, *, work_dir: Path, log_fd: int, check: bool, verbosity: int) -> Outcome:
+    """Run the phase's playbook once through ansible-runner; secrets never reach argv or world-readable files."""
+    import ansible_runner  # noqa: PLC0415  # heavy import, only when Ansible really runs
+
+    private = Path(tempfile.mkdtemp(prefix="run-", dir=secure_dir(work_dir)))
+    try:
+        secure_dir(private / "env")
+        write_private(private / "env" / "extravars", json.dumps(plan.variables).encode())
+        venv_bin = str(Path(sys.executable).parent)
+        envvars = {
+            "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "ANSIBLE_HOME": str(private / "home"),
+            "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
+            "ANSIBLE_REMOTE_TEMP": str(private / "tmp"),
+            "ANSIBLE_COLLECTIONS_PATH": str(PLUGIN_DIR / "collections"),
+            "ANSIBLE_ROLES_PATH": str(PLUGIN_DIR / "roles"),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_DEPRECATION_WARNINGS": "0",
+        }
+        progress = _Progress(show_diff=check)
+        result = ansible_runner.run(
+            private_data_dir=str(private),
+            playbook=str(PLAYBOOKS / f"{plan.phase}.yml"),
+            inventory={
+                "all": {
+                    "hosts": {
+                        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                    }
+                }
+            },
+            envvars=envvars,
+            cmdline="--check --diff" if check else None,
+            verbosity=verbosity,
+            event_handler=progress,
+            quiet=True,
+            suppress_env_files=True,
+            json_mode=False,
+        )
+        stdout = result.stdout.read() if result.stdout else ""
+        os.write(log_fd, output.redact(stdout).encode())
+        stats = result.stats or {}
+        changed = sum(stats.get("changed", {}).values())
+        if result.status == "successful" and result.rc == 0:
+            return Outcome(succeeded=True, changed=changed)
+        message = progress.message or _error_line(stdout) or f"ansible-playbook ended with status {result.status}"
+        return Outcome(
+            succeeded=False, changed=changed, failed_task=progress.failed_task, message=output.redact(message)
+        )
+    finally:
+        shutil.rmtree(private, ignore_errors=True)

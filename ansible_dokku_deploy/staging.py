@@ -1,0 +1,108 @@
+"""The only writer of staged packaging: releases built beside the current one and swapped in atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ansible_dokku_deploy.packaging import Packaging
+
+META = ".release.json"
+
+
+@dataclass(frozen=True)
+class Release:
+    path: Path
+    rev: str
+    staged_at: str
+    digest: str
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+
+def secure_dir(path: Path) -> Path:
+    """mkdir -p with 0700 for every directory the plugin creates."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a 0600 file atomically (temp file + rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+def _point(link: Path, target: Path) -> None:
+    """Atomically make link point at target (relative)."""
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(target, link.parent))
+    tmp.replace(link)
+
+
+@dataclass(frozen=True)
+class Staging:
+    data_dir: Path
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.data_dir / "releases"
+
+    def _release(self, link: str) -> Release | None:
+        path = self.data_dir / link
+        if not path.is_symlink() or not path.is_dir():
+            return None
+        meta = json.loads((path / META).read_text())
+        return Release(path=path.resolve(), rev=meta["rev"], staged_at=meta["staged_at"], digest=meta["digest"])
+
+    def current(self) -> Release | None:
+        return self._release("staged")
+
+    def previous(self) -> Release | None:
+        return self._release("previous")
+
+    def stage(self, packaging: Packaging, rev: str, keep: int) -> Release:
+        """Copy the packaging files into a new release and make it the staged one; keep the old one as previous."""
+        current = self.current()
+        if current is not None and current.digest == packaging.digest and current.rev == rev:
+            return current
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        release_id = f"{stamp}-{(rev or 'norev')[:12]}-{os.getpid()}"
+        tmp = secure_dir(self.releases_dir) / f".{release_id}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        secure_dir(tmp)
+        for rel in packaging.files:
+            dest = tmp / rel
+            secure_dir(dest.parent)
+            write_private(dest, (packaging.root / rel).read_bytes())
+        meta = {"rev": rev, "staged_at": stamp, "digest": packaging.digest, "files": list(packaging.files)}
+        write_private(tmp / META, json.dumps(meta).encode())
+        final = self.releases_dir / release_id
+        tmp.rename(final)
+        if current is not None:
+            _point(self.data_dir / "previous", current.path)
+        _point(self.data_dir / "staged", final)
+        self.prune(keep)
+        return Release(path=final, rev=rev, staged_at=stamp, digest=packaging.digest)
+
+    def prune(self, keep: int) -> None:
+        """Remove the oldest releases beyond keep, never the staged or previous one, and leftovers of killed runs."""
+        in_use = {r.path.name for r in (self.current(), self.previous()) if r is not None}
+        releases = sorted(p for p in self.releases_dir.iterdir() if not p.name.startswith("."))
+        for old in releases[: max(0, len(releases) - keep)]:
+            if old.name not in in_use:
+                shutil.rmtree(old, ignore_errors=True)
+        for leftover in self.releases_dir.glob(".*.tmp"):
+            if not leftover.name.endswith(f"-{os.getpid()}.tmp"):
+                shutil.rmtree(leftover, ignore_errors=True)

@@ -1,0 +1,135 @@
+"""One short function per Dokku trigger, named after it; arguments exactly as Dokku passes them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from ansible_dokku_deploy import output
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.errors import PackagingError
+from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.phases import run_phase
+from ansible_dokku_deploy.plan import POST_DEPLOY, PRE_DEPLOY
+from ansible_dokku_deploy.settings import Store
+from ansible_dokku_deploy.staging import Staging, secure_dir
+
+RENAMES = ".renames"  # $DATA/.renames/OLD marks an apps:rename in progress, so post-delete OLD does not deprovision
+
+
+def _managed(dokku: Dokku, app: str, source: Path) -> bool:
+    """Whether the plugin has anything to do for this push: env.yml in the source, or a staged copy already."""
+    return (source / "env.yml").exists() or Staging(dokku.data_dir(app)).current() is not None
+
+
+def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
+    """Stage the packaging files; cannot reject the push (Dokku ignores this hook's status), pre-build does."""
+    dokku = Dokku.from_environ()
+    source = Path(tmp_work_dir)
+    if not _managed(dokku, app, source):
+        return
+    try:
+        packaging = validate_tree(source)
+    except PackagingError:
+        output.step("ansible-deploy: the packaging files are invalid; the staged copy is kept as it was")
+        return
+    release = Staging(secure_dir(dokku.data_dir(app))).stage(
+        packaging, rev, keep=Store(dokku).computed_int(app, "keep-releases")
+    )
+    output.step(f"ansible-deploy: staged packaging for {app} ({', '.join(packaging.features) or 'no features'})")
+    output.detail(f"release {release.id}")
+
+
+def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
+    """Reject a push whose packaging is invalid, before the image is built."""
+    del builder
+    dokku = Dokku.from_environ()
+    if _managed(dokku, app, Path(source_dir)):
+        validate_tree(Path(source_dir))
+
+
+def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
+    """The pre-deploy phase: provision before the new release serves (replaces Dokku's deprecated pre-deploy)."""
+    del builder, image
+    run_phase(Dokku.from_environ(), app, PRE_DEPLOY)
+
+
+def post_deploy(app: str, *_: str) -> None:
+    """The post-deploy phase; Dokku passes the port and IP arguments empty, and the image tag last."""
+    run_phase(Dokku.from_environ(), app, POST_DEPLOY)
+
+
+def post_app_rename_setup(old: str, new: str, *_: str) -> None:
+    """Move the app's staged packaging, history and settings to its new name; mark the rename for post-delete."""
+    dokku = Dokku.from_environ()
+    for old_dir, new_dir in (
+        (dokku.data_dir(old), dokku.data_dir(new)),
+        (dokku.config_dir(old), dokku.config_dir(new)),
+    ):
+        if old_dir.exists():
+            shutil.rmtree(new_dir, ignore_errors=True)
+            old_dir.rename(new_dir)
+    marker = secure_dir(dokku.data_root / RENAMES) / old
+    marker.write_text(new)
+
+
+def post_app_clone_setup(old: str, new: str, *_: str) -> None:
+    """Give the clone the same staged packaging and settings (not the run history)."""
+    dokku = Dokku.from_environ()
+    old_data, new_data = dokku.data_dir(old), dokku.data_dir(new)
+    release = Staging(old_data).current()
+    if release is not None:
+        secure_dir(new_data / "releases")
+        shutil.copytree(release.path, new_data / "releases" / release.id, dirs_exist_ok=True)
+        (new_data / "staged").symlink_to(Path("releases") / release.id)
+    if dokku.config_dir(old).exists():
+        shutil.copytree(dokku.config_dir(old), dokku.config_dir(new), dirs_exist_ok=True)
+
+
+def post_delete(app: str, *_: str) -> None:
+    """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
+    dokku = Dokku.from_environ()
+    marker = dokku.data_root / RENAMES / app
+    if marker.exists():
+        marker.unlink()
+        return
+    shutil.rmtree(dokku.data_dir(app), ignore_errors=True)
+    shutil.rmtree(dokku.config_dir(app), ignore_errors=True)
+
+
+def report(app: str, *_: str) -> None:
+    """`dokku report APP`: this plugin's report with secrets masked."""
+    from ansible_dokku_deploy.commands import report as report_command  # noqa: PLC0415  # avoids an import cycle
+
+    report_command.print_report(Dokku.from_environ(), app)
+
+
+def install(*_: str) -> None:
+    """Root: the data and config dirs, owned by the dokku user, 0700. Idempotent (every plugin:install re-runs it)."""
+    dokku = Dokku.from_environ()
+    for path in (dokku.data_root, dokku.config_root, dokku.config_root / "--global"):
+        secure_dir(path)
+        path.chmod(0o700)
+        if os.geteuid() == 0:
+            shutil.chown(
+                path, os.environ.get("DOKKU_SYSTEM_USER", "dokku"), os.environ.get("DOKKU_SYSTEM_GROUP", "dokku")
+            )
+
+
+update = install
+
+
+TRIGGERS: dict[str, Callable[..., None]] = {
+    "post-extract": post_extract,
+    "pre-build": pre_build,
+    "pre-release-builder": pre_release_builder,
+    "post-deploy": post_deploy,
+    "post-app-rename-setup": post_app_rename_setup,
+    "post-app-clone-setup": post_app_clone_setup,
+    "post-delete": post_delete,
+    "report": report,
+    "install": install,
+    "update": update,
+}

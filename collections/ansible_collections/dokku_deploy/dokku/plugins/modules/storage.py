@@ -1,0 +1,93 @@
+"""Module: an app's persistent folders as Dokku named storage entries, created and mounted when missing."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: storage
+short_description: Ensure a Dokku app's named storage entries are created and mounted
+description:
+  - Reads C(storage:list-entries --format json) and C(storage:list APP --format json) once, creates missing
+    entries with C(storage:create), mounts them with C(storage:mount APP NAME --container-dir PATH), and unmounts
+    entries named with O(entry_prefix) that are no longer wanted. Data is never deleted.
+options:
+  app:
+    description: The Dokku app.
+    type: str
+    required: true
+  mounts:
+    description: Entries to mount, each with C(entry) (the storage entry name) and C(path) (the container dir).
+    type: list
+    elements: dict
+    required: true
+  entry_prefix:
+    description: Entries whose names start with this belong to the app; unwanted ones are unmounted.
+    type: str
+    default: ""
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+author: ansible-deploy developers
+"""
+
+EXAMPLES = r"""
+- name: Ensure the app's storage
+  dokku_deploy.dokku.storage:
+    app: hello
+    mounts: [{entry: hello-uploads, path: /app/uploads}]
+    entry_prefix: hello-
+"""
+
+RETURN = r"""
+commands:
+  description: The dokku commands run (or that would run in check mode).
+  returned: always
+  type: list
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.dokku_deploy.dokku.plugins.module_utils.dokku import DokkuCli
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "app": {"type": "str", "required": True},
+            "mounts": {"type": "list", "elements": "dict", "required": True},
+            "entry_prefix": {"type": "str", "default": ""},
+        },
+        supports_check_mode=True,
+    )
+    app, prefix = module.params["app"], module.params["entry_prefix"]
+    wanted = {m["entry"]: m["path"] for m in module.params["mounts"]}
+    dokku = DokkuCli(module)
+    entries = {e["name"]: e["path"] for e in json.loads(dokku.read("storage:list-entries", "--format", "json") or "[]")}
+    mounted = {
+        (m["host_path"], m["container_path"])
+        for m in json.loads(dokku.read("storage:list", app, "--format", "json") or "[]")
+    }
+    by_path = {path: name for name, path in entries.items()}
+    before = sorted(f"{by_path.get(h, h)}:{c}" for h, c in mounted)
+    changed = False
+    for name, container in sorted(wanted.items()):
+        if name not in entries:
+            dokku.write("storage:create", name)
+            changed = True
+        if name not in entries or (entries[name], container) not in mounted:
+            dokku.write("storage:mount", app, name, "--container-dir", container)
+            changed = True
+    for host, container in sorted(mounted):
+        name = by_path.get(host, "")
+        if prefix and name.startswith(prefix) and wanted.get(name) != container:
+            dokku.write("storage:unmount", app, name, "--container-dir", container)
+            changed = True
+    kept = [entry for entry in before if not entry.startswith(prefix)] if prefix else before
+    after = sorted(set(kept) | {f"{n}:{c}" for n, c in wanted.items()})
+    dokku.exit(changed=changed, before=before, after=after)
+
+
+if __name__ == "__main__":
+    main()

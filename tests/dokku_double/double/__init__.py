@@ -1,0 +1,1 @@
+"""The Dokku test double: one module per Dokku plugin it stands in for."""

@@ -1,0 +1,301 @@
+"""The git-based deploy pipeline (git-hook, ps:rebuild), release-and-deploy, ps:*, and app processes on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from double.env import Env, Fail, info1, info2_quiet, quietly, verbose, warn
+from double.plugins import has_trigger, trigger, trigger_honoured
+
+CHECK_WAIT = 10.0  # Dokku's default-wait for the process-uptime check
+
+
+def lock_path(env: Env, app: str) -> Path:
+    return env.lib_root / "data" / "apps" / app / ".deploy.lock"
+
+
+@contextlib.contextmanager
+def deploy_lock(env: Env, app: str) -> Iterator[None]:
+    """acquire_app_deploy_lock APP exclusive: fail at once when held, release with flock -u and rm."""
+    path = lock_path(env, app)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            message = f"{app} currently has a deploy lock in place. Exiting..."
+            raise Fail(f"{message}\nRun 'apps:unlock' to release the existing deploy lock") from None
+        os.write(fd, os.environ.get("DOKKU_PID", str(os.getpid())).encode())
+        yield
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+
+
+def ps_dir(env: Env, app: str) -> Path:
+    return env.data_dir("ps", app)
+
+
+def is_deployed(env: Env, app: str) -> bool:
+    return env.prop_get("common", app, "deployed") == "true"
+
+
+def deploy_branch(env: Env, app: str) -> str:
+    return env.prop_get("git", app, "deploy-branch") or env.prop_get("git", "--global", "deploy-branch") or "master"
+
+
+def git_hook(env: Env, args: list[str], stdin: io.TextIOBase) -> int:
+    """The app repo's pre-receive hook: deploy the pushed deploy branch."""
+    app = args[0]
+    branch = deploy_branch(env, app)
+    for line in stdin.read().splitlines():
+        _old, new, ref = line.split()
+        if ref != f"refs/heads/{branch}":
+            warn(f"WARNING: deploy did not complete, you must push to {branch}.")
+            warn(f"for example, try 'git push <dokku> {ref.removeprefix('refs/heads/')}:{branch}'")
+            continue
+        receive(env, app, new)
+    return 0
+
+
+def receive(env: Env, app: str, rev: str) -> None:
+    """git_receive_app: lock, GIT_REV, extract, post-extract (status ignored), build, release, deploy."""
+    from double import apps, config  # cycle: config restarts through this module
+
+    if not env.app_exists(app):
+        apps.create(env, app)
+    with deploy_lock(env, app):
+        with quietly():
+            config.cmd_set(env, ["--no-restart", app, f"GIT_REV={rev}"])
+        work = Path(tempfile.mkdtemp(prefix=f"dokku-{os.environ.get('DOKKU_PID', os.getpid())}-git_build_app_repo."))
+        work.chmod(0o755)
+        try:
+            # Dokku checks REV out with `git worktree add`; the tree is the same, without .git.
+            archive = subprocess.run(
+                ["git", "-C", str(env.app_dir(app)), "archive", "--format=tar", rev],
+                capture_output=True,
+                check=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+            trigger(env, "post-extract", app, str(work), rev)  # Dokku ignores post-extract's exit status
+            builder = "dockerfile" if (work / "Dockerfile").exists() else "herokuish"
+            trigger(env, "pre-receive-app", app, builder, str(work), rev)
+            build(env, app, builder, work)
+            release_and_deploy(env, app, builder)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    trigger(env, "deploy-source-set", app, "git-push", rev)
+
+
+def build(env: Env, app: str, builder: str, work: Path) -> None:
+    """builder-build: pre-build (honoured), 'the image' is a copy of the work dir, post-build."""
+    info1(f"Building {app} from {builder}...")
+    code = trigger(env, "pre-build", builder, app, str(work))
+    if code != 0:
+        raise Fail("App build failed", code)
+    image = ps_dir(env, app) / "images" / f"{time.time_ns()}"
+    shutil.copytree(work, image, symlinks=True)
+    current = ps_dir(env, app) / "image"
+    tmp = current.with_name("image.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(image)
+    tmp.replace(current)
+    env.prop_set("builder", app, "detected", builder)
+    trigger_honoured(env, "post-build", builder, app, str(work))
+
+
+def release_and_deploy(env: Env, app: str, builder: str | None = None) -> None:
+    """release_and_deploy APP latest: the release hooks (pre-deploy only if a plugin ships it), then deploy."""
+    builder = builder or env.prop_get("builder", app, "detected", "herokuish")
+    image = f"dokku/{app}:latest"
+    info1(f"Releasing {app}...")
+    trigger_honoured(env, "pre-release-builder", builder, app, image)
+    trigger_honoured(env, "post-release-builder", builder, app, image)
+    if has_trigger(env, "pre-deploy"):  # the registry plugin calls it from post-release-builder
+        warn("Deprecated: please upgrade plugin to use 'pre-release-builder' plugin trigger instead of pre-deploy")
+        trigger_honoured(env, "pre-deploy", app, "latest")
+    deploy(env, app)
+
+
+def _procfile_web(image: Path) -> str | None:
+    procfile = image / "Procfile"
+    if not procfile.exists():
+        return None
+    for line in procfile.read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == "web":
+            return command.strip()
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _start_web(env: Env, app: str) -> dict[str, object] | None:
+    """Where Dokku starts the web container: run the Procfile's web command on 127.0.0.1 with PORT set."""
+    image = (ps_dir(env, app) / "image").resolve()
+    command = _procfile_web(image)
+    if command is None:
+        return None
+    from double import config  # cycle
+
+    port = _free_port()
+    app_env = {**config.read(env, "--global"), **config.read(env, app)}
+    proc_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(image),
+        **app_env,
+        "PORT": str(port),
+        "DOKKU_APP_NAME": app,
+    }
+    log = (ps_dir(env, app) / "web.log").open("ab")
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", f"exec {command}"],
+        cwd=image,
+        env=proc_env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + CHECK_WAIT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise Fail(
+                f"App container failed to start (web exited with {proc.returncode}); see {ps_dir(env, app) / 'web.log'}"
+            )
+        if _listening(port):
+            return {"pid": proc.pid, "port": port, "image": str(image)}
+        time.sleep(0.05)
+    _kill(proc.pid)
+    raise Fail(f"App container failed to start (web did not listen on port {port} within {CHECK_WAIT:.0f}s)")
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+
+
+def running(env: Env, app: str) -> dict[str, object] | None:
+    path = ps_dir(env, app) / "web.json"
+    if not path.exists():
+        return None
+    proc = json.loads(path.read_text())
+    return proc if _alive(int(proc["pid"])) else None
+
+
+def deploy(env: Env, app: str) -> None:
+    """scheduler-deploy: new process, check-deploy, core-post-deploy, post-deploy (honoured), retire the old one."""
+    info1(f"Deploying {app} via the docker-local scheduler...")
+    old = running(env, app)
+    new = _start_web(env, app)
+    if new is not None:
+        code = trigger(env, "check-deploy", app, str(new["pid"]), "web", str(new["port"]), "127.0.0.1", "1")
+        if code != 0:
+            _kill(int(new["pid"]))
+            raise Fail("Deploy failed: check-deploy", code)
+        (ps_dir(env, app) / "web.json").write_text(json.dumps(new))
+    info1("Running post-deploy")
+    env.prop_set("common", app, "deployed", "true")  # core-post-deploy
+    trigger_honoured(env, "core-post-deploy", app, "", "", "latest")
+    trigger_honoured(env, "post-deploy", app, "", "", "latest")
+    if old is not None and (new is None or old["pid"] != new["pid"]):
+        _kill(int(old["pid"]))
+    _prune_images(env, app)
+    info2_quiet("Application deployed:")
+    vhosts_file = env.app_dir(app) / "VHOST"
+    vhosts = vhosts_file.read_text().split() if vhosts_file.exists() else []
+    for url in [f"http://{v}" for v in vhosts] or ([f"http://127.0.0.1:{new['port']}"] if new else []):
+        verbose(url)
+
+
+def _prune_images(env: Env, app: str) -> None:
+    keep = {str((ps_dir(env, app) / "image").resolve())}
+    proc = running(env, app)
+    if proc:
+        keep.add(str(proc["image"]))
+    for image in (ps_dir(env, app) / "images").iterdir():
+        if str(image) not in keep:
+            shutil.rmtree(image, ignore_errors=True)
+
+
+def stop_processes(env: Env, app: str) -> None:
+    proc = running(env, app)
+    if proc is not None:
+        _kill(int(proc["pid"]))
+    (ps_dir(env, app) / "web.json").unlink(missing_ok=True)
+
+
+def rebuild(env: Env, app: str) -> None:
+    head = subprocess.run(
+        ["git", "-C", str(env.app_dir(app)), "rev-parse", f"refs/heads/{deploy_branch(env, app)}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if not head:
+        warn(f"App {app} has not been deployed")
+        return
+    receive(env, app, head)
+
+
+def cmd_restart(env: Env, args: list[str]) -> int:
+    app = env.verify_app(args[0] if args else None)
+    if not is_deployed(env, app):
+        warn(f"App {app} has not been deployed")
+        return 0
+    deploy(env, app)
+    return 0
+
+
+def cmd_rebuild(env: Env, args: list[str]) -> int:
+    rebuild(env, env.verify_app(args[0] if args else None))
+    return 0
+
+
+def cmd_stop(env: Env, args: list[str]) -> int:
+    app = env.verify_app(args[0] if args else None)
+    info1(f"Stopping {app}")
+    stop_processes(env, app)
+    return 0
+
+
+def cmd_start(env: Env, args: list[str]) -> int:
+    app = env.verify_app(args[0] if args else None)
+    if running(env, app) is None:
+        release_and_deploy(env, app)
+    return 0
+
+
+COMMANDS = {"ps:restart": cmd_restart, "ps:rebuild": cmd_rebuild, "ps:stop": cmd_stop, "ps:start": cmd_start}

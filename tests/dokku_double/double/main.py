@@ -1,0 +1,163 @@
+"""The double's entry: global flags, Dokku's environment, the switch to the dokku user, and dispatch."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sys
+from pathlib import Path
+
+from double import apps, config, deploy, plugins, proxy
+from double.env import VERSION, Env, Fail, warn
+
+CORE = {**apps.COMMANDS, **config.COMMANDS, **proxy.COMMANDS, **deploy.COMMANDS}
+ROOT_COMMANDS = ("plugin:",)  # run as root; everything else re-execs as the dokku user
+
+
+def _global_flags(args: list[str]) -> list[str]:
+    """Strip --quiet/--trace/--force/--app before the command, as the entrypoint does."""
+    while args and args[0].startswith("--"):
+        flag = args.pop(0)
+        if flag == "--quiet":
+            os.environ["DOKKU_QUIET_OUTPUT"] = "1"
+        elif flag == "--trace":
+            os.environ["DOKKU_TRACE"] = "1"
+        elif flag == "--force":
+            os.environ["DOKKU_APPS_FORCE_DELETE"] = "1"
+        elif flag == "--app":
+            os.environ["DOKKU_APP_NAME"] = args.pop(0)
+        elif flag in ("--version", "-v"):
+            return ["version"]
+        else:
+            args.insert(0, flag)
+            break
+    os.environ["DOKKU_GLOBAL_FLAGS"] = " ".join(a for a in args if a.startswith("--"))
+    return args
+
+
+def _export_environment() -> Env:
+    root = Path(os.environ.get("DOKKU_ROOT") or "/home/dokku")
+    lib_root = Path(os.environ.get("DOKKU_LIB_PATH") or "/var/lib/dokku")  # an inherited DOKKU_LIB_ROOT is overwritten
+    plugin_path = Path(os.environ.get("PLUGIN_PATH") or lib_root / "plugins")
+    core = lib_root / "core-plugins"
+    os.environ.update(
+        {
+            "DOKKU_ROOT": str(root),
+            "DOKKU_HOST_ROOT": str(root),
+            "DOKKU_LIB_ROOT": str(lib_root),
+            "PLUGIN_PATH": str(plugin_path),
+            "PLUGIN_AVAILABLE_PATH": str(plugin_path / "available"),
+            "PLUGIN_ENABLED_PATH": str(plugin_path / "enabled"),
+            "PLUGIN_CORE_PATH": str(core),
+            "PLUGIN_CORE_AVAILABLE_PATH": str(core / "available"),
+            "PLUGIN_CORE_ENABLED_PATH": str(core / "enabled"),
+            "DOKKU_SYSTEM_USER": "dokku",
+            "DOKKU_SYSTEM_GROUP": "dokku",
+            "DOKKU_API_VERSION": "1",
+            "DOKKU_NOT_IMPLEMENTED_EXIT": "10",
+            "DOKKU_VALID_EXIT": "0",
+            "DOKKU_DISTRO": "debian",
+            "DOKKU_LOGS_DIR": str(lib_root / "logs"),
+            "DOKKU_EVENTS_LOGFILE": str(lib_root / "logs" / "events.log"),
+            "DOCKER_BIN": "docker",
+            "DOKKU_IMAGE": "gliderlabs/herokuish",
+        }
+    )
+    os.environ.setdefault("DOKKU_PID", str(os.getpid()))
+    os.environ.setdefault("SSH_USER", pwd.getpwuid(os.getuid()).pw_name)
+    os.environ.setdefault("SSH_NAME", "default")
+    return Env(root, lib_root)
+
+
+def _become_dokku(argv: list[str]) -> None:
+    """`sudo -u dokku -E -H dokku …` for every command but plugin:*, when run as root and the user exists."""
+    if os.geteuid() != 0 or (argv and argv[0].startswith(ROOT_COMMANDS)):
+        return
+    try:
+        pwd.getpwnam("dokku")
+    except KeyError:
+        return
+    for name in ("DOKKU_PID", "TMP", "TMPDIR", "TEMP", "TEMPDIR"):
+        os.environ.pop(name, None)
+    os.environ["SSH_USER"] = "root"
+    home = os.environ.get("DOKKU_ROOT") or "/home/dokku"
+    script = str(Path(__file__).resolve().parent.parent / "dokku")
+    os.execvp(  # noqa: S606  # re-exec as the dokku user, like Dokku's sudo -u dokku -E -H
+        "runuser",
+        [
+            "runuser",
+            "-u",
+            "dokku",
+            "-m",
+            "--",
+            "env",
+            f"HOME={home}",
+            "USER=dokku",
+            "LOGNAME=dokku",
+            sys.executable,
+            script,
+            *argv,
+        ],
+    )
+
+
+def _help(env: Env) -> int:
+    print("Usage: dokku [--quiet|--trace|--force] COMMAND <app> [command-specific-options]\n")
+    print(
+        'Primary help options, type "dokku COMMAND:help" for more details, or dokku help --all to see all commands.\n'
+    )
+    print("Commands:\n")
+    for name in sorted({c.split(":")[0] for c in CORE}):
+        print(f"    {name}")
+    community = plugins.community_help(env)
+    if community:
+        print("\nCommunity plugin commands:\n")
+        pairs = [line.split(",", 1) for line in community]
+        width = max(len(left) for left, _ in pairs)
+        for left, right in sorted(pairs):
+            print(f"{left.ljust(width)}  {right.strip()}")
+    return 0
+
+
+def _report(env: Env, args: list[str]) -> int:
+    if "--format" in args:
+        raise Fail("--format flag not supported on global report")
+    targets = [env.verify_app(args[0])] if args else env.apps()
+    for app in targets:
+        print(f"-----> uname: {os.uname().sysname} {os.uname().release}")
+        print(f"-----> dokku version: dokku version {VERSION} (test double)")
+        code = plugins.trigger(env, "report", app)
+        if code:
+            return code
+    return 0
+
+
+def dispatch(env: Env, args: list[str]) -> int:
+    if not args or args[0] in ("help", "--help", "-h"):
+        return _help(env)
+    word = args[0]
+    if word in ("version", "--version", "-v"):
+        print(f"dokku version {VERSION}")
+        return 0
+    if word == "git-hook":
+        return deploy.git_hook(env, args[1:], sys.stdin)
+    if word == "report":
+        return _report(env, args[1:])
+    if word.startswith("plugin:"):
+        return plugins.plugin_command(env, args)
+    if word in CORE:
+        return CORE[word](env, args[1:])
+    return plugins.route(env, args)
+
+
+def main(argv: list[str]) -> int:
+    args = _global_flags(list(argv))
+    _become_dokku(argv)
+    env = _export_environment()
+    try:
+        return dispatch(env, args)
+    except Fail as exc:
+        if exc.message:
+            for line in exc.message.split("\n"):
+                warn(line.removeprefix(" !     "))
+        return exc.code
