@@ -80,6 +80,8 @@ def run_playbook(plan: Plan, *, work_dir: Path, log_fd: int, check: bool, verbos
     """Run the phase's playbook once through ansible-runner; secrets never reach argv or world-readable files."""
     import ansible_runner  # noqa: PLC0415  # heavy import, only when Ansible really runs
 
+    for stale in work_dir.glob("run-*"):  # left by a killed run; the caller holds the app lock
+        shutil.rmtree(stale, ignore_errors=True)
     private = Path(tempfile.mkdtemp(prefix="run-", dir=secure_dir(work_dir)))
     try:
         secure_dir(private / "env")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ansible_dokku_deploy import output
@@ -16,8 +17,12 @@ def main(args: list[str]) -> None:
     if len(args) > 1:
         raise UsageError("Please specify at most one directory", hint=f"Usage: dokku ansible-deploy:validate {USAGE}")
     root = Path(args[0] if args else ".")
-    if not root.is_dir():
-        raise UsageError(f"{root} is not a directory")
+    try:
+        if not root.is_dir():
+            raise UsageError(f"{root} is not a directory")
+        os.listdir(root)
+    except OSError as exc:
+        raise UsageError(f"cannot read {root}: {exc.strerror}") from None
     packaging = validate_tree(root)
     output.step(f"{root}: the packaging files are valid")
     output.detail(f"features: {', '.join(packaging.features) or 'none'}")

@@ -1,0 +1,118 @@
+"""Shared fixtures: a sandbox Dokku (the test double with the plugin installed) and example apps to push."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SANDBOX = REPO / "scripts" / "sandbox"
+EXAMPLE = REPO / "examples" / "hello"
+
+
+@dataclass
+class Sandbox:
+    root: Path
+
+    @property
+    def lib(self) -> Path:
+        return self.root / "var" / "lib" / "dokku"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home" / "dokku"
+
+    def data_dir(self, app: str) -> Path:
+        return self.lib / "data" / "ansible" / app
+
+    def dokku(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+        return subprocess.run(
+            [str(self.root / "bin" / "dokku"), *args], capture_output=True, text=True, input=input, check=False
+        )
+
+    def ok(self, *args: str) -> str:
+        result = self.dokku(*args)
+        assert result.returncode == 0, f"dokku {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+    def push(self, app: str, src: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(SANDBOX), "push", str(self.root), app, str(src)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def config(self, app: str) -> dict[str, str]:
+        return json.loads(self.ok("config:export", "--format", "json", app))
+
+    def staged(self, app: str) -> Path:
+        return (self.data_dir(app) / "staged").resolve()
+
+    def web(self, app: str) -> dict[str, object]:
+        return json.loads((self.lib / "data" / "ps" / app / "web.json").read_text())
+
+    def get(self, app: str, path: str = "/") -> dict[str, object]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web(app)['port']}{path}", timeout=5) as answer:  # noqa: S310
+            return json.loads(answer.read())
+
+
+def new_sandbox() -> Sandbox:
+    root = Path(tempfile.mkdtemp(prefix="ansible-deploy-sandbox-"))
+    root.chmod(0o755)
+    subprocess.run([sys.executable, str(SANDBOX), "init", str(root)], check=True, capture_output=True)
+    return Sandbox(root)
+
+
+def drop_sandbox(sandbox: Sandbox) -> None:
+    subprocess.run([sys.executable, str(SANDBOX), "down", str(sandbox.root)], check=False)
+    shutil.rmtree(sandbox.root, ignore_errors=True)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    box = new_sandbox()
+    yield box
+    drop_sandbox(box)
+
+
+@pytest.fixture
+def app_src(tmp_path: Path) -> Path:
+    """A copy of the example app to change before a push."""
+    src = tmp_path / "hello"
+    shutil.copytree(EXAMPLE, src)
+    return src
+
+
+def edit_env(src: Path, **changes: object) -> None:
+    """Change top-level keys of src/env.yml (None removes a key)."""
+    path = src / "env.yml"
+    spec = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def output(result: subprocess.CompletedProcess[str]) -> str:
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_dokku_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DOKKU_ROOT", "DOKKU_LIB_ROOT", "DOKKU_LIB_PATH", "DOKKU_QUIET_OUTPUT"):
+        monkeypatch.delenv(name, raising=False)
+    os.environ.setdefault("LC_ALL", "C.UTF-8")
