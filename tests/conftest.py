@@ -64,7 +64,7 @@ class Sandbox:
         return json.loads((self.lib / "data" / "ps" / app / "web.json").read_text())
 
     def get(self, app: str, path: str = "/") -> dict[str, object]:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.web(app)['port']}{path}", timeout=5) as answer:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web(app)['port']}{path}", timeout=5) as answer:
             return json.loads(answer.read())
 
 

@@ -60,7 +60,7 @@ def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:
 
 def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbox, app_src) -> None:
     assert sandbox.push("hello", app_src).returncode == 0
-    proc = subprocess.Popen(  # noqa: S603
+    proc = subprocess.Popen(
         [str(sandbox.root / "bin" / "dokku"), "ansible-deploy:run", "hello"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
