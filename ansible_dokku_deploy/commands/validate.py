@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ansible_dokku_deploy import output
@@ -20,7 +19,7 @@ def main(args: list[str]) -> None:
     try:
         if not root.is_dir():
             raise UsageError(f"{root} is not a directory")
-        os.listdir(root)
+        next(root.iterdir(), None)  # raises when the directory cannot be read
     except OSError as exc:
         raise UsageError(f"cannot read {root}: {exc.strerror}") from None
     packaging = validate_tree(root)
