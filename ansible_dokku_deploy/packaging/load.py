@@ -22,6 +22,8 @@ MAX_FILES = 500
 MAX_YAML_DEPTH = 20
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
 Lines = dict[tuple[str | int, ...], int]
 
 
@@ -131,7 +133,10 @@ def load_yaml(text: str, where: str) -> YamlDoc:
         return YamlDoc(None, {})
     lines: Lines = {}
     _check_node(node, (), 0, lines, where)
-    return YamlDoc(yaml.safe_load(text), lines)
+    try:
+        return YamlDoc(yaml.safe_load(text), lines)
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, where) from None
 
 
 def _yaml_error(exc: yaml.YAMLError, where: str) -> DeployError:
@@ -147,8 +152,10 @@ def _check_node(node: yaml.Node, path: tuple[str | int, ...], depth: int, lines:
     line = node.start_mark.line + 1
     if depth > MAX_YAML_DEPTH:
         raise DeployError(f"nests deeper than {MAX_YAML_DEPTH} levels", where=f"{where}:{line}")
-    if not node.tag.startswith("tag:yaml.org,2002:"):
-        raise DeployError(f"custom tag {node.tag} is not allowed", where=f"{where}:{line}")
+    if node.tag not in _PLAIN_TAGS:
+        raise DeployError(
+            f"tag {node.tag} is not allowed (plain values, lists and mappings only)", where=f"{where}:{line}"
+        )
     lines[path] = line
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:

@@ -190,6 +190,8 @@ def _sentence(error: Any, path: tuple[str | int, ...]) -> tuple[str, str | None]
     rule, value, sub = error.validator, error.validator_value, error.schema
     about = sub.get("description") if isinstance(sub, dict) else None
     found = _describe(error.instance)
+    if "propertyNames" in error.schema_path:
+        rule = "propertyNames"
     if rule == "required":
         missing = error.message.split("'")[1]
         return f"missing key {missing!r}", sub.get("properties", {}).get(missing, {}).get("description")

@@ -1,0 +1,34 @@
+"""nginx snippets are checked by the real `nginx -t`, inside server blocks shaped like Dokku's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ansible_dokku_deploy.packaging import nginx_check
+
+
+def snippet(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_valid_snippet_passes(tmp_path: Path) -> None:
+    assert nginx_check.check([snippet(tmp_path, "a.conf", "gzip on;\nlocation /api { return 204; }\n")]) == []
+
+
+def test_an_unknown_directive_is_named_with_file_and_line(tmp_path: Path) -> None:
+    good = snippet(tmp_path, "a.conf", "gzip on;\n")
+    bad = snippet(tmp_path, "b.conf", "\n\nfoo bar;\n")
+    (problem,) = nginx_check.check([good, bad])
+    assert problem.lines()[0] == 'nginx.conf.d/b.conf:3: nginx rejects it: unknown directive "foo"'
+
+
+def test_location_slash_clashes_with_dokkus_own(tmp_path: Path) -> None:
+    (problem,) = nginx_check.check([snippet(tmp_path, "a.conf", "location / { return 200; }\n")])
+    assert 'duplicate location "/"' in problem.message
+
+
+def test_the_role_validation_command_accepts_files_without_the_conf_suffix(tmp_path: Path) -> None:
+    assert nginx_check.main([str(snippet(tmp_path, "tmpXYZ", "gzip on;\n"))]) == 0
+    assert nginx_check.main([str(snippet(tmp_path, "tmpABC", "gzip maybe;\n"))]) == 1

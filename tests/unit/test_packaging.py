@@ -1,0 +1,140 @@
+"""Packaging validation: every bad input names the file, the key or line, what was expected, and a fix."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE
+
+from ansible_dokku_deploy.errors import PackagingError
+from ansible_dokku_deploy.packaging import validate_tree
+
+
+def problems(root: Path) -> list[str]:
+    with pytest.raises(PackagingError) as caught:
+        validate_tree(root)
+    return ["\n".join(p.lines()) for p in caught.value.problems]
+
+
+def write_env(root: Path, text: str) -> Path:
+    (root / "env.yml").write_text(text)
+    return root
+
+
+def test_the_example_app_is_valid_and_lists_its_features() -> None:
+    packaging = validate_tree(EXAMPLE)
+    assert packaging.features == ("config", "ports", "domains", "storage", "nginx", "monitoring")
+    assert packaging.files == ("env.yml", "nginx.conf.d/gzip.conf", "nginx.conf.d/headers.conf")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("port: 5000\n", "env.yml:1: (top level): missing key 'version'"),
+        ("version: 2\n", "env.yml:1: version: expected 1, found the number 2"),
+        ("version: 1\nprot: 5000\n", "env.yml:2: prot: unknown key\nDid you mean 'port'?"),
+        ("version: 1\nport: web\n", 'env.yml:2: port: expected a whole number, found the string "web"'),
+        ("version: 1\nport: 70000\n", "env.yml:2: port: 70000 is greater than the maximum of 65535"),
+        ("version: 1\ndomains: example.com\n", "env.yml:2: domains: expected a list, found the string"),
+        ("version: 1\ndomains: [a.example.com, 'b c']\n", 'env.yml:2: domains[1]: the string "b c" is not valid'),
+        ("version: 1\ndomains: [a.example.com, a.example.com]\n", "env.yml:2: domains: the list has duplicates"),
+        (
+            "version: 1\ntls: acmee\n",
+            "env.yml:2: tls: expected one of acme, none, found the string \"acmee\"\nDid you mean 'acme'?",
+        ),
+        ("version: 1\nenv:\n  1BAD: x\n", 'env.yml:3: env: the string "1BAD" is not a valid variable name'),
+        (
+            "version: 1\nenv:\n  A: [1]\n",
+            "env.yml:3: env.A: expected a string or a whole number or a number or true or false",
+        ),
+        ("version: 1\ndatabase: {engine: oracle}\n", "env.yml:2: database.engine: expected one of postgres, mysql"),
+        ("version: 1\nbackups: {keep: 3}\n", "env.yml:2: backups: missing key 'schedule'"),
+        ("version: 1\nbackups: {schedule: daily}\n", 'backups.schedule: the string "daily" is not valid'),
+        ("version: 1\nmonitoring: {healthcheck: health}\n", 'monitoring.healthcheck: the string "health" is not valid'),
+        ("version: 1\nstorage: [{name: Up, path: /x}]\n", 'env.yml:2: storage[0].name: the string "Up" is not valid'),
+        ("version: 1\nsteps: {pre-deploy: [../../etc/x.yml]}\n", "steps.pre-deploy[0]"),
+        (
+            "version: 1\nsteps: {pre-deploy: [ansible/missing.yml]}\n",
+            "steps.pre-deploy: ansible/missing.yml is not in the repository",
+        ),
+        ("- version: 1\n", "env.yml: expected a mapping of keys (like `version: 1`), found a list"),
+        ("version: 1\nport: [\n", "env.yml:3: is not valid YAML"),
+        ("a: &x [1]\nb: *x\n", "env.yml:1: anchors and aliases (&, *) are not allowed"),
+        (
+            "version: !!python/object:os.system 1\n",
+            "env.yml:1: tag tag:yaml.org,2002:python/object:os.system is not allowed",
+        ),
+        ("version: 1\nv: " + "[" * 30 + "]" * 30 + "\n", "nests deeper than 20 levels"),
+    ],
+)
+def test_bad_env_yml_is_explained(tmp_path: Path, text: str, expected: str) -> None:
+    found = "\n\n".join(problems(write_env(tmp_path, text)))
+    assert expected in found
+    assert "Traceback" not in found
+
+
+def test_missing_env_yml_says_what_to_add(tmp_path: Path) -> None:
+    (tmp_path / "nginx.conf.d").mkdir()
+    assert problems(tmp_path)[0].startswith("env.yml: file not found\nEvery packaged app has an env.yml")
+
+
+def test_non_utf8_env_yml_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "env.yml").write_bytes(b"version: 1\nenv: {A: \xff}\n")
+    assert problems(tmp_path) == ["env.yml: is not UTF-8 text (byte 20, line 2)"]
+
+
+def test_oversized_files_are_refused(tmp_path: Path) -> None:
+    write_env(tmp_path, "version: 1\n# " + "x" * 300_000 + "\n")
+    assert "env.yml: is 300014 bytes; at most 262144 are allowed" in problems(tmp_path)[0]
+
+
+def test_a_symlink_leaving_the_repository_is_refused(tmp_path: Path) -> None:
+    write_env(tmp_path, "version: 1\n")
+    (tmp_path / "nginx.conf.d").mkdir()
+    (tmp_path / "nginx.conf.d" / "x.conf").symlink_to("/etc/passwd")
+    assert problems(tmp_path) == [
+        "nginx.conf.d/x.conf: is a symlink that leaves the repository\nCommit the file itself."
+    ]
+
+
+def test_a_symlinked_env_yml_outside_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "env.yml").symlink_to("/etc/hostname")
+    assert "env.yml: is a symlink that leaves the repository" in problems(tmp_path)[0]
+
+
+def test_special_files_and_odd_names_are_refused(tmp_path: Path) -> None:
+    write_env(tmp_path, "version: 1\n")
+    (tmp_path / "ansible").mkdir()
+    os.mkfifo(tmp_path / "ansible" / "pipe.yml")
+    (tmp_path / "ansible" / "bad\nname.yml").write_text("x")
+    found = problems(tmp_path)
+    assert any("ansible/pipe.yml: is not a regular file" in p for p in found)
+    assert any("is not allowed" in p and "bad\\nname" in p for p in found)
+
+
+def test_vault_files_must_be_encrypted(tmp_path: Path) -> None:
+    write_env(tmp_path, "version: 1\n")
+    (tmp_path / "vault").mkdir()
+    (tmp_path / "vault" / "secrets.yml").write_text("PASSWORD: plain\n")
+    assert problems(tmp_path) == [
+        "vault/secrets.yml: is not encrypted\nEncrypt it: ansible-vault encrypt vault/secrets.yml"
+    ]
+
+
+def test_snippets_must_be_conf_files(tmp_path: Path) -> None:
+    write_env(tmp_path, "version: 1\n")
+    (tmp_path / "nginx.conf.d").mkdir()
+    (tmp_path / "nginx.conf.d" / "README.md").write_text("x")
+    assert problems(tmp_path)[0].startswith("nginx.conf.d/README.md: is not included by nginx")
+
+
+def test_digest_changes_with_content_not_with_location(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root in (one, two):
+        root.mkdir()
+        write_env(root, "version: 1\nport: 5000\n")
+    assert validate_tree(one).digest == validate_tree(two).digest
+    write_env(two, "version: 1\nport: 5001\n")
+    assert validate_tree(one).digest != validate_tree(two).digest

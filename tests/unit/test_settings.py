@@ -1,0 +1,52 @@
+"""Settings: typed values, suggestions for typos, and secrets that never come from the command line."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from ansible_dokku_deploy import output, settings
+from ansible_dokku_deploy.commands import set as set_command
+from ansible_dokku_deploy.errors import DeployError, UsageError
+
+
+@pytest.fixture
+def dokku_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DOKKU_ROOT", str(tmp_path / "home"))
+    monkeypatch.setenv("DOKKU_LIB_ROOT", str(tmp_path / "lib"))
+    (tmp_path / "home" / "app").mkdir(parents=True)
+    secret = settings.Setting("test-secret", "a secret for this test", secret=True)
+    monkeypatch.setitem(settings.SETTINGS, secret.key, secret)
+    return tmp_path
+
+
+def test_a_secret_is_refused_as_a_command_line_value(dokku_env: Path) -> None:
+    with pytest.raises(UsageError, match="never taken as a command-line value"):
+        set_command.main(["app", "test-secret", "hunter2-canary"])
+
+
+def test_a_secret_comes_from_stdin_and_is_stored_0600_and_masked(
+    dokku_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("hunter2-canary\n"))
+    set_command.main(["app", "test-secret", "-"])
+    stored = dokku_env / "lib" / "config" / "ansible-deploy" / "app" / "test-secret"
+    assert stored.read_text() == "hunter2-canary"
+    assert stored.stat().st_mode & 0o777 == 0o600
+    assert "hunter2-canary" not in capsys.readouterr().out
+    assert output.redact("x hunter2-canary") == "x ********"
+
+
+def test_a_secret_comes_from_a_file(dokku_env: Path) -> None:
+    source = dokku_env / "secret.txt"
+    source.write_text("from-a-file\n")
+    set_command.main(["--global", "test-secret", "--from-file", str(source)])
+    assert (dokku_env / "lib" / "config" / "ansible-deploy" / "--global" / "test-secret").read_text() == "from-a-file"
+
+
+def test_int_settings_are_checked() -> None:
+    with pytest.raises(DeployError, match="expects a whole number of at least 1"):
+        settings.SETTINGS["keep-runs"].parse("0")
+    assert settings.SETTINGS["keep-runs"].parse("007") == "7"

@@ -1,0 +1,52 @@
+"""Staging: releases built beside the current one, swapped atomically, previous kept, private permissions."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+from conftest import EXAMPLE
+
+from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.staging import Staging
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_stage_copies_only_packaging_files_with_private_modes(tmp_path: Path) -> None:
+    staging = Staging(tmp_path / "app")
+    release = staging.stage(validate_tree(EXAMPLE), "abc123", keep=5)
+    files = sorted(p.relative_to(release.path).as_posix() for p in release.path.rglob("*") if p.is_file())
+    assert files == [".release.json", "env.yml", "nginx.conf.d/gzip.conf", "nginx.conf.d/headers.conf"]
+    assert all(mode(p) == 0o600 for p in release.path.rglob("*") if p.is_file())
+    assert all(mode(p) == 0o700 for p in [release.path, *release.path.rglob("*")] if p.is_dir())
+    assert staging.current() == release
+    assert staging.previous() is None
+
+
+def test_restaging_the_same_content_and_rev_is_a_no_op(tmp_path: Path) -> None:
+    staging = Staging(tmp_path / "app")
+    first = staging.stage(validate_tree(EXAMPLE), "abc", keep=5)
+    assert staging.stage(validate_tree(EXAMPLE), "abc", keep=5) == first
+
+
+def test_a_new_release_keeps_the_previous_one_and_prunes_old_ones(tmp_path: Path) -> None:
+    staging = Staging(tmp_path / "app")
+    packaging = validate_tree(EXAMPLE)
+    ids = [staging.stage(packaging, f"rev{i}", keep=3).id for i in range(5)]
+    assert staging.current().id == ids[-1]
+    assert staging.previous().id == ids[-2]
+    kept = sorted(p.name for p in staging.releases_dir.iterdir())
+    assert kept == sorted(ids[-3:])
+
+
+def test_a_leftover_of_a_killed_staging_is_cleaned_and_never_staged(tmp_path: Path) -> None:
+    staging = Staging(tmp_path / "app")
+    first = staging.stage(validate_tree(EXAMPLE), "a", keep=5)
+    leftover = staging.releases_dir / ".20260101T000000Z-x-1.tmp"
+    leftover.mkdir()
+    staging.stage(validate_tree(EXAMPLE), "b", keep=5)
+    assert not leftover.exists()
+    assert staging.previous() == first
