@@ -14,7 +14,7 @@ from ansible_dokku_deploy.staging import Staging
 DOKKU = Dokku(Path("/home/dokku"), Path("/var/lib/dokku"))
 
 
-def plan_for(tmp_path: Path, rev: str, phase: str = PRE_DEPLOY, state: State | None = None):  # noqa: ANN201
+def plan_for(tmp_path: Path, rev: str, phase: str = PRE_DEPLOY, state: State | None = None):
     release = Staging(tmp_path / "data").stage(validate_tree(EXAMPLE), rev, keep=5)
     packaging = validate_tree(release.path, check_nginx=False)
     return make_plan(DOKKU, "hello", phase, release=release, packaging=packaging, state=state or State(tmp_path / "s"))
