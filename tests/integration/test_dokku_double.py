@@ -1,0 +1,74 @@
+"""The Dokku test double answers as Dokku does, including where Dokku is not kind."""
+
+from __future__ import annotations
+
+import os
+import pwd
+
+from conftest import Sandbox
+
+
+def test_version_and_unknown_commands(sandbox: Sandbox) -> None:
+    assert sandbox.ok("--version").strip() == "dokku version 0.38.27"
+    unknown = sandbox.dokku("nope:thing")
+    assert unknown.returncode == 1
+    assert " !     `nope:thing` is not a dokku command." in unknown.stderr
+
+
+def test_apps_create_is_not_idempotent_and_missing_apps_exit_20(sandbox: Sandbox) -> None:
+    sandbox.ok("apps:create", "demo")
+    again = sandbox.dokku("apps:create", "demo")
+    assert (again.returncode, again.stderr.strip()) == (1, "!     Name is already taken")
+    missing = sandbox.dokku("config:get", "nope", "X")
+    assert (missing.returncode, missing.stderr.strip()) == (20, "!     App nope does not exist")
+    bad_name = sandbox.dokku("apps:create", "Bad_Name")
+    assert bad_name.returncode == 1 and "App name must begin with lowercase" in bad_name.stderr
+
+
+def test_config_get_of_a_missing_key_exits_1_silently(sandbox: Sandbox) -> None:
+    sandbox.ok("apps:create", "demo")
+    result = sandbox.dokku("config:get", "demo", "NOPE")
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", "")
+
+
+def test_ports_add_refuses_a_reused_scheme_and_host_port(sandbox: Sandbox) -> None:
+    sandbox.ok("apps:create", "demo")
+    sandbox.ok("ports:add", "demo", "http:80:5000")
+    result = sandbox.dokku("ports:add", "demo", "http:80:6000")
+    assert result.returncode == 1 and "The same scheme:host-port is being reused: http:80" in result.stderr
+
+
+def test_certs_add_maps_https_for_every_http_mapping(sandbox: Sandbox, tmp_path) -> None:
+    sandbox.ok("apps:create", "demo")
+    sandbox.ok("ports:set", "demo", "http:80:5000")
+    crt, key = sandbox.root / "server.crt", sandbox.root / "server.key"
+    crt.write_text("crt")
+    key.write_text("key")
+    sandbox.ok("certs:add", "demo", str(crt), str(key))
+    assert sandbox.ok("ports:report", "demo", "--ports-map").split() == ["http:80:5000", "https:443:5000"]
+    assert sandbox.ok("certs:report", "demo", "--ssl-enabled").strip() == "true"
+
+
+def test_commands_run_as_the_dokku_user_and_plugin_commands_as_root(sandbox: Sandbox) -> None:
+    sandbox.ok("apps:create", "demo")
+    owner = pwd.getpwuid((sandbox.home / "demo").stat().st_uid).pw_name
+    assert owner == ("dokku" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name)
+    if os.geteuid() == 0:
+        assert sandbox.dokku("plugin:installed", "ansible-deploy").returncode == 0
+
+
+def test_a_push_to_another_branch_does_not_deploy(sandbox: Sandbox, app_src) -> None:
+    import subprocess
+
+    sandbox.ok("apps:create", "hello")
+    clone = sandbox.root / "other"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(clone)], check=True)
+    (clone / "README").write_text("x")
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    receive = "git -c safe.directory=* receive-pack"
+    env = {**os.environ, "PATH": f"{sandbox.root / 'bin'}:{os.environ['PATH']}"}
+    result = subprocess.run([*git, "push", f"--receive-pack={receive}", str(sandbox.home / "hello"), "HEAD:main"],
+                            capture_output=True, text=True, check=False, env=env)  # fmt: skip
+    assert "WARNING: deploy did not complete, you must push to master." in result.stderr

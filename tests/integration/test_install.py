@@ -1,0 +1,56 @@
+"""`dokku plugin:install URL --name ansible-deploy` builds the plugin's venv; a second install changes nothing."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+
+@pytest.mark.slow
+def test_plugin_install_builds_an_isolated_venv_and_is_idempotent() -> None:
+    root = Path(tempfile.mkdtemp(prefix="ansible-deploy-install-"))
+    root.chmod(0o755)
+    try:
+        subprocess.run(
+            [sys.executable, str(REPO / "scripts" / "sandbox"), "init", str(root)], check=True, capture_output=True
+        )
+        dokku = str(root / "bin" / "dokku")
+        plugins = root / "var" / "lib" / "dokku" / "plugins"
+        (plugins / "enabled" / "ansible-deploy").unlink()  # start from a server without the plugin
+        (plugins / "available" / "ansible-deploy").unlink()
+        source = root / "source.git"
+        subprocess.run(["git", "clone", "-q", "--bare", str(REPO), str(source)], check=True)
+
+        first = subprocess.run([dokku, "plugin:install", f"file://{source}", "--name", "ansible-deploy"],
+                               capture_output=True, text=True, check=False)  # fmt: skip
+        assert first.returncode == 0, first.stdout + first.stderr
+        plugin = plugins / "available" / "ansible-deploy"
+        stamp = plugin / ".venv" / ".ansible-deploy-requirements"
+        assert stamp.exists()
+        python = plugin / ".venv" / "bin" / "python"
+        imported = subprocess.run([str(python), "-c", "import ansible_runner, ansible_dokku_deploy; print('ok')"],
+                                  capture_output=True, text=True, check=False)  # fmt: skip
+        assert imported.stdout.strip() == "ok", imported.stderr
+        data = root / "var" / "lib" / "dokku" / "data" / "ansible"
+        assert data.stat().st_mode & 0o777 == 0o700
+        if os.geteuid() == 0:
+            assert pwd.getpwuid(data.stat().st_uid).pw_name == "dokku"
+
+        before = (stamp.stat().st_mtime_ns, (plugin / ".venv" / "bin").stat().st_mtime_ns)
+        again = subprocess.run([dokku, "plugin:install"], capture_output=True, text=True, check=False)
+        assert again.returncode == 0, again.stderr
+        assert (stamp.stat().st_mtime_ns, (plugin / ".venv" / "bin").stat().st_mtime_ns) == before
+
+        repeat = subprocess.run([dokku, "plugin:install", f"file://{source}", "--name", "ansible-deploy"],
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        assert repeat.returncode == 1 and "Plugin already enabled" in repeat.stderr
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
