@@ -23,7 +23,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/yamllint -s .
-	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections $(BIN)/ansible-lint -q playbooks roles
+	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections:$(CURDIR)/$(VENV)/collections $(BIN)/ansible-lint -q playbooks roles
 	$(BIN)/shellcheck commands subcommands/* $$(scripts/list-shell-files)
 
 pytest: setup

@@ -7,6 +7,8 @@ from pathlib import Path
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
 PLUGIN_NAME = "ansible-deploy"
+# The plugin's own collection, then the community ones unpacked into its venv (scripts/install-collections).
+COLLECTIONS_PATH = f"{PLUGIN_DIR / 'collections'}:{PLUGIN_DIR / '.venv' / 'collections'}"
 
 
 def _version() -> str:

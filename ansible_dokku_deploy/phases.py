@@ -10,7 +10,7 @@ from ansible_dokku_deploy.errors import ProvisioningError
 from ansible_dokku_deploy.history import FAILED, SUCCEEDED, History
 from ansible_dokku_deploy.lock import app_lock
 from ansible_dokku_deploy.packaging import validate_tree
-from ansible_dokku_deploy.plan import State, make_plan
+from ansible_dokku_deploy.plan import POST_DEPLOY, State, make_plan
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Staging
 
@@ -28,6 +28,9 @@ def run_phase(dokku: Dokku, app: str, phase: str, *, force: bool = False, check:
         history.close_interrupted()
         state = State.load(data_dir)
         plan = make_plan(dokku, app, phase, release=release, packaging=packaging, state=state)
+        if phase == POST_DEPLOY and packaging.spec.get("tls") == "acme" and "tls" not in plan.roles:
+            output.warn(f"{app} asks for tls: acme, but this server has no ACME directory: serving plain HTTP")
+            output.warn("The admin sets one with: dokku ansible-deploy:set --global acme-directory URL")
         if not plan.roles:
             output.step(f"ansible-deploy: nothing to provision in {phase} for {app}")
             return

@@ -13,12 +13,20 @@ from typing import Any
 from ansible_dokku_deploy import __version__
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
+from ansible_dokku_deploy.server import Acme, Dns, acme_config, dns_config
+from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, write_private
 
-PRE_DEPLOY, POST_DEPLOY = "pre-deploy", "post-deploy"
+PRE_DEPLOY, POST_DEPLOY, RENEW, DESTROY = "pre-deploy", "post-deploy", "renew", "destroy"
 PHASES = (PRE_DEPLOY, POST_DEPLOY)
 SNIPPET_PREFIX = "ansible-deploy-"  # the only nginx.conf.d/ files the plugin writes or removes
-PHASE_ROLES = {PRE_DEPLOY: ("config", "ports", "domains", "storage", "nginx"), POST_DEPLOY: ()}
+ACME_SNIPPET = f"{SNIPPET_PREFIX}acme-challenge.conf"
+PHASE_ROLES = {
+    PRE_DEPLOY: ("config", "ports", "domains", "storage", "nginx", "dns"),
+    POST_DEPLOY: ("tls",),
+    RENEW: ("tls",),
+    DESTROY: ("dns",),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class State:
     phases: dict[str, dict[str, str]] = field(default_factory=dict)
     config_keys: list[str] = field(default_factory=list)
     snippets: list[str] = field(default_factory=list)
+    dns: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def load(cls, data_dir: Path) -> State:
@@ -47,10 +56,10 @@ class State:
             raw = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             return cls(path)
-        return cls(path, raw.get("phases", {}), raw.get("config_keys", []), raw.get("snippets", []))
+        return cls(path, raw.get("phases", {}), raw.get("config_keys", []), raw.get("snippets", []), raw.get("dns", []))
 
     def save(self) -> None:
-        raw = {"phases": self.phases, "config_keys": self.config_keys, "snippets": self.snippets}
+        raw = {"phases": self.phases, "config_keys": self.config_keys, "snippets": self.snippets, "dns": self.dns}
         write_private(self.path, json.dumps(raw, sort_keys=True).encode())
 
     def unchanged(self, plan: Plan) -> bool:
@@ -61,6 +70,9 @@ class State:
         if succeeded and plan.phase == PRE_DEPLOY:
             self.config_keys = sorted(plan.variables.get("config_values", {}))
             self.snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
+            self.dns = [{k: r[k] for k in ("record", "zone", "type")} for r in plan.variables.get("dns_records", [])]
+        if succeeded and plan.phase == DESTROY:
+            self.dns = []
 
 
 def storage_entry(app: str, name: str) -> str:
@@ -71,21 +83,30 @@ def storage_entry(app: str, name: str) -> str:
     return entry
 
 
-def role_variables(dokku: Dokku, app: str, packaging: Packaging, state: State) -> dict[str, dict[str, Any]]:
+def role_variables(
+    dokku: Dokku, app: str, packaging: Packaging, state: State, *, destroying: bool = False
+) -> dict[str, dict[str, Any]]:
     """Inputs of every role that has something to do, by role name."""
     spec = packaging.spec
+    store = Store(dokku)
+    dns, acme = dns_config(store, app), acme_config(store, app)
+    tls = acme if "tls" in packaging.features and spec.get("domains") else None
     roles: dict[str, dict[str, Any]] = {}
     values = {k: _env_value(v) for k, v in spec.get("env", {}).items()}
     if values or state.config_keys:
         roles["config"] = {"values": values, "unset": sorted(set(state.config_keys) - set(values))}
     if "port" in spec:
-        roles["ports"] = {"container_port": spec["port"], "https": "tls" in packaging.features}
+        roles["ports"] = {"container_port": spec["port"], "https": tls is not None}
     if "domains" in spec:
         roles["domains"] = {"list": spec["domains"]}
     if spec.get("storage"):
         mounts = [{"entry": storage_entry(app, s["name"]), "path": s["path"]} for s in spec["storage"]]
         roles["storage"] = {"mounts": mounts, "entry_prefix": storage_entry(app, "")}
     snippets = [{"name": f"{SNIPPET_PREFIX}{Path(rel).name}", "src": rel} for rel in packaging.snippets]
+    if tls is not None and tls.challenge == "http-01":
+        webroot = dokku.app_dir(app) / "ansible-deploy-acme"
+        content = f"location ^~ /.well-known/acme-challenge/ {{\n  alias {webroot}/;\n  default_type text/plain;\n}}\n"
+        snippets.append({"name": ACME_SNIPPET, "content": content})
     if snippets or state.snippets:
         roles["nginx"] = {
             "snippets": snippets,
@@ -93,11 +114,68 @@ def role_variables(dokku: Dokku, app: str, packaging: Packaging, state: State) -
             "prefix": SNIPPET_PREFIX,
             "check_command": f"{sys.executable} -m ansible_dokku_deploy.packaging.nginx_check",
         }
+    if dns is not None:
+        roles["dns"] = _dns_variables(dns, [] if destroying else spec.get("domains", []), state)
+    if tls is not None:
+        roles["tls"] = _tls_variables(dokku, app, spec["domains"], tls, dns)
     return roles
 
 
+def _dns_variables(dns: Dns, domains: list[str], state: State) -> dict[str, Any]:
+    """Records to have (A, and AAAA when an IPv6 target is set) and records to remove (those of dropped domains)."""
+    wanted: list[dict[str, str]] = []
+    for domain in domains:
+        zone = dns.zone_of(domain) or ""
+        wanted.append({"record": f"{domain}.", "zone": zone, "type": "A", "value": dns.ipv4})
+        if dns.ipv6:
+            wanted.append({"record": f"{domain}.", "zone": zone, "type": "AAAA", "value": dns.ipv6})
+    keys = {(r["record"], r["type"]) for r in wanted}
+    absent = [r for r in state.dns if (r["record"], r["type"]) not in keys]
+    return {
+        "server": dns.server,
+        "port": dns.port,
+        "key_name": dns.key_name,
+        "key_algorithm": dns.algorithm,
+        "key_secret": dns.secret,
+        "ttl": dns.ttl,
+        "records": wanted,
+        "absent": absent,
+    }
+
+
+def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: Dns | None) -> dict[str, Any]:
+    account = hashlib.sha256(acme.directory.encode()).hexdigest()[:12]
+    values: dict[str, Any] = {
+        "domains": domains,
+        "directory": acme.directory,
+        "email": acme.email,
+        "challenge": acme.challenge,
+        "ca_file": acme.ca_file,
+        "renew_days": acme.renew_days,
+        "account_key": str(dokku.data_root / ".acme" / f"account-{account}.key"),
+        "dir": str(dokku.data_dir(app) / "tls"),
+        "webroot": str(dokku.app_dir(app) / "ansible-deploy-acme"),
+        "dns_server": "",
+        "dns_port": 53,
+        "dns_key_name": "",
+        "dns_key_algorithm": "",
+        "dns_key_secret": "",
+        "dns_zones": {},
+    }
+    if acme.challenge == "dns-01" and dns is not None:
+        values.update(
+            dns_server=dns.server,
+            dns_port=dns.port,
+            dns_key_name=dns.key_name,
+            dns_key_algorithm=dns.algorithm,
+            dns_key_secret=dns.secret,
+            dns_zones={d: dns.zone_of(d) or "" for d in domains},
+        )
+    return values
+
+
 def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, packaging: Packaging, state: State) -> Plan:
-    wanted = role_variables(dokku, app, packaging, state)
+    wanted = role_variables(dokku, app, packaging, state, destroying=phase == DESTROY)
     roles = tuple(r for r in PHASE_ROLES[phase] if r in wanted)
     variables: dict[str, Any] = {"ansible_deploy_roles": list(roles)}
     for role in roles:

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ansible_dokku_deploy import PLUGIN_DIR, output
+from ansible_dokku_deploy import COLLECTIONS_PATH, PLUGIN_DIR, output
 from ansible_dokku_deploy.plan import Plan
 from ansible_dokku_deploy.staging import secure_dir, write_private
 
-PLAYBOOKS = PLUGIN_DIR / "playbooks"
+PLAYBOOK = PLUGIN_DIR / "playbooks" / "provision.yml"
 _QUIET_TASKS = ("Validating arguments against arg spec",)
 
 
@@ -41,9 +41,12 @@ class _Progress:
         task = str(data.get("task", ""))
         if kind == "playbook_on_task_start" and not task.startswith(_QUIET_TASKS):
             output.step(task)
-        elif kind == "runner_on_ok" and self.show_diff and data.get("res", {}).get("changed"):
-            for diff in _diffs(data.get("res", {})):
-                output.detail(diff)
+        elif kind in ("runner_on_ok", "runner_item_on_ok") and self.show_diff and data.get("res", {}).get("changed"):
+            result = data.get("res", {})
+            label = result.get("_ansible_item_label")
+            output.detail(f"would change: {task}" + (f" ({label})" if label else ""))
+            for diff in _diffs(result):
+                output.detail(f"  {diff}")
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             self.failed_task = task
             self.message = _message(data.get("res", {}))
@@ -92,7 +95,7 @@ def run_playbook(plan: Plan, *, work_dir: Path, log_fd: int, check: bool, verbos
             "ANSIBLE_HOME": str(private / "home"),
             "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
             "ANSIBLE_REMOTE_TEMP": str(private / "tmp"),
-            "ANSIBLE_COLLECTIONS_PATH": str(PLUGIN_DIR / "collections"),
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
             "ANSIBLE_ROLES_PATH": str(PLUGIN_DIR / "roles"),
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
@@ -101,7 +104,7 @@ def run_playbook(plan: Plan, *, work_dir: Path, log_fd: int, check: bool, verbos
         progress = _Progress(show_diff=check)
         result = ansible_runner.run(
             private_data_dir=str(private),
-            playbook=str(PLAYBOOKS / f"{plan.phase}.yml"),
+            playbook=str(PLAYBOOK),
             inventory={
                 "all": {
                     "hosts": {

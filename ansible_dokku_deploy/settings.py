@@ -21,6 +21,7 @@ class Setting:
     secret: bool = False
     per_app: bool = True
     minimum: int = 0
+    choices: tuple[str, ...] = ()
 
     def parse(self, value: str) -> str:
         """The stored form of value, or a DeployError saying what is expected."""
@@ -28,8 +29,9 @@ class Setting:
             if not value.isdigit() or int(value) < self.minimum:
                 raise DeployError(f"{self.key} expects a whole number of at least {self.minimum}, not {value!r}")
             return str(int(value))
-        if self.kind == "bool" and value not in ("true", "false"):
-            raise DeployError(f"{self.key} expects true or false, not {value!r}")
+        allowed = ("true", "false") if self.kind == "bool" else self.choices
+        if allowed and value not in allowed:
+            raise DeployError(f"{self.key} expects {' or '.join(allowed)}, not {value!r}")
         return value
 
 
@@ -40,6 +42,27 @@ SETTINGS: dict[str, Setting] = {
         Setting("keep-releases", "Staged packaging releases kept per app", "5", "int", minimum=2),
         Setting("lock-timeout", "Seconds a run waits for another run of the same app", "600", "int"),
         Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int"),
+        Setting("dns-server", "DNS server that takes RFC 2136 updates (host or IP)", per_app=False),
+        Setting("dns-port", "Its port", "53", "int", per_app=False, minimum=1),
+        Setting("dns-zones", "Zones the plugin may change, space-separated", per_app=False),
+        Setting("dns-tsig-key-name", "Name of the TSIG key that signs the updates", per_app=False),
+        Setting("dns-tsig-algorithm", "Its algorithm", "hmac-sha256", per_app=False),
+        Setting("dns-tsig-secret", "Its secret (base64); read from stdin or a file", secret=True, per_app=False),
+        Setting("dns-target-ipv4", "Address the apps' A records point at"),
+        Setting("dns-target-ipv6", "Address the apps' AAAA records point at (empty: no AAAA records)"),
+        Setting("dns-ttl", "TTL of the records, in seconds", "300", "int", minimum=1),
+        Setting("acme-directory", "ACME directory URL (empty: no certificates)", per_app=False),
+        Setting("acme-email", "Contact address of the server's ACME account", per_app=False),
+        Setting(
+            "acme-challenge",
+            "How the CA checks the domains: http-01 or dns-01",
+            "http-01",
+            choices=("http-01", "dns-01"),
+        ),
+        Setting(
+            "acme-ca-file", "CA bundle trusted for the ACME server's own HTTPS (empty: the system's)", per_app=False
+        ),
+        Setting("acme-renew-days", "Renew a certificate this many days before it expires", "30", "int", minimum=1),
     )
 }
 

@@ -9,19 +9,31 @@ from pathlib import Path
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
-from ansible_dokku_deploy.errors import PackagingError
-from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.errors import DeployError, PackagingError
+from ansible_dokku_deploy.packaging import Packaging, validate_tree
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.plan import POST_DEPLOY, PRE_DEPLOY
-from ansible_dokku_deploy.settings import Store
+from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY
+from ansible_dokku_deploy.server import dns_config
+from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
 
+RENEW_SCHEDULE = "17 4 * * *"  # daily, off the hour
 RENAMES = ".renames"  # $DATA/.renames/OLD marks an apps:rename in progress, so post-delete OLD does not deprovision
 
 
 def _managed(dokku: Dokku, app: str, source: Path) -> bool:
     """Whether the plugin has anything to do for this push: env.yml in the source, or a staged copy already."""
     return (source / "env.yml").exists() or Staging(dokku.data_dir(app)).current() is not None
+
+
+def validate_for_server(dokku: Dokku, app: str, source: Path) -> Packaging:
+    """The packaging checks plus what only the server knows: every domain inside the DNS zones it manages."""
+    packaging = validate_tree(source)
+    dns = dns_config(Store(dokku), app)
+    problems = dns.outside(packaging.spec.get("domains", [])) if dns else []
+    if problems:
+        raise PackagingError(problems)
+    return packaging
 
 
 def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
@@ -31,7 +43,7 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     if not _managed(dokku, app, source):
         return
     try:
-        packaging = validate_tree(source)
+        packaging = validate_for_server(dokku, app, source)
     except PackagingError:
         output.step("ansible-deploy: the packaging files are invalid; the staged copy is kept as it was")
         return
@@ -47,7 +59,7 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
     del builder
     dokku = Dokku.from_environ()
     if _managed(dokku, app, Path(source_dir)):
-        validate_tree(Path(source_dir))
+        validate_for_server(dokku, app, Path(source_dir))
 
 
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
@@ -95,6 +107,11 @@ def post_delete(app: str, *_: str) -> None:
     if marker.exists():
         marker.unlink()
         return
+    try:
+        run_phase(dokku, app, DESTROY, force=True)
+    except DeployError as exc:  # the app is already half-destroyed: say what is left, never block the destroy
+        output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
+        output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
     shutil.rmtree(dokku.data_dir(app), ignore_errors=True)
     shutil.rmtree(dokku.config_dir(app), ignore_errors=True)
 
@@ -104,6 +121,14 @@ def report(app: str, *_: str) -> None:
     from ansible_dokku_deploy.commands import report as report_command  # noqa: PLC0415  # avoids an import cycle
 
     report_command.print_report(Dokku.from_environ(), app)
+
+
+def cron_entries(*_: str) -> None:
+    """Dokku's cron plugin asks for scheduled jobs: certificate renewal, daily, when an ACME CA is configured."""
+    dokku = Dokku.from_environ()
+    if Store(dokku).get(GLOBAL, "acme-directory"):
+        logs = os.environ.get("DOKKU_LOGS_DIR", "/var/log/dokku")
+        output.plain(f"{RENEW_SCHEDULE};dokku ansible-deploy:renew --all;{logs}/ansible-deploy-renew.log")
 
 
 def install(*_: str) -> None:
@@ -130,6 +155,7 @@ TRIGGERS: dict[str, Callable[..., None]] = {
     "post-app-clone-setup": post_app_clone_setup,
     "post-delete": post_delete,
     "report": report,
+    "cron-entries": cron_entries,
     "install": install,
     "update": update,
 }

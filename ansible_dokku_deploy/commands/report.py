@@ -11,6 +11,8 @@ from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History
 from ansible_dokku_deploy.output import MASK
 from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.plan import RENEW, State
+from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
 from ansible_dokku_deploy.staging import Staging
 
@@ -37,6 +39,40 @@ def _staged(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
         release = Staging(dokku.data_dir(app)).current()
         return "" if release is None else str(getattr(release, attr))
+
+    return read
+
+
+def _last_renewal(attr: str) -> Field:
+    def read(dokku: Dokku, app: str) -> str:
+        runs = [r for r in History(dokku.data_dir(app)).runs() if r.phase == RENEW]
+        return "" if not runs else runs[-1].started_iso if attr == "at" else runs[-1].status
+
+    return read
+
+
+def _dns_configured(dokku: Dokku, app: str) -> str:
+    return "true" if dns_config(Store(dokku), app) else "false (no dns-server, dns-zones, TSIG key or target set)"
+
+
+def _dns_records(dokku: Dokku, app: str) -> str:
+    return " ".join(f"{r['type']}:{r['record'].rstrip('.')}" for r in State.load(dokku.data_dir(app)).dns)
+
+
+def _certificate(attr: str) -> Field:
+    def read(dokku: Dokku, app: str) -> str:
+        path = dokku.data_dir(app) / "tls" / "server.crt"
+        if not path.exists():
+            return ""
+        from cryptography import x509  # noqa: PLC0415  # only when there is a certificate
+
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        if attr == "expires-at":
+            return cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if attr == "issuer":
+            return cert.issuer.rfc4514_string()
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return " ".join(names.get_values_for_type(x509.DNSName))
 
     return read
 
@@ -74,6 +110,13 @@ FIELDS: dict[str, Field] = {
     "last-run-status": _last_run("status"),
     "last-run-at": _last_run("at"),
     "last-run-changed": _last_run("changed"),
+    "dns-configured": _dns_configured,
+    "dns-records": _dns_records,
+    "tls-expires-at": _certificate("expires-at"),
+    "tls-issuer": _certificate("issuer"),
+    "tls-domains": _certificate("domains"),
+    "tls-last-renewal-at": _last_renewal("at"),
+    "tls-last-renewal-status": _last_renewal("status"),
 }
 for _key in SETTINGS:
     FIELDS[_key] = _setting(_key, "app")

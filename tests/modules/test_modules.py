@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, Sandbox
+from conftest import Sandbox
+
+from ansible_dokku_deploy import COLLECTIONS_PATH
 
 
 def module(sandbox: Sandbox, name: str, args: dict[str, Any], *, check: bool = False) -> dict[str, Any]:
@@ -39,7 +41,7 @@ def module(sandbox: Sandbox, name: str, args: dict[str, Any], *, check: bool = F
         },
         envvars={
             "PATH": f"{sandbox.root / 'bin'}:{venv_bin}:{os.environ['PATH']}",
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / "collections"),
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
             "ANSIBLE_HOME": str(private / "home"),
         },
         cmdline="--check --diff" if check else "--diff",

@@ -76,7 +76,7 @@ def test_the_readme_settings_table_matches_the_registry() -> None:
     from ansible_dokku_deploy.settings import SETTINGS
 
     readme = (REPO / "README.md").read_text()
-    listed = set(re.findall(r"^\| `([a-z-]+)` \| [^|]+ \| `", readme, re.MULTILINE))
+    listed = set(re.findall(r"^\| `([a-z0-9-]+)` \| [^|]+ \| `", readme, re.MULTILINE))
     assert listed == set(SETTINGS)
 
 

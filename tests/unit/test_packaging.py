@@ -25,7 +25,7 @@ def write_env(root: Path, text: str) -> Path:
 
 def test_the_example_app_is_valid_and_lists_its_features() -> None:
     packaging = validate_tree(EXAMPLE)
-    assert packaging.features == ("config", "ports", "domains", "storage", "nginx", "monitoring")
+    assert packaging.features == ("config", "ports", "domains", "storage", "nginx", "tls", "monitoring")
     assert packaging.files == ("env.yml", "nginx.conf.d/gzip.conf", "nginx.conf.d/headers.conf")
 
 

@@ -1,0 +1,242 @@
+"""Real servers for a sandbox, on 127.0.0.1 and free ports: BIND (RFC 2136 with TSIG) and Pebble (ACME).
+
+Used by `scripts/sandbox services ROOT up|down` and by the tests. Each server runs in ROOT/services/NAME/,
+its facts (ports, pid, TSIG secret) in ROOT/services/NAME/service.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import dns.exception
+import dns.message
+import dns.query
+
+ZONE = "example.test"
+KEY_NAME = "ansible-deploy-sandbox"
+
+NAMED_CONF = """include "{d}/key.conf";
+options {{
+  directory "{d}";
+  listen-on port {port} {{ 127.0.0.1; }};
+  listen-on-v6 {{ none; }};
+  pid-file "{d}/named.pid";
+  session-keyfile "{d}/session.key";
+  managed-keys-directory "{d}";
+  recursion no;
+  dnssec-validation no;
+  allow-query {{ 127.0.0.1; }};
+}};
+controls {{ }};
+zone "{zone}" {{ type master; file "{d}/db.{zone}"; allow-update {{ key "{key}"; }}; }};
+"""
+ZONE_FILE = """$TTL 60
+@   IN SOA ns.{zone}. admin.{zone}. 1 60 60 600 60
+@   IN NS  ns.{zone}.
+ns  IN A   127.0.0.1
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(check, what: str, seconds: float = 15.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (OSError, dns.exception.DNSException):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start within {seconds:.0f}s")
+
+
+def _give_to(user: str, path: Path) -> None:
+    if os.geteuid() == 0:
+        ids = pwd.getpwnam(user)
+        for item in [path, *path.rglob("*")]:
+            os.chown(item, ids.pw_uid, ids.pw_gid)
+
+
+def start_bind(folder: Path) -> dict[str, object]:
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    port = free_port()
+    key = subprocess.run(
+        ["tsig-keygen", "-a", "hmac-sha256", KEY_NAME], capture_output=True, text=True, check=True
+    ).stdout
+    (folder / "key.conf").write_text(key)
+    (folder / "key.conf").chmod(0o600)  # the TSIG secret
+    secret = key.split('secret "')[1].split('"')[0]
+    (folder / "named.conf").write_text(NAMED_CONF.format(d=folder, port=port, zone=ZONE, key=KEY_NAME))
+    (folder / f"db.{ZONE}").write_text(ZONE_FILE.format(zone=ZONE))
+    user = ["-u", "bind"] if os.geteuid() == 0 else []
+    _give_to("bind", folder)
+    log = (folder / "named.log").open("w")
+    proc = subprocess.Popen(
+        ["named", "-g", "-4", "-c", str(folder / "named.conf"), "-p", str(port), *user],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def answers() -> bool:
+        reply = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=port, timeout=0.5)
+        return bool(reply.answer)
+
+    _wait(answers, "BIND")
+    return {"pid": proc.pid, "port": port, "zone": ZONE, "key_name": KEY_NAME, "secret": secret}
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def start_pebble(folder: Path, dns_port: int) -> dict[str, object]:
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    _openssl(
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        str(folder / "ca.key"),
+        "-out",
+        str(folder / "ca.pem"),
+        "-days",
+        "30",
+        "-subj",
+        "/CN=sandbox pebble listener CA",
+    )
+    _openssl("req", *ec, "-keyout", str(folder / "wfe.key"), "-out", str(folder / "wfe.csr"), "-subj", "/CN=localhost")
+    (folder / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(folder / "wfe.csr"),
+        "-CA",
+        str(folder / "ca.pem"),
+        "-CAkey",
+        str(folder / "ca.key"),
+        "-CAcreateserial",
+        "-out",
+        str(folder / "wfe.pem"),
+        "-days",
+        "30",
+        "-extfile",
+        str(folder / "san.ext"),
+    )
+    (folder / "ca.pem").chmod(0o644)
+    port, management, http_port, tls_port = free_port(), free_port(), free_port(), free_port()
+    config = {
+        "pebble": {
+            "listenAddress": f"127.0.0.1:{port}",
+            "managementListenAddress": f"127.0.0.1:{management}",
+            "certificate": str(folder / "wfe.pem"),
+            "privateKey": str(folder / "wfe.key"),
+            "httpPort": http_port,
+            "tlsPort": tls_port,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": False,
+        }
+    }
+    (folder / "pebble.json").write_text(json.dumps(config))
+    env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
+    log = (folder / "pebble.log").open("w")
+    proc = subprocess.Popen(
+        ["pebble", "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns_port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    context = ssl.create_default_context(cafile=str(folder / "ca.pem"))
+
+    def answers() -> bool:
+        with urllib.request.urlopen(f"https://127.0.0.1:{port}/dir", context=context, timeout=1) as reply:
+            return reply.status == 200
+
+    _wait(answers, "Pebble")
+    return {
+        "pid": proc.pid,
+        "directory": f"https://127.0.0.1:{port}/dir",
+        "management": management,
+        "http_port": http_port,
+        "ca_file": str(folder / "ca.pem"),
+    }
+
+
+def pebble_roots(pebble: dict[str, object]) -> bytes:
+    """The root that signs Pebble's certificates (new on every start)."""
+    context = ssl.create_default_context(cafile=str(pebble["ca_file"]))
+    url = f"https://127.0.0.1:{pebble['management']}/roots/0"
+    with urllib.request.urlopen(url, context=context, timeout=5) as reply:
+        return bytes(reply.read())
+
+
+def up(root: Path) -> dict[str, dict[str, object]]:
+    services = root / "services"
+    services.mkdir(parents=True, exist_ok=True)
+    services.chmod(0o755)
+    bind = start_bind(services / "bind")
+    pebble = start_pebble(services / "pebble", int(bind["port"]))  # type: ignore[call-overload]
+    facts = {"bind": bind, "pebble": pebble}
+    (services / "services.json").write_text(json.dumps(facts))
+    (services / "services.json").chmod(0o600)
+    return facts
+
+
+def load(root: Path) -> dict[str, dict[str, object]]:
+    path = root / "services" / "services.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def stop(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
+
+
+def down(root: Path) -> None:
+    for facts in load(root).values():
+        stop(int(facts["pid"]))  # type: ignore[call-overload]
+    (root / "services" / "services.json").unlink(missing_ok=True)
+
+
+def admin_settings(facts: dict[str, dict[str, object]], challenge: str = "dns-01") -> list[tuple[str, str]]:
+    """The `ansible-deploy:set --global` settings that point a sandbox at these servers (the secret comes apart)."""
+    bind, pebble = facts["bind"], facts["pebble"]
+    return [
+        ("dns-server", "127.0.0.1"),
+        ("dns-port", str(bind["port"])),
+        ("dns-zones", str(bind["zone"])),
+        ("dns-tsig-key-name", str(bind["key_name"])),
+        ("dns-target-ipv4", "127.0.0.1"),
+        ("dns-ttl", "60"),
+        ("acme-directory", str(pebble["directory"])),
+        ("acme-email", "admin@example.test"),
+        ("acme-ca-file", str(pebble["ca_file"])),
+        ("acme-challenge", challenge),
+    ]
