@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))  # services.py: the real servers the sandbox and the tests start
 SANDBOX = REPO / "scripts" / "sandbox"
 EXAMPLE = REPO / "examples" / "hello"
 
@@ -78,6 +79,19 @@ def new_sandbox() -> Sandbox:
 def drop_sandbox(sandbox: Sandbox) -> None:
     subprocess.run([sys.executable, str(SANDBOX), "down", str(sandbox.root)], check=False)
     shutil.rmtree(sandbox.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Sandbox]:
+    """One sandbox per test module with real BIND and Pebble, its admin settings pointing at them (dns-01)."""
+    box = new_sandbox()
+    subprocess.run([sys.executable, str(SANDBOX), "services", str(box.root), "up"], check=True, capture_output=True)
+    yield box
+    drop_sandbox(box)
+
+
+def services_facts(box: Sandbox) -> dict[str, dict[str, object]]:
+    return json.loads((box.root / "services" / "services.json").read_text())
 
 
 @pytest.fixture

@@ -1,0 +1,196 @@
+"""DNS records on a real BIND and certificates from a real ACME CA (Pebble), through sandbox pushes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import dns.message
+import dns.query
+import dns.rcode
+import pytest
+import services
+from conftest import EXAMPLE, Sandbox, edit_env, output, services_facts
+from cryptography import x509
+
+
+def make_app(tmp_path: Path, name: str, domains: list[str]) -> Path:
+    src = tmp_path / name
+    shutil.copytree(EXAMPLE, src)
+    edit_env(src, domains=domains)
+    return src
+
+
+def lookup(box: Sandbox, name: str, kind: str = "A") -> list[str]:
+    port = int(services_facts(box)["bind"]["port"])
+    reply = dns.query.udp(dns.message.make_query(name, kind), "127.0.0.1", port=port, timeout=2)
+    if reply.rcode() == dns.rcode.NXDOMAIN:
+        return []
+    return sorted(item.to_text() for rrset in reply.answer for item in rrset)
+
+
+def installed_cert(box: Sandbox, app: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate((box.home / app / "tls" / "server.crt").read_bytes())
+
+
+def names(cert: x509.Certificate) -> list[str]:
+    return sorted(
+        cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    )
+
+
+def pushed(box: Sandbox, app: str, src: Path) -> str:
+    result = box.push(app, src)
+    assert result.returncode == 0, output(result)
+    return output(result)
+
+
+def test_push_creates_records_and_installs_a_certificate_for_every_domain(served: Sandbox, tmp_path: Path) -> None:
+    domains = ["shop.example.test", "www.shop.example.test"]
+    pushed(served, "shop", make_app(tmp_path, "shop", domains))
+    assert lookup(served, "shop.example.test") == ["127.0.0.1"]
+    assert lookup(served, "www.shop.example.test") == ["127.0.0.1"]
+    cert = installed_cert(served, "shop")
+    assert names(cert) == domains
+    assert "Pebble" in cert.issuer.rfc4514_string()
+    root = served.root / "pebble-root.pem"
+    root.write_bytes(services.pebble_roots(services_facts(served)["pebble"]))
+    chain = served.home / "shop" / "tls" / "server.crt"
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(root), "-untrusted", str(chain), str(chain)],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert served.ok("certs:report", "shop", "--ssl-enabled").strip() == "true"
+    assert served.ok("ports:report", "shop", "--ports-map").split() == ["http:80:5000", "https:443:5000"]
+    report = served.ok("ansible-deploy:report", "shop", "--format", "json")
+    assert '"dns-records":"A:shop.example.test A:www.shop.example.test"' in report
+    assert '"tls-domains":"shop.example.test www.shop.example.test"' in report
+
+
+def test_a_second_push_and_a_forced_run_change_nothing(served: Sandbox, tmp_path: Path) -> None:
+    src = make_app(tmp_path, "calm", ["calm.example.test"])
+    pushed(served, "calm", src)
+    serial = installed_cert(served, "calm").serial_number
+    text = pushed(served, "calm", src)
+    assert "pre-deploy for calm is unchanged" in text and "post-deploy for calm is unchanged" in text
+    served.ok("ansible-deploy:run", "calm")
+    last_two = served.ok("ansible-deploy:history", "calm").splitlines()[-2:]
+    assert [line.split()[-1] for line in last_two] == ["0", "0"], last_two
+    assert installed_cert(served, "calm").serial_number == serial
+
+
+def test_a_dropped_domain_loses_its_record_and_the_certificate_follows(served: Sandbox, tmp_path: Path) -> None:
+    src = make_app(tmp_path, "trim", ["trim.example.test", "old.trim.example.test"])
+    pushed(served, "trim", src)
+    edit_env(src, domains=["trim.example.test", "new.trim.example.test"])
+    pushed(served, "trim", src)
+    assert lookup(served, "old.trim.example.test") == []
+    assert lookup(served, "new.trim.example.test") == ["127.0.0.1"]
+    assert names(installed_cert(served, "trim")) == ["new.trim.example.test", "trim.example.test"]
+
+
+def test_a_domain_outside_the_zones_is_refused_at_validation(served: Sandbox, tmp_path: Path) -> None:
+    result = served.push("stray", make_app(tmp_path, "stray", ["stray.example.test", "stray.other.test"]))
+    assert result.returncode != 0
+    text = output(result)
+    assert "env.yml: domains: stray.other.test is outside the DNS zones this server manages (example.test)" in text
+    assert "dns-zones" in text
+    assert lookup(served, "stray.example.test") == []
+
+
+def test_renewal_replaces_a_certificate_within_the_window_and_only_then(served: Sandbox, tmp_path: Path) -> None:
+    pushed(served, "renew", make_app(tmp_path, "renew", ["renew.example.test"]))
+    serial = installed_cert(served, "renew").serial_number
+    served.ok("ansible-deploy:renew", "renew")
+    assert installed_cert(served, "renew").serial_number == serial, "far from expiry: nothing is renewed"
+    served.ok("ansible-deploy:set", "renew", "acme-renew-days", "100000")  # beyond the certificate's life
+    served.ok("ansible-deploy:renew", "renew")
+    renewed = installed_cert(served, "renew").serial_number
+    assert renewed != serial
+    assert (
+        served.ok("ansible-deploy:report", "renew", "--ansible-deploy-tls-last-renewal-status").strip() == "succeeded"
+    )
+    served.ok("ansible-deploy:set", "renew", "acme-renew-days")
+    served.ok("ansible-deploy:renew", "--all")
+    assert installed_cert(served, "renew").serial_number == renewed
+
+
+def test_an_unreachable_acme_server_fails_clearly_and_keeps_the_certificate(served: Sandbox, tmp_path: Path) -> None:
+    pushed(served, "keep", make_app(tmp_path, "keep", ["keep.example.test"]))
+    serial = installed_cert(served, "keep").serial_number
+    directory = served.ok("ansible-deploy:report", "keep", "--ansible-deploy-computed-acme-directory").strip()
+    served.ok("ansible-deploy:set", "--global", "acme-directory", f"https://127.0.0.1:{services.free_port()}/dir")
+    try:
+        served.ok("ansible-deploy:set", "keep", "acme-renew-days", "100000")
+        result = served.dokku("ansible-deploy:renew", "keep")
+    finally:
+        served.ok("ansible-deploy:set", "--global", "acme-directory", directory)
+        served.ok("ansible-deploy:set", "keep", "acme-renew-days")
+    assert result.returncode == 1
+    text = output(result)
+    assert "renew failed at task" in text and "Connection refused" in text
+    assert "Traceback" not in text
+    assert installed_cert(served, "keep").serial_number == serial
+    assert served.ok("ansible-deploy:report", "keep", "--ansible-deploy-tls-last-renewal-status").strip() == "failed"
+
+
+def test_an_unreachable_dns_server_fails_the_deploy_before_the_release(served: Sandbox, tmp_path: Path) -> None:
+    src = make_app(tmp_path, "dnsdown", ["dnsdown.example.test"])
+    served.ok("ansible-deploy:set", "--global", "dns-port", str(services.free_port()))
+    try:
+        result = served.push("dnsdown", src)
+    finally:
+        served.ok("ansible-deploy:set", "--global", "dns-port", str(services_facts(served)["bind"]["port"]))
+    assert result.returncode != 0
+    text = output(result)
+    assert "pre-deploy failed at task 'Ensure each of the app's domains has its address records'" in text
+    assert "Deploying dnsdown" not in text, "the new release never serves"
+
+
+def test_check_mode_shows_a_missing_record_without_adding_it(served: Sandbox, tmp_path: Path) -> None:
+    pushed(served, "drift", make_app(tmp_path, "drift", ["drift.example.test"]))
+    facts = services_facts(served)["bind"]
+    subprocess.run(["nsupdate", "-y", f"hmac-sha256:{facts['key_name']}:{facts['secret']}"],
+                   input=f"server 127.0.0.1 {facts['port']}\nupdate delete drift.example.test. A\nsend\n",
+                   text=True, check=True)  # fmt: skip
+    assert lookup(served, "drift.example.test") == []
+    result = served.dokku("ansible-deploy:run", "drift", "--check", "--phase", "pre-deploy")
+    assert result.returncode == 0, output(result)
+    assert (
+        "would change: Ensure each of the app's domains has its address records (A drift.example.test.)"
+        in result.stdout
+    )
+    assert lookup(served, "drift.example.test") == []
+    served.ok("ansible-deploy:run", "drift", "--phase", "pre-deploy")
+    assert lookup(served, "drift.example.test") == ["127.0.0.1"]
+
+
+def test_rename_keeps_the_records_and_destroy_removes_them(served: Sandbox, tmp_path: Path) -> None:
+    pushed(served, "life", make_app(tmp_path, "life", ["life.example.test"]))
+    result = served.dokku("apps:rename", "life", "life2")
+    assert result.returncode == 0, output(result)
+    assert lookup(served, "life.example.test") == ["127.0.0.1"], "a rename never deprovisions"
+    assert served.ok("ansible-deploy:report", "life2", "--ansible-deploy-dns-records").strip() == "A:life.example.test"
+    result = served.dokku("--force", "apps:destroy", "life2")
+    assert result.returncode == 0, output(result)
+    assert lookup(served, "life.example.test") == []
+
+
+def test_cron_entries_schedule_the_daily_renewal(served: Sandbox) -> None:
+    hook = served.lib / "plugins" / "enabled" / "ansible-deploy" / "cron-entries"
+    result = subprocess.run([str(served.root / "bin" / "dokku"), "plugin:trigger", "cron-entries", "docker-local"],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert hook.exists()
+    assert result.stdout.strip().endswith(
+        ";dokku ansible-deploy:renew --all;" + str(served.lib / "logs") + "/ansible-deploy-renew.log"
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [("ansible-deploy:report", "shop"), ("ansible-deploy:logs", "shop"), ("report", "shop")]
+)
+def test_the_tsig_secret_never_shows(served: Sandbox, tmp_path: Path, command: tuple[str, ...]) -> None:
+    if not (served.home / "shop").exists():
+        pushed(served, "shop", make_app(tmp_path, "shop", ["shop.example.test"]))
+    secret = str(services_facts(served)["bind"]["secret"])
+    assert secret not in output(served.dokku(*command))
