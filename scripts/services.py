@@ -105,7 +105,49 @@ def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
-def start_pebble(folder: Path, dns_port: int) -> dict[str, object]:
+NGINX_CONF = """daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  access_log {d}/access.log;
+  server_names_hash_bucket_size 128;
+  server {{ listen 127.0.0.1:{http} default_server; return 404; }}
+  include {apps}/*/nginx.conf;
+}}
+"""
+
+
+def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
+    """Dokku's nginx, on two loopback ports in place of 80 and 443, run as the dokku user (who reloads it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    https_port = free_port()
+    (folder / "nginx.conf").write_text(NGINX_CONF.format(d=folder, http=http_port, apps=root / "home" / "dokku"))
+    as_dokku: list[str] = []
+    if os.geteuid() == 0:
+        _give_to("dokku", folder)
+        as_dokku = ["runuser", "-u", "dokku", "--"]
+    log = (folder / "nginx.log").open("w")
+    proc = subprocess.Popen(
+        [*as_dokku, "nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    _wait(lambda: socket.create_connection(("127.0.0.1", http_port), timeout=0.5).close() is None, "nginx")
+    facts = {"pid": proc.pid, "http": http_port, "https": https_port, "pid_file": str(folder / "nginx.pid")}
+    vhosts = root / "var" / "lib" / "dokku" / "data" / "nginx-vhosts"
+    vhosts.mkdir(parents=True, exist_ok=True)
+    (vhosts / "sandbox.json").write_text(json.dumps(facts))
+    if os.geteuid() == 0:
+        _give_to("dokku", vhosts)
+    return facts
+
+
+def start_pebble(folder: Path, dns_port: int, http_port: int) -> dict[str, object]:
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
@@ -142,7 +184,7 @@ def start_pebble(folder: Path, dns_port: int) -> dict[str, object]:
         str(folder / "san.ext"),
     )
     (folder / "ca.pem").chmod(0o644)
-    port, management, http_port, tls_port = free_port(), free_port(), free_port(), free_port()
+    port, management, tls_port = free_port(), free_port(), free_port()
     config = {
         "pebble": {
             "listenAddress": f"127.0.0.1:{port}",
@@ -194,8 +236,10 @@ def up(root: Path) -> dict[str, dict[str, object]]:
     services.mkdir(parents=True, exist_ok=True)
     services.chmod(0o755)
     bind = start_bind(services / "bind")
-    pebble = start_pebble(services / "pebble", int(bind["port"]))  # type: ignore[call-overload]
-    facts = {"bind": bind, "pebble": pebble}
+    http_port = free_port()  # where Pebble checks http-01 answers: the sandbox nginx's "port 80"
+    nginx = start_nginx(services / "nginx", root, http_port)
+    pebble = start_pebble(services / "pebble", int(bind["port"]), http_port)  # type: ignore[call-overload]
+    facts = {"bind": bind, "pebble": pebble, "nginx": nginx}
     (services / "services.json").write_text(json.dumps(facts))
     (services / "services.json").chmod(0o600)
     return facts
@@ -223,6 +267,7 @@ def down(root: Path) -> None:
     for facts in load(root).values():
         stop(int(facts["pid"]))  # type: ignore[call-overload]
     (root / "services" / "services.json").unlink(missing_ok=True)
+    (root / "var" / "lib" / "dokku" / "data" / "nginx-vhosts" / "sandbox.json").unlink(missing_ok=True)
 
 
 def admin_settings(facts: dict[str, dict[str, object]], challenge: str = "dns-01") -> list[tuple[str, str]]:

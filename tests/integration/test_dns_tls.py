@@ -194,3 +194,47 @@ def test_the_tsig_secret_never_shows(served: Sandbox, tmp_path: Path, command: t
         pushed(served, "shop", make_app(tmp_path, "shop", ["shop.example.test"]))
     secret = str(services_facts(served)["bind"]["secret"])
     assert secret not in output(served.dokku(*command))
+
+
+def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(served: Sandbox, tmp_path: Path) -> None:
+    import ssl
+    import urllib.request
+
+    src = make_app(tmp_path, "web", ["web.example.test"])
+    served.ok("apps:create", "web")
+    served.ok("ansible-deploy:set", "web", "acme-challenge", "http-01")
+    text = pushed(served, "web", src)
+    assert "Set the http-01 challenge responses to present" in text
+    assert names(installed_cert(served, "web")) == ["web.example.test"]
+    snippet = served.home / "web" / "nginx.conf.d" / "ansible-deploy-acme-challenge.conf"
+    assert "/.well-known/acme-challenge/" in snippet.read_text()
+    facts = services_facts(served)
+    root = served.root / "pebble-root-web.pem"
+    root.write_bytes(services.pebble_roots(facts["pebble"]))
+    context = ssl.create_default_context(cafile=str(root))
+    https = int(facts["nginx"]["https"])
+    handler = urllib.request.HTTPSHandler(context=context)
+    opener = urllib.request.build_opener(handler)
+    request = urllib.request.Request(f"https://127.0.0.1:{https}/hi", headers={"Host": "web.example.test"})
+    context.check_hostname = False  # the name is web.example.test, reached at 127.0.0.1; the chain is still verified
+    with opener.open(request, timeout=5) as answer:
+        assert b'"path": "/hi"' in answer.read()
+
+
+def test_the_tsig_secret_is_in_no_file_but_the_plugins_secret_store(served: Sandbox, tmp_path: Path) -> None:
+    if not (served.home / "shop").exists():
+        pushed(served, "shop", make_app(tmp_path, "shop", ["shop.example.test"]))
+    served.ok("ansible-deploy:run", "shop", "--check")
+    secret = str(services_facts(served)["bind"]["secret"]).encode()
+    allowed = {
+        served.lib / "config" / "ansible-deploy" / "--global" / "dns-tsig-secret",  # the 0600 store
+        served.root / "services" / "bind" / "key.conf",  # BIND's own key file (0600)
+        served.root / "services" / "services.json",  # the test harness' record (0600)
+    }
+    leaks = [
+        p
+        for p in served.root.rglob("*")
+        if p.is_file() and not p.is_symlink() and p not in allowed and secret in p.read_bytes()
+    ]
+    assert leaks == []
+    assert all(p.stat().st_mode & 0o077 == 0 for p in allowed)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from double import nginx
 from double.env import Env, Fail, info1, info2_quiet, quietly, verbose, warn
 from double.plugins import has_trigger, trigger, trigger_honoured
 
@@ -228,6 +229,7 @@ def deploy(env: Env, app: str) -> None:
         (ps_dir(env, app) / "web.json").write_text(json.dumps(new))
     info1("Running post-deploy")
     env.prop_set("common", app, "deployed", "true")  # core-post-deploy
+    nginx.build_config(env, app)  # nginx-vhosts' part of core-post-deploy: traffic switches here
     trigger_honoured(env, "core-post-deploy", app, "", "", "latest")
     trigger_honoured(env, "post-deploy", app, "", "", "latest")
     if old is not None and (new is None or old["pid"] != new["pid"]):

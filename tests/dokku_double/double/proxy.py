@@ -10,6 +10,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+from double import nginx
 from double.env import Env, Fail, info1_quiet, verbose
 from double.plugins import trigger
 from double.report import report
@@ -33,6 +34,7 @@ def ports_set(env: Env, args: list[str]) -> int:
     app = env.verify_app(args[0] if args else None)
     env.prop_list_set("ports", app, "map", _parse_maps(args[1:]))
     trigger(env, "post-proxy-ports-update", app, "set")
+    nginx.build_config(env, app)
     return 0
 
 
@@ -49,6 +51,7 @@ def ports_add(env: Env, args: list[str]) -> int:
             )
     env.prop_list_set("ports", app, "map", sorted(current + new))
     trigger(env, "post-proxy-ports-update", app, "add")
+    nginx.build_config(env, app)
     return 0
 
 
@@ -56,6 +59,7 @@ def ports_clear(env: Env, args: list[str]) -> int:
     app = env.verify_app(args[0] if args else None)
     env.prop_delete("ports", app, "map")
     trigger(env, "post-proxy-ports-update", app, "clear")
+    nginx.build_config(env, app)
     return 0
 
 
@@ -117,6 +121,7 @@ def domains_add(env: Env, args: list[str]) -> int:
             info1_quiet(f"Added {domain} to {app}")
     _write_vhosts(env, app, current)
     trigger(env, "post-domains-update", app, "add", *args[1:])
+    nginx.build_config(env, app)
     return 0
 
 
@@ -128,6 +133,7 @@ def domains_set(env: Env, args: list[str]) -> int:
     _write_vhosts(env, app, list(dict.fromkeys(args[1:])))
     info1_quiet(f"Set {' '.join(args[1:])} for {app}")
     trigger(env, "post-domains-update", app, "set", *args[1:])
+    nginx.build_config(env, app)
     return 0
 
 
@@ -140,6 +146,7 @@ def domains_remove(env: Env, args: list[str]) -> int:
             info1_quiet(f"Removed {domain} from {app}")
     _write_vhosts(env, app, current)
     trigger(env, "post-domains-update", app, "remove", *args[1:])
+    nginx.build_config(env, app)
     return 0
 
 
@@ -148,6 +155,7 @@ def domains_clear(env: Env, args: list[str]) -> int:
     _write_vhosts(env, app, [])
     info1_quiet(f"Cleared domains in {app}")
     trigger(env, "post-domains-update", app, "clear")
+    nginx.build_config(env, app)
     return 0
 
 
@@ -167,10 +175,10 @@ def certs_add(env: Env, args: list[str]) -> int:
     app = env.verify_app(args[0] if args else None)
     tls = env.app_dir(app) / "tls"
     if len(args) >= 3:
-        crt, key = Path(args[1]), Path(args[2])
-        if not crt.is_file() or not key.is_file():
-            raise Fail("CRT file specified not found, please check file paths")
-        crt_data, key_data = crt.read_bytes(), key.read_bytes()
+        try:  # the files must be readable by the dokku user
+            crt_data, key_data = Path(args[1]).read_bytes(), Path(args[2]).read_bytes()
+        except OSError:
+            raise Fail("CRT file specified not found, please check file paths") from None
     elif not sys.stdin.isatty():
         with tarfile.open(fileobj=io.BytesIO(sys.stdin.buffer.read())) as tar:
             members = [m for m in tar.getmembers() if m.isfile() and ".." not in m.name.split("/")]
@@ -188,6 +196,7 @@ def certs_add(env: Env, args: list[str]) -> int:
     _https_for_http(env, app)
     trigger(env, "post-certs-update", app)
     trigger(env, "post-domains-update", app)
+    nginx.build_config(env, app)
     return 0
 
 
@@ -208,6 +217,7 @@ def certs_remove(env: Env, args: list[str]) -> int:
         raise Fail("An app-specific SSL endpoint is not defined")
     shutil.rmtree(tls)
     trigger(env, "post-certs-remove", app)
+    nginx.build_config(env, app)
     return 0
 
 
