@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ansible_dokku_deploy import PLUGIN_NAME, output
-from ansible_dokku_deploy.commands import history, logs, renew, report, run, validate
+from ansible_dokku_deploy.commands import history, logs, renew, report, run, validate, vault_password
 from ansible_dokku_deploy.commands import set as set_command
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
@@ -25,6 +25,7 @@ COMMANDS: dict[str, ModuleType] = {
     "logs": logs,
     "renew": renew,
     "validate": validate,
+    "vault-password": vault_password,
 }
 APP_FIRST = ("report", "run", "history", "logs")  # commands that take Dokku's global --app
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import ProvisioningError
-from ansible_dokku_deploy.history import FAILED, SUCCEEDED, History
+from ansible_dokku_deploy.history import FAILED, SUCCEEDED, History, Run
 from ansible_dokku_deploy.lock import app_lock
-from ansible_dokku_deploy.packaging import validate_tree
-from ansible_dokku_deploy.plan import POST_DEPLOY, State, make_plan
+from ansible_dokku_deploy.plan import POST_DEPLOY, Plan, State, make_plan
+from ansible_dokku_deploy.resolve import resolve
+from ansible_dokku_deploy.runner import PLAYBOOK, Outcome, run_playbook
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Staging
+
+ON_FAILURE = "on-failure"
 
 
 def run_phase(dokku: Dokku, app: str, phase: str, *, force: bool = False, check: bool = False) -> None:
@@ -22,52 +26,65 @@ def run_phase(dokku: Dokku, app: str, phase: str, *, force: bool = False, check:
     if release is None:
         return
     store = Store(dokku)
-    packaging = validate_tree(release.path, check_nginx=False)
+    resolved = resolve(dokku, app, release.path, check_nginx=False)
     with app_lock(data_dir, app, store.computed_int(app, "lock-timeout")):
         history = History(data_dir)
         history.close_interrupted()
         state = State.load(data_dir)
-        plan = make_plan(dokku, app, phase, release=release, packaging=packaging, state=state)
-        if phase == POST_DEPLOY and packaging.spec.get("tls") == "acme" and "tls" not in plan.roles:
+        plan = make_plan(dokku, app, phase, release=release, resolved=resolved, state=state)
+        if phase == POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles:
             output.warn(f"{app} asks for tls: acme, but this server has no ACME directory: serving plain HTTP")
             output.warn("The admin sets one with: dokku ansible-deploy:set --global acme-directory URL")
-        if not plan.roles:
+        if not plan.roles and not plan.steps:
             output.step(f"ansible-deploy: nothing to provision in {phase} for {app}")
             return
         if not force and not check and state.unchanged(plan):
             output.step(f"ansible-deploy: {phase} for {app} is unchanged since the last successful run; skipping")
             return
         mode = " (check mode: nothing is changed)" if check else ""
-        output.step(f"ansible-deploy: {phase} for {app}: {', '.join(plan.roles)}{mode}")
-        run = history.start(app, phase, release.rev, check=check, roles=list(plan.roles))
-        from ansible_dokku_deploy.runner import run_playbook  # noqa: PLC0415  # imports ansible_runner
-
-        log_fd = history.open_log(run.id)
-        try:
-            outcome = run_playbook(
-                plan,
-                work_dir=data_dir / ".work",
-                log_fd=log_fd,
-                check=check,
-                verbosity=store.computed_int(app, "verbosity"),
-            )
-        finally:
-            os.close(log_fd)
-        run = history.finish(
-            run,
-            status=SUCCEEDED if outcome.succeeded else FAILED,
-            changed=outcome.changed,
-            failed_task=outcome.failed_task,
-            message=outcome.message,
-        )
-        history.prune(store.computed_int(app, "keep-runs"))
+        parts = [*plan.roles, *(f"step {Path(s).name}" for s in plan.steps)]
+        output.step(f"ansible-deploy: {phase} for {app}: {', '.join(parts)}{mode}")
+        playbooks = ([str(PLAYBOOK)] if plan.roles else []) + list(plan.steps)
+        run, outcome = _run(history, store, plan, phase, playbooks, check=check)
         if not check:
             state.record(plan, succeeded=outcome.succeeded)
             state.save()
         if not outcome.succeeded:
+            if plan.on_failure and not check:
+                output.step(f"ansible-deploy: {phase} failed; running the on-failure steps")
+                _run(history, store, plan, ON_FAILURE, list(plan.on_failure), check=False)
             raise ProvisioningError(
                 f"{phase} failed at task '{outcome.failed_task or '?'}': {outcome.message}",
                 hint=f"Full log: dokku ansible-deploy:logs {app} {run.id}",
             )
         verb = "would change" if check else "changed"
         output.step(f"ansible-deploy: {phase} for {app} done in {run.duration:.1f}s, {verb} {outcome.changed}")
+
+
+def _run(
+    history: History, store: Store, plan: Plan, phase: str, playbooks: list[str], *, check: bool
+) -> tuple[Run, Outcome]:
+    """One recorded Ansible run: a history record, a log, pruning."""
+    steps = [Path(p).relative_to(plan.release.path).as_posix() for p in playbooks if p != str(PLAYBOOK)]
+    run = history.start(plan.app, phase, plan.release.rev, check=check, roles=[*plan.roles, *steps])
+    log_fd = history.open_log(run.id)
+    try:
+        outcome = run_playbook(
+            plan,
+            playbooks,
+            work_dir=history.data_dir / ".work",
+            log_fd=log_fd,
+            check=check,
+            verbosity=store.computed_int(plan.app, "verbosity"),
+        )
+    finally:
+        os.close(log_fd)
+    run = history.finish(
+        run,
+        status=SUCCEEDED if outcome.succeeded else FAILED,
+        changed=outcome.changed,
+        failed_task=outcome.failed_task,
+        message=outcome.message,
+    )
+    history.prune(store.computed_int(plan.app, "keep-runs"))
+    return run, outcome

@@ -13,6 +13,7 @@ from typing import Any
 from ansible_dokku_deploy import __version__
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
+from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.server import Acme, Dns, acme_config, dns_config
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, write_private
@@ -37,6 +38,8 @@ class Plan:
     roles: tuple[str, ...]
     variables: dict[str, Any]
     fingerprint: str
+    steps: tuple[str, ...] = ()  # the packager's playbooks for this phase, run after the roles
+    on_failure: tuple[str, ...] = ()  # and those run when the phase fails
 
 
 @dataclass
@@ -68,7 +71,8 @@ class State:
     def record(self, plan: Plan, *, succeeded: bool) -> None:
         self.phases[plan.phase] = {"fingerprint": plan.fingerprint if succeeded else ""}
         if succeeded and plan.phase == PRE_DEPLOY:
-            self.config_keys = sorted(plan.variables.get("config_values", {}))
+            owned = {**plan.variables.get("config_values", {}), **plan.variables.get("config_secret_values", {})}
+            self.config_keys = sorted(owned)
             self.snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
             self.dns = [{k: r[k] for k in ("record", "zone", "type")} for r in plan.variables.get("dns_records", [])]
         if succeeded and plan.phase == DESTROY:
@@ -84,7 +88,13 @@ def storage_entry(app: str, name: str) -> str:
 
 
 def role_variables(
-    dokku: Dokku, app: str, packaging: Packaging, state: State, *, destroying: bool = False
+    dokku: Dokku,
+    app: str,
+    packaging: Packaging,
+    state: State,
+    *,
+    secrets: dict[str, str],
+    destroying: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Inputs of every role that has something to do, by role name."""
     spec = packaging.spec
@@ -93,8 +103,9 @@ def role_variables(
     tls = acme if "tls" in packaging.features and spec.get("domains") else None
     roles: dict[str, dict[str, Any]] = {}
     values = {k: _env_value(v) for k, v in spec.get("env", {}).items()}
-    if values or state.config_keys:
-        roles["config"] = {"values": values, "unset": sorted(set(state.config_keys) - set(values))}
+    if values or secrets or state.config_keys:
+        owned = set(values) | set(secrets)
+        roles["config"] = {"values": values, "secret_values": secrets, "unset": sorted(set(state.config_keys) - owned)}
     if "port" in spec:
         roles["ports"] = {"container_port": spec["port"], "https": tls is not None}
     if "domains" in spec:
@@ -174,18 +185,42 @@ def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: 
     return values
 
 
-def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, packaging: Packaging, state: State) -> Plan:
-    wanted = role_variables(dokku, app, packaging, state, destroying=phase == DESTROY)
+def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, resolved: Resolved, state: State) -> Plan:
+    packaging = resolved.packaging
+    wanted = role_variables(dokku, app, packaging, state, secrets=resolved.secrets, destroying=phase == DESTROY)
     roles = tuple(r for r in PHASE_ROLES[phase] if r in wanted)
-    variables: dict[str, Any] = {"ansible_deploy_roles": list(roles)}
+    steps = tuple(packaging.spec.get("steps", {}).get(phase, []))
+    on_failure = tuple(packaging.spec.get("steps", {}).get("on-failure", [])) if phase in PHASES else ()
+    variables: dict[str, Any] = {
+        "ansible_deploy_roles": list(roles),
+        # What the packager's own steps can use (see the README); roles take their role_* inputs.
+        "ansible_deploy_app": app,
+        "ansible_deploy_phase": phase,
+        "ansible_deploy_domains": packaging.spec.get("domains", []),
+        "ansible_deploy_port": packaging.spec.get("port"),
+        "ansible_deploy_env": {k: _env_value(v) for k, v in packaging.spec.get("env", {}).items()},
+        "ansible_deploy_app_dir": str(dokku.app_dir(app)),
+        "ansible_deploy_data_dir": str(dokku.data_dir(app)),
+    }
     for role in roles:
         variables[f"{role}_app"] = app
         variables.update({f"{role}_{key}": value for key, value in wanted[role].items()})
-    basis = {"phase": phase, "digest": release.digest, "version": __version__, "variables": variables}
+    basis = {"phase": phase, "digest": release.digest, "version": __version__, "variables": variables, "steps": steps}
     fingerprint = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
-    if "nginx" in roles:  # the release's path changes with every push; its content is in the digest
+    # The release's path changes with every push; its content is in the digest.
+    variables["ansible_deploy_release_dir"] = str(release.path)
+    if "nginx" in roles:
         variables["nginx_release_dir"] = str(release.path)
-    return Plan(app=app, phase=phase, release=release, roles=roles, variables=variables, fingerprint=fingerprint)
+    return Plan(
+        app=app,
+        phase=phase,
+        release=release,
+        roles=roles,
+        variables=variables,
+        fingerprint=fingerprint,
+        steps=tuple(str(release.path / s) for s in steps),
+        on_failure=tuple(str(release.path / s) for s in on_failure),
+    )
 
 
 def _env_value(value: object) -> str:

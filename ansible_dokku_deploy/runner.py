@@ -79,8 +79,10 @@ def _error_line(stdout: str) -> str:
     return ""
 
 
-def run_playbook(plan: Plan, *, work_dir: Path, log_fd: int, check: bool, verbosity: int) -> Outcome:
-    """Run the phase's playbook once through ansible-runner; secrets never reach argv or world-readable files."""
+def run_playbook(
+    plan: Plan, playbooks: list[str], *, work_dir: Path, log_fd: int, check: bool, verbosity: int
+) -> Outcome:
+    """One ansible-playbook run of the playbooks; secrets never reach argv or world-readable files."""
     import ansible_runner  # noqa: PLC0415  # heavy import, only when Ansible really runs
 
     for stale in work_dir.glob("run-*"):  # left by a killed run; the caller holds the app lock
@@ -89,6 +91,11 @@ def run_playbook(plan: Plan, *, work_dir: Path, log_fd: int, check: bool, verbos
     try:
         secure_dir(private / "env")
         write_private(private / "env" / "extravars", json.dumps(plan.variables).encode())
+        playbook = playbooks[0]
+        if len(playbooks) > 1:  # the plugin's roles, then the packager's steps, in the same run
+            playbook = str(private / "phase.yml")
+            imports = "".join(f"- ansible.builtin.import_playbook: {json.dumps(p)}\n" for p in playbooks)
+            write_private(Path(playbook), f"---\n{imports}".encode())
         venv_bin = str(Path(sys.executable).parent)
         envvars = {
             "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -104,7 +111,7 @@ def run_playbook(plan: Plan, *, work_dir: Path, log_fd: int, check: bool, verbos
         progress = _Progress(show_diff=check)
         result = ansible_runner.run(
             private_data_dir=str(private),
-            playbook=str(PLAYBOOK),
+            playbook=playbook,
             inventory={
                 "all": {
                     "hosts": {

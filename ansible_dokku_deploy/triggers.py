@@ -10,10 +10,9 @@ from pathlib import Path
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
-from ansible_dokku_deploy.packaging import Packaging, validate_tree
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY
-from ansible_dokku_deploy.server import dns_config
+from ansible_dokku_deploy.resolve import resolve
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
 
@@ -26,16 +25,6 @@ def _managed(dokku: Dokku, app: str, source: Path) -> bool:
     return (source / "env.yml").exists() or Staging(dokku.data_dir(app)).current() is not None
 
 
-def validate_for_server(dokku: Dokku, app: str, source: Path) -> Packaging:
-    """The packaging checks plus what only the server knows: every domain inside the DNS zones it manages."""
-    packaging = validate_tree(source)
-    dns = dns_config(Store(dokku), app)
-    problems = dns.outside(packaging.spec.get("domains", [])) if dns else []
-    if problems:
-        raise PackagingError(problems)
-    return packaging
-
-
 def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     """Stage the packaging files; cannot reject the push (Dokku ignores this hook's status), pre-build does."""
     dokku = Dokku.from_environ()
@@ -43,7 +32,7 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     if not _managed(dokku, app, source):
         return
     try:
-        packaging = validate_for_server(dokku, app, source)
+        packaging = resolve(dokku, app, source).packaging
     except PackagingError:
         output.step("ansible-deploy: the packaging files are invalid; the staged copy is kept as it was")
         return
@@ -59,7 +48,7 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
     del builder
     dokku = Dokku.from_environ()
     if _managed(dokku, app, Path(source_dir)):
-        validate_for_server(dokku, app, Path(source_dir))
+        resolve(dokku, app, Path(source_dir))
 
 
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))  # services.py: the real servers the sandbox and the tests start
 SANDBOX = REPO / "scripts" / "sandbox"
 EXAMPLE = REPO / "examples" / "hello"
+EXAMPLE_VAULT_PASSWORD = "hello-vault-demo"  # examples/hello/README.md
 
 
 @dataclass
@@ -47,7 +48,16 @@ class Sandbox:
         assert result.returncode == 0, f"dokku {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result.stdout
 
+    def admit(self, app: str) -> None:
+        """What an admin does before an app's first push: create it, give its vault password, allow its steps."""
+        self.ok("apps:create", app)
+        self.ok("ansible-deploy:set", app, "allow-custom-steps", "true")
+        result = self.dokku("ansible-deploy:vault-password", app, input=EXAMPLE_VAULT_PASSWORD)
+        assert result.returncode == 0, result.stderr
+
     def push(self, app: str, src: Path) -> subprocess.CompletedProcess[str]:
+        if not (self.home / app).exists() and ((src / "vault").exists() or (src / "ansible").exists()):
+            self.admit(app)
         return subprocess.run(
             [sys.executable, str(SANDBOX), "push", str(self.root), app, str(src)],
             capture_output=True,

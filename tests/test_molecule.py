@@ -29,6 +29,7 @@ def test_scenario(scenario: str, tmp_path: Path) -> None:
         "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "molecule"),
         "ANSIBLE_NOCOLOR": "1",
         "NO_COLOR": "1",
+        "ANSIBLE_DEPLOY_RUN_ID": f"-{os.getpid()}",  # runs of the suite side by side get their own sandboxes
     }
     result = subprocess.run(
         [str(venv_bin / "molecule"), "test", "-s", scenario],

@@ -25,8 +25,14 @@ def write_env(root: Path, text: str) -> Path:
 
 def test_the_example_app_is_valid_and_lists_its_features() -> None:
     packaging = validate_tree(EXAMPLE)
-    assert packaging.features == ("config", "ports", "domains", "storage", "nginx", "tls", "monitoring")
-    assert packaging.files == ("env.yml", "nginx.conf.d/gzip.conf", "nginx.conf.d/headers.conf")
+    assert packaging.features == ("config", "ports", "domains", "storage", "nginx", "tls", "monitoring", "steps")
+    assert packaging.files == (
+        "ansible/maintenance.yml",
+        "env.yml",
+        "nginx.conf.d/gzip.conf",
+        "nginx.conf.d/headers.conf",
+        "vault/secrets.yml",
+    )
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from conftest import EXAMPLE
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import validate_tree
 from ansible_dokku_deploy.plan import POST_DEPLOY, PRE_DEPLOY, State, make_plan, storage_entry
+from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.staging import Staging
 
 DOKKU = Dokku(Path("/home/dokku"), Path("/var/lib/dokku"))
@@ -16,8 +17,8 @@ DOKKU = Dokku(Path("/home/dokku"), Path("/var/lib/dokku"))
 
 def plan_for(tmp_path: Path, rev: str, phase: str = PRE_DEPLOY, state: State | None = None):
     release = Staging(tmp_path / "data").stage(validate_tree(EXAMPLE), rev, keep=5)
-    packaging = validate_tree(release.path, check_nginx=False)
-    return make_plan(DOKKU, "hello", phase, release=release, packaging=packaging, state=state or State(tmp_path / "s"))
+    resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
+    return make_plan(DOKKU, "hello", phase, release=release, resolved=resolved, state=state or State(tmp_path / "s"))
 
 
 def test_pre_deploy_runs_every_capability_the_example_asks_for(tmp_path: Path) -> None:
@@ -29,8 +30,16 @@ def test_pre_deploy_runs_every_capability_the_example_asks_for(tmp_path: Path) -
     assert plan.variables["nginx_snippet_dir"] == "/home/dokku/hello/nginx.conf.d"
 
 
-def test_post_deploy_has_nothing_to_do_yet(tmp_path: Path) -> None:
-    assert plan_for(tmp_path, "a", POST_DEPLOY).roles == ()
+def test_post_deploy_runs_the_packagers_step_and_no_role_without_an_acme_ca(tmp_path: Path) -> None:
+    plan = plan_for(tmp_path, "a", POST_DEPLOY)
+    assert plan.roles == ()
+    assert [Path(s).name for s in plan.steps] == ["maintenance.yml"]
+
+
+def test_vault_secrets_go_to_the_config_role_apart_from_plain_settings(tmp_path: Path) -> None:
+    variables = plan_for(tmp_path, "a").variables
+    assert variables["config_secret_values"] == {"SECRET_KEY": "s"}
+    assert "SECRET_KEY" not in variables["config_values"]
 
 
 def test_fingerprint_is_the_same_for_the_same_content_in_another_release(tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ def test_stage_copies_only_packaging_files_with_private_modes(tmp_path: Path) ->
     staging = Staging(tmp_path / "app")
     release = staging.stage(validate_tree(EXAMPLE), "abc123", keep=5)
     files = sorted(p.relative_to(release.path).as_posix() for p in release.path.rglob("*") if p.is_file())
-    assert files == [".release.json", "env.yml", "nginx.conf.d/gzip.conf", "nginx.conf.d/headers.conf"]
+    assert files == [
+        ".release.json",
+        "ansible/maintenance.yml",
+        "env.yml",
+        "nginx.conf.d/gzip.conf",
+        "nginx.conf.d/headers.conf",
+        "vault/secrets.yml",
+    ]
     assert all(mode(p) == 0o600 for p in release.path.rglob("*") if p.is_file())
     assert all(mode(p) == 0o700 for p in [release.path, *release.path.rglob("*")] if p.is_dir())
     assert staging.current() == release
