@@ -102,6 +102,9 @@ def _check_file(root: Path, rel: str, problems: list[DeployError]) -> int | None
     if not stat.S_ISREG(st.st_mode):
         problems.append(DeployError("is not a regular file", where=rel))
         return None
+    if not os.access(path, os.R_OK):
+        problems.append(DeployError("cannot be read by the dokku user", where=rel, hint="Make it readable: chmod 644"))
+        return None
     limit = MAX_ENV_BYTES if rel == ENV_FILE else MAX_FILE_BYTES
     if st.st_size > limit:
         problems.append(DeployError(f"is {st.st_size} bytes; at most {limit} are allowed", where=rel))

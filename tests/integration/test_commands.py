@@ -75,8 +75,8 @@ def test_report_shapes_follow_dokku(sandbox: Sandbox, app_src) -> None:
     assert "       Ansible deploy last run status:" in text
     data = json.loads(sandbox.ok("ansible-deploy:report", "hello", "--format", "json"))
     assert data["last-run-status"] == "succeeded"
-    assert data["last-run-phase"] == "pre-deploy"
-    assert data["features"] == "config ports domains storage nginx tls monitoring"
+    assert data["last-run-phase"] == "post-deploy", "the example's custom step runs in post-deploy"
+    assert data["features"] == "config ports domains storage nginx tls monitoring steps"
     assert data["staged-rev"] and all(isinstance(v, str) for v in data.values())
     assert data["computed-keep-runs"] == "20"
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-staged-rev").strip() == data["staged-rev"]

@@ -201,7 +201,7 @@ def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(ser
     import urllib.request
 
     src = make_app(tmp_path, "web", ["web.example.test"])
-    served.ok("apps:create", "web")
+    served.admit("web")
     served.ok("ansible-deploy:set", "web", "acme-challenge", "http-01")
     text = pushed(served, "web", src)
     assert "Set the http-01 challenge responses to present" in text
