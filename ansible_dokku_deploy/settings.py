@@ -44,6 +44,15 @@ SETTINGS: dict[str, Setting] = {
         Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int"),
         Setting("vault-password", "Password of the app's vault/ files (ansible-deploy:vault-password)", secret=True),
         Setting("allow-custom-steps", "Run the packager's own playbooks (env.yml steps) on the host", "false", "bool"),
+        Setting("healthcheck-address", "Address of the server's nginx the health check goes through", "127.0.0.1"),
+        Setting("healthcheck-http-port", "Its HTTP port", "80", "int", minimum=1),
+        Setting("healthcheck-https-port", "Its HTTPS port", "443", "int", minimum=1),
+        Setting(
+            "healthcheck-timeout", "Seconds a deploy waits for the health path to answer 2xx", "60", "int", minimum=1
+        ),
+        Setting(
+            "healthcheck-ca-file", "CA bundle trusted for the app's HTTPS in the health check (empty: the system's)"
+        ),
         Setting("dns-server", "DNS server that takes RFC 2136 updates (an IP address)", per_app=False),
         Setting("dns-port", "Its port", "53", "int", per_app=False, minimum=1),
         Setting("dns-zones", "Zones the plugin may change, space-separated", per_app=False),

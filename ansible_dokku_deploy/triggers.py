@@ -7,9 +7,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from ansible_dokku_deploy import output
+from ansible_dokku_deploy import health, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
+from ansible_dokku_deploy.packaging import validate_tree
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY
 from ansible_dokku_deploy.resolve import resolve
@@ -58,8 +59,12 @@ def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
 
 
 def post_deploy(app: str, *_: str) -> None:
-    """The post-deploy phase; Dokku passes the port and IP arguments empty, and the image tag last."""
-    run_phase(Dokku.from_environ(), app, POST_DEPLOY)
+    """The post-deploy phase, then the health check; Dokku passes the port and IP arguments empty."""
+    dokku = Dokku.from_environ()
+    run_phase(dokku, app, POST_DEPLOY)
+    release = Staging(dokku.data_dir(app)).current()
+    if release is not None:
+        health.verify(dokku, app, validate_tree(release.path, check_nginx=False))
 
 
 def post_app_rename_setup(old: str, new: str, *_: str) -> None:

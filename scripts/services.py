@@ -231,15 +231,37 @@ def pebble_roots(pebble: dict[str, object]) -> bytes:
         return bytes(reply.read())
 
 
-def up(root: Path) -> dict[str, dict[str, object]]:
+def _folder(root: Path) -> Path:
     services = root / "services"
     services.mkdir(parents=True, exist_ok=True)
     services.chmod(0o755)
+    return services
+
+
+def nginx_up(root: Path) -> dict[str, object]:
+    """The sandbox's nginx, part of every sandbox as nginx is of every Dokku server (started once)."""
+    facts = load_nginx(root)
+    if facts and _alive(int(facts["pid"])):  # type: ignore[call-overload]
+        return facts
+    facts = start_nginx(_folder(root) / "nginx", root, free_port())
+    (root / "services" / "nginx.json").write_text(json.dumps(facts))
+    return facts
+
+
+def load_nginx(root: Path) -> dict[str, object]:
+    path = root / "services" / "nginx.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def up(root: Path) -> dict[str, dict[str, object]]:
+    """BIND and Pebble; Pebble checks http-01 answers on the sandbox nginx's "port 80"."""
+    services = _folder(root)
+    nginx = nginx_up(root)
     bind = start_bind(services / "bind")
-    http_port = free_port()  # where Pebble checks http-01 answers: the sandbox nginx's "port 80"
-    nginx = start_nginx(services / "nginx", root, http_port)
-    pebble = start_pebble(services / "pebble", int(bind["port"]), http_port)  # type: ignore[call-overload]
-    facts = {"bind": bind, "pebble": pebble, "nginx": nginx}
+    pebble = start_pebble(services / "pebble", int(bind["port"]), int(nginx["http"]))  # type: ignore[call-overload]
+    (services / "pebble" / "root.pem").write_bytes(pebble_roots(pebble))
+    (services / "pebble" / "root.pem").chmod(0o644)
+    facts = {"bind": bind, "pebble": pebble}
     (services / "services.json").write_text(json.dumps(facts))
     (services / "services.json").chmod(0o600)
     return facts
@@ -248,6 +270,14 @@ def up(root: Path) -> dict[str, dict[str, object]]:
 def load(root: Path) -> dict[str, dict[str, object]]:
     path = root / "services" / "services.json"
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def stop(pid: int) -> None:
@@ -267,6 +297,13 @@ def down(root: Path) -> None:
     for facts in load(root).values():
         stop(int(facts["pid"]))  # type: ignore[call-overload]
     (root / "services" / "services.json").unlink(missing_ok=True)
+
+
+def nginx_down(root: Path) -> None:
+    facts = load_nginx(root)
+    if facts:
+        stop(int(facts["pid"]))  # type: ignore[call-overload]
+    (root / "services" / "nginx.json").unlink(missing_ok=True)
     (root / "var" / "lib" / "dokku" / "data" / "nginx-vhosts" / "sandbox.json").unlink(missing_ok=True)
 
 
@@ -284,4 +321,5 @@ def admin_settings(facts: dict[str, dict[str, object]], challenge: str = "dns-01
         ("acme-email", "admin@example.test"),
         ("acme-ca-file", str(pebble["ca_file"])),
         ("acme-challenge", challenge),
+        ("healthcheck-ca-file", str(Path(str(pebble["ca_file"])).with_name("root.pem"))),
     ]

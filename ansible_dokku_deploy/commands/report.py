@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from ansible_dokku_deploy import output
+from ansible_dokku_deploy import health, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History
@@ -77,6 +77,19 @@ def _certificate(attr: str) -> Field:
     return read
 
 
+def _health(attr: str) -> Field:
+    def read(dokku: Dokku, app: str) -> str:
+        release = Staging(dokku.data_dir(app)).current()
+        if attr == "path":
+            if release is None:
+                return ""
+            monitoring = validate_tree(release.path, check_nginx=False).spec.get("monitoring") or {}
+            return str(monitoring.get("healthcheck", "none declared"))
+        return str(health.last(dokku, app).get(attr, ""))
+
+    return read
+
+
 def _features(dokku: Dokku, app: str) -> str:
     release = Staging(dokku.data_dir(app)).current()
     if release is None:
@@ -117,6 +130,9 @@ FIELDS: dict[str, Field] = {
     "tls-domains": _certificate("domains"),
     "tls-last-renewal-at": _last_renewal("at"),
     "tls-last-renewal-status": _last_renewal("status"),
+    "health-path": _health("path"),
+    "health-last-result": _health("result"),
+    "health-last-at": _health("at"),
 }
 for _key in SETTINGS:
     FIELDS[_key] = _setting(_key, "app")

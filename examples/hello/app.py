@@ -1,4 +1,7 @@
-"""A tiny web app for the sandbox: answers / and /healthz with its settings, on $PORT."""
+"""A tiny web app for the sandbox: answers every path with its settings, on $PORT.
+
+/healthz answers HEALTHZ_STATUS (default 200), so a deploy can be shown failing its health check.
+"""
 
 import json
 import os
@@ -8,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server's name
         body = json.dumps({"app": "hello", "greeting": os.environ.get("GREETING", ""), "path": self.path}).encode()
-        self.send_response(200)
+        status = int(os.environ.get("HEALTHZ_STATUS", "200")) if self.path == "/healthz" else 200
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

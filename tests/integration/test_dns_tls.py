@@ -212,7 +212,7 @@ def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(ser
     root = served.root / "pebble-root-web.pem"
     root.write_bytes(services.pebble_roots(facts["pebble"]))
     context = ssl.create_default_context(cafile=str(root))
-    https = int(facts["nginx"]["https"])
+    https = int(services.load_nginx(served.root)["https"])
     handler = urllib.request.HTTPSHandler(context=context)
     opener = urllib.request.build_opener(handler)
     request = urllib.request.Request(f"https://127.0.0.1:{https}/hi", headers={"Host": "web.example.test"})
