@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ansible_dokku_deploy import output
+from ansible_dokku_deploy import monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import ProvisioningError
 from ansible_dokku_deploy.history import FAILED, SUCCEEDED, History, Run
@@ -21,6 +21,13 @@ ON_FAILURE = "on-failure"
 
 def run_phase(dokku: Dokku, app: str, phase: str, *, force: bool = False, check: bool = False) -> None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed."""
+    try:
+        _phase(dokku, app, phase, force=force, check=check)
+    finally:
+        monitoring.write_metrics(dokku)
+
+
+def _phase(dokku: Dokku, app: str, phase: str, *, force: bool, check: bool) -> None:
     data_dir = dokku.data_dir(app)
     release = Staging(data_dir).current()
     if release is None:

@@ -15,7 +15,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.server import Acme, Dns, acme_config, dns_config
-from ansible_dokku_deploy.settings import Store
+from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, write_private
 
 PRE_DEPLOY, POST_DEPLOY, RENEW, DESTROY = "pre-deploy", "post-deploy", "renew", "destroy"
@@ -24,7 +24,7 @@ SNIPPET_PREFIX = "ansible-deploy-"  # the only nginx.conf.d/ files the plugin wr
 ACME_SNIPPET = f"{SNIPPET_PREFIX}acme-challenge.conf"
 PHASE_ROLES = {
     PRE_DEPLOY: ("config", "ports", "domains", "storage", "nginx", "dns"),
-    POST_DEPLOY: ("tls",),
+    POST_DEPLOY: ("tls", "monitoring"),
     RENEW: ("tls",),
     DESTROY: ("dns",),
 }
@@ -129,7 +129,40 @@ def role_variables(
         roles["dns"] = _dns_variables(dns, [] if destroying else spec.get("domains", []), state)
     if tls is not None:
         roles["tls"] = _tls_variables(dokku, app, spec["domains"], tls, dns)
+    monitoring = _monitoring_variables(store, app, spec, https=tls is not None)
+    if monitoring is not None:
+        roles["monitoring"] = monitoring
     return roles
+
+
+def _monitoring_variables(store: Store, app: str, spec: dict[str, Any], *, https: bool) -> dict[str, Any] | None:
+    """Prometheus target groups: a blackbox probe of each domain's health URL, and the metrics path when declared."""
+    declared = spec.get("monitoring") or {}
+    targets_dir = store.get(GLOBAL, "monitoring-targets-dir")
+    if not declared or not targets_dir or not spec.get("domains"):
+        return None
+    scheme = "https" if https else "http"
+    through_nginx = store.computed(app, "monitoring-probe-through") == "nginx"
+    nginx = f"{store.computed(app, 'healthcheck-address')}:{store.computed(app, 'healthcheck-' + scheme + '-port')}"
+    probes = []
+    for domain in spec["domains"]:
+        labels = {"app": app, "domain": domain}
+        if through_nginx:  # blackbox sends the domain as Host and TLS server name
+            labels["__param_hostname"] = domain
+        host = nginx if through_nginx else domain
+        probes.append({"targets": [f"{scheme}://{host}{declared['healthcheck']}"], "labels": labels})
+    metrics = []
+    if "metrics" in declared:
+        metrics_labels = {"app": app, "__metrics_path__": declared["metrics"], "__scheme__": scheme}
+        metrics.append({"targets": [f"{spec['domains'][0]}:{443 if https else 80}"], "labels": metrics_labels})
+    return {
+        "targets_dir": targets_dir,
+        "rules_dir": store.get(GLOBAL, "monitoring-rules-dir"),
+        "probe_groups": probes,
+        "metrics_groups": metrics,
+        "cert_days": store.computed_int(app, "monitoring-cert-days"),
+        "check_command": f"{sys.executable} -m ansible_dokku_deploy.prometheus_check",
+    }
 
 
 def _dns_variables(dns: Dns, domains: list[str], state: State) -> dict[str, Any]:

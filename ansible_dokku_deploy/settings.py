@@ -53,6 +53,20 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "healthcheck-ca-file", "CA bundle trusted for the app's HTTPS in the health check (empty: the system's)"
         ),
+        Setting(
+            "monitoring-targets-dir", "Folder of Prometheus file_sd target files (empty: no targets)", per_app=False
+        ),
+        Setting("monitoring-rules-dir", "Folder of Prometheus rule files (empty: no alert rules)", per_app=False),
+        Setting(
+            "monitoring-textfile-dir", "node_exporter textfile collector folder (empty: no metrics)", per_app=False
+        ),
+        Setting(
+            "monitoring-probe-through",
+            "Probe the apps by domain or through nginx",
+            "domain",
+            choices=("domain", "nginx"),
+        ),
+        Setting("monitoring-cert-days", "Alert when a certificate has fewer days left", "14", "int", minimum=1),
         Setting("dns-server", "DNS server that takes RFC 2136 updates (an IP address)", per_app=False),
         Setting("dns-port", "Its port", "53", "int", per_app=False, minimum=1),
         Setting("dns-zones", "Zones the plugin may change, space-separated", per_app=False),

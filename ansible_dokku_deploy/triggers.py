@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from ansible_dokku_deploy import health, output
+from ansible_dokku_deploy import health, monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import validate_tree
@@ -64,7 +64,10 @@ def post_deploy(app: str, *_: str) -> None:
     run_phase(dokku, app, POST_DEPLOY)
     release = Staging(dokku.data_dir(app)).current()
     if release is not None:
-        health.verify(dokku, app, validate_tree(release.path, check_nginx=False))
+        try:
+            health.verify(dokku, app, validate_tree(release.path, check_nginx=False))
+        finally:
+            monitoring.write_metrics(dokku)
 
 
 def post_app_rename_setup(old: str, new: str, *_: str) -> None:
@@ -79,6 +82,7 @@ def post_app_rename_setup(old: str, new: str, *_: str) -> None:
             old_dir.rename(new_dir)
     marker = secure_dir(dokku.data_root / RENAMES) / old
     marker.write_text(new)
+    monitoring.rename(dokku, old, new)
 
 
 def post_app_clone_setup(old: str, new: str, *_: str) -> None:
@@ -108,6 +112,7 @@ def post_delete(app: str, *_: str) -> None:
         output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
     shutil.rmtree(dokku.data_dir(app), ignore_errors=True)
     shutil.rmtree(dokku.config_dir(app), ignore_errors=True)
+    monitoring.forget(dokku, app)
 
 
 def report(app: str, *_: str) -> None:

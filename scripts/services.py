@@ -14,6 +14,7 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -231,6 +232,80 @@ def pebble_roots(pebble: dict[str, object]) -> bytes:
         return bytes(reply.read())
 
 
+BLACKBOX_CONF = """modules:
+  http_2xx:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+      tls_config: {{ca_file: "{ca_file}"}}
+"""
+PROMETHEUS_CONF = """global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+rule_files: ["{rules}/*.yml"]
+scrape_configs:
+  - job_name: ansible-deploy-probe
+    metrics_path: /probe
+    params: {{module: [http_2xx]}}
+    file_sd_configs: [{{files: ["{targets}/ansible-deploy-probe-*.json"], refresh_interval: 1s}}]
+    relabel_configs:
+      - {{source_labels: [__address__], target_label: __param_target}}
+      - {{source_labels: [__param_target], target_label: instance}}
+      - {{target_label: __address__, replacement: "127.0.0.1:{blackbox}"}}
+  - job_name: ansible-deploy-metrics
+    file_sd_configs: [{{files: ["{targets}/ansible-deploy-metrics-*.json"], refresh_interval: 1s}}]
+"""
+
+
+def start_prometheus(folder: Path, ca_file: Path) -> dict[str, object]:
+    """The blackbox exporter and Prometheus, reading the target and rule folders the plugin writes into."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    for name in ("targets", "rules", "textfile"):
+        (folder / name).mkdir(exist_ok=True)
+        (folder / name).chmod(0o755)
+        _give_to("dokku", folder / name)  # the plugin writes them as the dokku user
+    blackbox_port, port = free_port(), free_port()
+    (folder / "blackbox.yml").write_text(BLACKBOX_CONF.format(ca_file=ca_file))
+    (folder / "prometheus.yml").write_text(
+        PROMETHEUS_CONF.format(rules=folder / "rules", targets=folder / "targets", blackbox=blackbox_port)
+    )
+    blackbox = subprocess.Popen(
+        [
+            "prometheus-blackbox-exporter",
+            f"--config.file={folder / 'blackbox.yml'}",
+            f"--web.listen-address=127.0.0.1:{blackbox_port}",
+        ],
+        stdout=(folder / "blackbox.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    prometheus = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={folder / 'prometheus.yml'}",
+            f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=(folder / "prometheus.log").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1) as reply:
+            return reply.status == 200
+
+    _wait(ready, "Prometheus")
+    return {"pid": prometheus.pid, "blackbox_pid": blackbox.pid, "port": port, "folder": str(folder)}
+
+
+def query(prometheus: dict[str, object], expr: str) -> list[dict[str, object]]:
+    """Prometheus's answer to an instant query."""
+    url = f"http://127.0.0.1:{prometheus['port']}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return list(json.loads(reply.read())["data"]["result"])
+
+
 def _folder(root: Path) -> Path:
     services = root / "services"
     services.mkdir(parents=True, exist_ok=True)
@@ -261,7 +336,8 @@ def up(root: Path) -> dict[str, dict[str, object]]:
     pebble = start_pebble(services / "pebble", int(bind["port"]), int(nginx["http"]))  # type: ignore[call-overload]
     (services / "pebble" / "root.pem").write_bytes(pebble_roots(pebble))
     (services / "pebble" / "root.pem").chmod(0o644)
-    facts = {"bind": bind, "pebble": pebble}
+    prometheus = start_prometheus(services / "prometheus", services / "pebble" / "root.pem")
+    facts = {"bind": bind, "pebble": pebble, "prometheus": prometheus}
     (services / "services.json").write_text(json.dumps(facts))
     (services / "services.json").chmod(0o600)
     return facts
@@ -295,7 +371,9 @@ def stop(pid: int) -> None:
 
 def down(root: Path) -> None:
     for facts in load(root).values():
-        stop(int(facts["pid"]))  # type: ignore[call-overload]
+        for key in ("pid", "blackbox_pid"):
+            if key in facts:
+                stop(int(facts[key]))  # type: ignore[call-overload]
     (root / "services" / "services.json").unlink(missing_ok=True)
 
 
@@ -322,4 +400,8 @@ def admin_settings(facts: dict[str, dict[str, object]], challenge: str = "dns-01
         ("acme-ca-file", str(pebble["ca_file"])),
         ("acme-challenge", challenge),
         ("healthcheck-ca-file", str(Path(str(pebble["ca_file"])).with_name("root.pem"))),
+        ("monitoring-targets-dir", f"{facts['prometheus']['folder']}/targets"),
+        ("monitoring-rules-dir", f"{facts['prometheus']['folder']}/rules"),
+        ("monitoring-textfile-dir", f"{facts['prometheus']['folder']}/textfile"),
+        ("monitoring-probe-through", "nginx"),
     ]

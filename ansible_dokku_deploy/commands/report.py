@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from ansible_dokku_deploy import health, output
+from ansible_dokku_deploy import health, monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History
@@ -133,6 +133,9 @@ FIELDS: dict[str, Field] = {
     "health-path": _health("path"),
     "health-last-result": _health("result"),
     "health-last-at": _health("at"),
+    "monitoring-targets": lambda dokku, app: " ".join(
+        str(p) for p in monitoring.target_files(dokku, app) if p.exists()
+    ),
 }
 for _key in SETTINGS:
     FIELDS[_key] = _setting(_key, "app")

@@ -1,0 +1,96 @@
+"""Prometheus files the plugin owns outside Ansible runs: the apps' metrics (textfile collector), renames, removals.
+
+Target files: $monitoring-targets-dir/ansible-deploy-(probe|metrics)-APP.json (written by the monitoring role).
+Metrics: $monitoring-textfile-dir/ansible-deploy.prom, rewritten atomically after every run and health check.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ansible_dokku_deploy import health
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.history import SUCCEEDED, History
+from ansible_dokku_deploy.settings import GLOBAL, Store
+
+KINDS = ("probe", "metrics")
+METRICS = {
+    "ansible_deploy_last_run_success": "1 if the app's last ansible-deploy run succeeded, 0 if it failed.",
+    "ansible_deploy_last_run_timestamp_seconds": "When the app's last ansible-deploy run started.",
+    "ansible_deploy_last_run_duration_seconds": "How long the app's last ansible-deploy run took.",
+    "ansible_deploy_health_success": "1 if the app's last post-deploy health check passed, 0 if it failed.",
+    "ansible_deploy_certificate_expiry_timestamp_seconds": "When the app's TLS certificate expires.",
+}
+
+
+def target_files(dokku: Dokku, app: str) -> list[Path]:
+    folder = Store(dokku).get(GLOBAL, "monitoring-targets-dir")
+    return [Path(folder) / f"ansible-deploy-{kind}-{app}.json" for kind in KINDS] if folder else []
+
+
+def forget(dokku: Dokku, app: str) -> None:
+    """apps:destroy: Prometheus stops probing the app."""
+    for path in target_files(dokku, app):
+        path.unlink(missing_ok=True)
+    write_metrics(dokku, skip=app)
+
+
+def rename(dokku: Dokku, old: str, new: str) -> None:
+    """apps:rename: the same targets under the new name, labelled with it."""
+    for old_path, new_path in zip(target_files(dokku, old), target_files(dokku, new), strict=True):
+        if old_path.exists():
+            groups = json.loads(old_path.read_text())
+            for group in groups:
+                group.setdefault("labels", {})["app"] = new
+            _write(new_path, json.dumps(groups, indent=2, sort_keys=True) + "\n")
+            old_path.unlink()
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically (Prometheus never reads half a file), and only when the content changes."""
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o644)  # read by Prometheus and node_exporter
+    tmp.replace(path)
+
+
+def _certificate_expiry(dokku: Dokku, app: str) -> float | None:
+    path = dokku.data_dir(app) / "tls" / "server.crt"
+    if not path.exists():
+        return None
+    from cryptography import x509  # noqa: PLC0415  # only when there is a certificate
+
+    return x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc.timestamp()
+
+
+def write_metrics(dokku: Dokku, *, skip: str = "") -> None:
+    """Every app's last run, health and certificate as node_exporter textfile metrics (when a dir is configured)."""
+    folder = Store(dokku).get(GLOBAL, "monitoring-textfile-dir")
+    if not folder:
+        return
+    samples: dict[str, list[str]] = {name: [] for name in METRICS}
+    for app in dokku.apps():
+        if app == skip or not dokku.data_dir(app).exists():
+            continue
+        label = f'app="{app}"'
+        run = History(dokku.data_dir(app)).last()
+        if run is not None:
+            samples["ansible_deploy_last_run_success"].append(
+                f'{{{label},phase="{run.phase}"}} {int(run.status == SUCCEEDED)}'
+            )
+            samples["ansible_deploy_last_run_timestamp_seconds"].append(f"{{{label}}} {run.started_at:.0f}")
+            samples["ansible_deploy_last_run_duration_seconds"].append(f"{{{label}}} {run.duration:.3f}")
+        checked = health.last(dokku, app)
+        if checked:
+            samples["ansible_deploy_health_success"].append(f"{{{label}}} {int(checked['result'] == 'succeeded')}")
+        expiry = _certificate_expiry(dokku, app)
+        if expiry is not None:
+            samples["ansible_deploy_certificate_expiry_timestamp_seconds"].append(f"{{{label}}} {expiry:.0f}")
+    lines = []
+    for name, help_text in METRICS.items():
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *(f"{name}{s}" for s in samples[name])]
+    _write(Path(folder) / "ansible-deploy.prom", "\n".join(lines) + "\n")
