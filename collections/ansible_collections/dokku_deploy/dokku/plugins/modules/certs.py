@@ -9,11 +9,8 @@ description:
   - Finds the app's certificate folder with C(certs:report APP --ssl-dir), compares the installed certificate and key
     with the given files, and runs one C(certs:add APP CRT KEY) when they differ.
   - C(certs:add) also maps https:443 for every http:80 mapping and rebuilds the app's nginx config.
+extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
-  app:
-    description: The Dokku app.
-    type: str
-    required: true
   cert:
     description: Path of the certificate (full chain), readable by the dokku user.
     type: path
@@ -22,11 +19,6 @@ options:
     description: Path of its private key, readable by the dokku user.
     type: path
     required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author: ansible-deploy developers
 """
 

@@ -9,11 +9,8 @@ description:
   - Reads the app's settings once with C(config:export --format json), then sets every differing value in one
     C(config:set --no-restart --encoded) and removes the listed keys in one C(config:unset --no-restart).
   - Never restarts the app and never writes when nothing differs.
+extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
-  app:
-    description: The Dokku app.
-    type: str
-    required: true
   values:
     description: Settings the app must have, key to value.
     type: dict
@@ -27,11 +24,6 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author: ansible-deploy developers
 """
 

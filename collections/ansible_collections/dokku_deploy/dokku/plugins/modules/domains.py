@@ -7,22 +7,14 @@ module: domains
 short_description: Ensure a Dokku app's domains
 description:
   - Reads the app's vhosts with C(domains:report APP --domains-app-vhosts) and runs one C(domains:set) when they
-    differ (order counts: the first domain is the primary one).
+    differ (order counts, the first domain being the primary one).
+extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
-  app:
-    description: The Dokku app.
-    type: str
-    required: true
   domains:
     description: The app's domains, primary first.
     type: list
     elements: str
     required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author: ansible-deploy developers
 """
 

@@ -8,21 +8,13 @@ short_description: Ensure a Dokku app's port map
 description:
   - Reads the map with C(ports:report APP --ports-map) and runs one C(ports:set) when it differs.
   - C(ports:set) replaces the whole map, so list C(https:443:PORT) too once TLS is on.
+extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
-  app:
-    description: The Dokku app.
-    type: str
-    required: true
   mappings:
     description: The whole port map, as scheme:host-port:container-port entries.
     type: list
     elements: str
     required: true
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author: ansible-deploy developers
 """
 

@@ -9,11 +9,8 @@ description:
   - Reads C(storage:list-entries --format json) and C(storage:list APP --format json) once, creates missing
     entries with C(storage:create), mounts them with C(storage:mount APP NAME --container-dir PATH), and unmounts
     entries named with O(entry_prefix) that are no longer wanted. Data is never deleted.
+extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
-  app:
-    description: The Dokku app.
-    type: str
-    required: true
   mounts:
     description: Entries to mount, each with C(entry) (the storage entry name) and C(path) (the container dir).
     type: list
@@ -23,11 +20,6 @@ options:
     description: Entries whose names start with this belong to the app; unwanted ones are unmounted.
     type: str
     default: ""
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
 author: ansible-deploy developers
 """
 
