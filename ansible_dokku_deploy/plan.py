@@ -102,7 +102,7 @@ def role_variables(
     dns, acme = dns_config(store, app), acme_config(store, app)
     tls = acme if "tls" in packaging.features and spec.get("domains") else None
     roles: dict[str, dict[str, Any]] = {}
-    values = {k: _env_value(v) for k, v in spec.get("env", {}).items()}
+    values = {k: env_value(v) for k, v in spec.get("env", {}).items()}
     if values or secrets or state.config_keys:
         owned = set(values) | set(secrets)
         roles["config"] = {"values": values, "secret_values": secrets, "unset": sorted(set(state.config_keys) - owned)}
@@ -231,7 +231,7 @@ def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, resolved:
         "ansible_deploy_phase": phase,
         "ansible_deploy_domains": packaging.spec.get("domains", []),
         "ansible_deploy_port": packaging.spec.get("port"),
-        "ansible_deploy_env": {k: _env_value(v) for k, v in packaging.spec.get("env", {}).items()},
+        "ansible_deploy_env": {k: env_value(v) for k, v in packaging.spec.get("env", {}).items()},
         "ansible_deploy_app_dir": str(dokku.app_dir(app)),
         "ansible_deploy_data_dir": str(dokku.data_dir(app)),
     }
@@ -256,7 +256,7 @@ def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, resolved:
     )
 
 
-def _env_value(value: object) -> str:
+def env_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

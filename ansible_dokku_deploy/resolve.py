@@ -19,10 +19,15 @@ class Resolved:
     secrets: dict[str, str] = field(repr=False)
 
 
+def packaging_for(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = False) -> Packaging:
+    """The packaging in the app's environment (the vault left encrypted)."""
+    return validate_tree(root, check_nginx=check_nginx, environment=Store(dokku).computed(app, "environment"))
+
+
 def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> Resolved:
     """Everything a push is checked against on the server; PackagingError lists every problem."""
-    packaging = validate_tree(root, check_nginx=check_nginx)
     store = Store(dokku)
+    packaging = packaging_for(dokku, app, root, check_nginx=check_nginx)
     problems: list[DeployError] = []
     dns = dns_config(store, app)
     if dns is not None:

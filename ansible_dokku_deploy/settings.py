@@ -42,6 +42,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("keep-releases", "Staged packaging releases kept per app", "5", "int", minimum=2),
         Setting("lock-timeout", "Seconds a run waits for another run of the same app", "600", "int"),
         Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int"),
+        Setting("environment", "Which of env.yml's environments this app runs (empty: the base)"),
         Setting("vault-password", "Password of the app's vault/ files (ansible-deploy:vault-password)", secret=True),
         Setting("allow-custom-steps", "Run the packager's own playbooks (env.yml steps) on the host", "false", "bool"),
         Setting("healthcheck-address", "Address of the server's nginx the health check goes through", "127.0.0.1"),

@@ -10,10 +10,9 @@ from pathlib import Path
 from ansible_dokku_deploy import health, monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
-from ansible_dokku_deploy.packaging import validate_tree
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY
-from ansible_dokku_deploy.resolve import resolve
+from ansible_dokku_deploy.resolve import packaging_for, resolve
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
 
@@ -65,7 +64,7 @@ def post_deploy(app: str, *_: str) -> None:
     release = Staging(dokku.data_dir(app)).current()
     if release is not None:
         try:
-            health.verify(dokku, app, validate_tree(release.path, check_nginx=False))
+            health.verify(dokku, app, packaging_for(dokku, app, release.path))
         finally:
             monitoring.write_metrics(dokku)
 

@@ -10,8 +10,8 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History
 from ansible_dokku_deploy.output import MASK
-from ansible_dokku_deploy.packaging import validate_tree
-from ansible_dokku_deploy.plan import RENEW, State
+from ansible_dokku_deploy.plan import RENEW, State, env_value
+from ansible_dokku_deploy.resolve import packaging_for
 from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
 from ansible_dokku_deploy.staging import Staging
@@ -83,9 +83,30 @@ def _health(attr: str) -> Field:
         if attr == "path":
             if release is None:
                 return ""
-            monitoring = validate_tree(release.path, check_nginx=False).spec.get("monitoring") or {}
+            monitoring = packaging_for(dokku, app, release.path).spec.get("monitoring") or {}
             return str(monitoring.get("healthcheck", "none declared"))
         return str(health.last(dokku, app).get(attr, ""))
+
+    return read
+
+
+def _resolved(key: str) -> Field:
+    """The value the app's environment resolves to; vault settings by name only, masked."""
+
+    def read(dokku: Dokku, app: str) -> str:
+        release = Staging(dokku.data_dir(app)).current()
+        if release is None:
+            return ""
+        try:
+            spec = packaging_for(dokku, app, release.path).spec
+        except DeployError:
+            return "invalid"
+        if key != "env":
+            value = spec.get(key, "")
+            return " ".join(value) if isinstance(value, list) else str(value)
+        plain = {k: env_value(v) for k, v in spec.get("env", {}).items()}
+        masked = {k: MASK for k in State.load(dokku.data_dir(app)).config_keys if k not in plain}
+        return " ".join(f"{k}={v}" for k, v in sorted({**plain, **masked}.items()))
 
     return read
 
@@ -95,7 +116,7 @@ def _features(dokku: Dokku, app: str) -> str:
     if release is None:
         return ""
     try:
-        return " ".join(validate_tree(release.path, check_nginx=False).features)
+        return " ".join(packaging_for(dokku, app, release.path).features)
     except DeployError:
         return "invalid"
 
@@ -130,6 +151,9 @@ FIELDS: dict[str, Field] = {
     "tls-domains": _certificate("domains"),
     "tls-last-renewal-at": _last_renewal("at"),
     "tls-last-renewal-status": _last_renewal("status"),
+    "resolved-port": _resolved("port"),
+    "resolved-domains": _resolved("domains"),
+    "resolved-env": _resolved("env"),
     "health-path": _health("path"),
     "health-last-result": _health("result"),
     "health-last-at": _health("at"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_dokku_deploy.errors import DeployError, PackagingError
-from ansible_dokku_deploy.packaging import nginx_check
+from ansible_dokku_deploy.packaging import nginx_check, snippet_policy
 from ansible_dokku_deploy.packaging.load import ENV_FILE, Lines, collect, load_yaml, read_text
 
 SCHEMA_VERSION = 1
@@ -70,8 +70,8 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def validate_tree(root: Path, *, check_nginx: bool = True) -> Packaging:
-    """Validate the packaging files under root; raise PackagingError listing every problem."""
+def validate_tree(root: Path, *, check_nginx: bool = True, environment: str = "") -> Packaging:
+    """Validate the packaging files under root (every environment's variant); the spec is that of `environment`."""
     problems: list[DeployError] = []
     files = collect(root, problems)
     spec: dict[str, Any] = {}
@@ -86,15 +86,43 @@ def validate_tree(root: Path, *, check_nginx: bool = True) -> Packaging:
             )
     else:
         spec = _check_env(root, problems)
-    problems.extend(_check_steps(spec, files))
+    variants = {name: merge(spec, overrides) for name, overrides in spec.get("environments", {}).items()}
+    steps = {p.message: p for variant in [spec, *variants.values()] for p in _check_steps(variant, files)}
+    problems.extend(steps.values())
+    if environment and spec and environment not in variants:
+        known = ", ".join(sorted(variants)) or "none"
+        problems.append(
+            DeployError(
+                f"environments: this app's environment {environment!r} is not defined (defined: {known})",
+                where=ENV_FILE,
+                hint="Add it to env.yml's environments, or pick another: dokku ansible-deploy:set APP environment NAME",
+            )
+        )
+    spec = variants.get(environment, spec)
     problems.extend(_check_vault(root, files))
     snippets = [root / f for f in files if f.startswith("nginx.conf.d/")]
     problems.extend(snippets_named(files))
+    for snippet in snippets:
+        rel = snippet.relative_to(root).as_posix()
+        try:
+            problems.extend(snippet_policy.check(read_text(snippet, rel), rel))
+        except DeployError as exc:
+            problems.append(exc)
     if check_nginx and snippets and not problems:
         problems.extend(nginx_check.check(snippets))
     if problems:
         raise PackagingError(problems)
     return Packaging(root=root, spec=spec, files=tuple(files), digest=digest(root, files))
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """An environment's spec: mappings merged key by key, other values replaced; no environments of its own."""
+    merged = {k: v for k, v in base.items() if k != "environments"}
+    for key, value in overrides.items():
+        merged[key] = (
+            {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
+    return merged
 
 
 def snippets_named(files: list[str]) -> list[DeployError]:

@@ -144,3 +144,38 @@ def test_digest_changes_with_content_not_with_location(tmp_path: Path) -> None:
     assert validate_tree(one).digest == validate_tree(two).digest
     write_env(two, "version: 1\nport: 5001\n")
     assert validate_tree(one).digest != validate_tree(two).digest
+
+
+ENVIRONMENTS = """version: 1
+port: 5000
+domains: [app.example.test]
+env: {GREETING: base, WORKERS: 2}
+environments:
+  staging:
+    domains: [staging.app.example.test]
+    env: {GREETING: staging}
+"""
+
+
+def test_an_environment_merges_over_the_base(tmp_path: Path) -> None:
+    write_env(tmp_path, ENVIRONMENTS)
+    base = validate_tree(tmp_path).spec
+    staging = validate_tree(tmp_path, environment="staging").spec
+    assert base["domains"] == ["app.example.test"]
+    assert staging["domains"] == ["staging.app.example.test"]
+    assert staging["env"] == {"GREETING": "staging", "WORKERS": 2}, "mappings merge key by key"
+    assert staging["port"] == 5000
+    assert "environments" not in staging
+
+
+def test_an_unknown_environment_is_named_with_the_defined_ones(tmp_path: Path) -> None:
+    write_env(tmp_path, ENVIRONMENTS)
+    with pytest.raises(PackagingError) as caught:
+        validate_tree(tmp_path, environment="prod")
+    assert "this app's environment 'prod' is not defined (defined: staging)" in caught.value.problems[0].message
+
+
+def test_every_environment_is_validated(tmp_path: Path) -> None:
+    write_env(tmp_path, ENVIRONMENTS + "  prod:\n    prot: 1\n    steps: {pre-deploy: [ansible/missing.yml]}\n")
+    found = "\n".join(problems(tmp_path))
+    assert "environments.prod.prot: unknown key" in found and "Did you mean 'port'?" in found
