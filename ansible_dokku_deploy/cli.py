@@ -11,7 +11,19 @@ from pathlib import Path
 from types import ModuleType
 
 from ansible_dokku_deploy import PLUGIN_NAME, output
-from ansible_dokku_deploy.commands import history, logs, renew, report, run, validate, vault_password
+from ansible_dokku_deploy.commands import (
+    backup,
+    backups,
+    drill,
+    history,
+    logs,
+    renew,
+    report,
+    restore,
+    run,
+    validate,
+    vault_password,
+)
 from ansible_dokku_deploy.commands import set as set_command
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
@@ -26,8 +38,20 @@ COMMANDS: dict[str, ModuleType] = {
     "renew": renew,
     "validate": validate,
     "vault-password": vault_password,
+    "backup": backup,
+    "backups": backups,
+    "restore": restore,
+    "drill": drill,
 }
-APP_FIRST = ("report", "run", "history", "logs")  # commands that take Dokku's global --app
+APP_FIRST = (
+    "report",
+    "run",
+    "history",
+    "logs",
+    "backup",
+    "backups",
+    "drill",
+)  # commands that take Dokku's global --app
 
 
 def help_lines() -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from ansible_dokku_deploy import health
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.history import SUCCEEDED, History
+from ansible_dokku_deploy.plan import State
 from ansible_dokku_deploy.settings import GLOBAL, Store
 
 KINDS = ("probe", "metrics")
@@ -22,6 +23,10 @@ METRICS = {
     "ansible_deploy_last_run_duration_seconds": "How long the app's last ansible-deploy run took.",
     "ansible_deploy_health_success": "1 if the app's last post-deploy health check passed, 0 if it failed.",
     "ansible_deploy_certificate_expiry_timestamp_seconds": "When the app's TLS certificate expires.",
+    "ansible_deploy_last_backup_timestamp_seconds": "When the app's last complete backup was taken.",
+    "ansible_deploy_backup_max_age_seconds": "How old the last backup may be before the schedule is overdue.",
+    "ansible_deploy_last_drill_success": "1 if the app's last restore drill succeeded, 0 if it failed.",
+    "ansible_deploy_last_drill_timestamp_seconds": "When the app's last restore drill ran.",
 }
 
 
@@ -67,8 +72,25 @@ def _certificate_expiry(dokku: Dokku, app: str) -> float | None:
     return x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc.timestamp()
 
 
+def _backup_samples(dokku: Dokku, app: str) -> dict[str, str]:
+    from ansible_dokku_deploy import backups  # noqa: PLC0415  # backups runs phases, which write these metrics
+
+    done = backups.records(dokku, app)
+    samples = {}
+    if "backup" in done:
+        samples["ansible_deploy_last_backup_timestamp_seconds"] = f"{done['backup']['time']:.0f}"
+    schedule = State.load(dokku.data_dir(app)).backups.get("schedule")
+    if schedule:
+        samples["ansible_deploy_backup_max_age_seconds"] = str(backups.max_age(schedule))
+    if "drill" in done:
+        samples["ansible_deploy_last_drill_success"] = str(int(done["drill"]["result"] == "succeeded"))
+        samples["ansible_deploy_last_drill_timestamp_seconds"] = f"{done['drill']['time']:.0f}"
+    return samples
+
+
 def write_metrics(dokku: Dokku, *, skip: str = "") -> None:
-    """Every app's last run, health and certificate as node_exporter textfile metrics (when a dir is configured)."""
+    """Every app's last run, health, certificate, backup and drill as node_exporter textfile metrics (when a dir
+    is configured)."""
     folder = Store(dokku).get(GLOBAL, "monitoring-textfile-dir")
     if not folder:
         return
@@ -90,6 +112,8 @@ def write_metrics(dokku: Dokku, *, skip: str = "") -> None:
         expiry = _certificate_expiry(dokku, app)
         if expiry is not None:
             samples["ansible_deploy_certificate_expiry_timestamp_seconds"].append(f"{{{label}}} {expiry:.0f}")
+        for name, value in _backup_samples(dokku, app).items():
+            samples[name].append(f"{{{label}}} {value}")
     lines = []
     for name, help_text in METRICS.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *(f"{name}{s}" for s in samples[name])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from ansible_dokku_deploy import monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
@@ -19,15 +20,23 @@ from ansible_dokku_deploy.staging import Staging
 ON_FAILURE = "on-failure"
 
 
-def run_phase(dokku: Dokku, app: str, phase: str, *, force: bool = False, check: bool = False) -> None:
+def run_phase(
+    dokku: Dokku,
+    app: str,
+    phase: str,
+    *,
+    force: bool = False,
+    check: bool = False,
+    inputs: dict[str, Any] | None = None,
+) -> None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed."""
     try:
-        _phase(dokku, app, phase, force=force, check=check)
+        _phase(dokku, app, phase, force=force, check=check, inputs=inputs)
     finally:
         monitoring.write_metrics(dokku)
 
 
-def _phase(dokku: Dokku, app: str, phase: str, *, force: bool, check: bool) -> None:
+def _phase(dokku: Dokku, app: str, phase: str, *, force: bool, check: bool, inputs: dict[str, Any] | None) -> None:
     data_dir = dokku.data_dir(app)
     release = Staging(data_dir).current()
     if release is None:
@@ -38,7 +47,7 @@ def _phase(dokku: Dokku, app: str, phase: str, *, force: bool, check: bool) -> N
         history = History(data_dir)
         history.close_interrupted()
         state = State.load(data_dir)
-        plan = make_plan(dokku, app, phase, release=release, resolved=resolved, state=state)
+        plan = make_plan(dokku, app, phase, release=release, resolved=resolved, state=state, inputs=inputs)
         if phase == POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles:
             output.warn(f"{app} asks for tls: acme, but this server has no ACME directory: serving plain HTTP")
             output.warn("The admin sets one with: dokku ansible-deploy:set --global acme-directory URL")

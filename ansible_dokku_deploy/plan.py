@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ansible_dokku_deploy import __version__
+from ansible_dokku_deploy.database import database_for
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.resolve import Resolved
@@ -19,14 +20,18 @@ from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, write_private
 
 PRE_DEPLOY, POST_DEPLOY, RENEW, DESTROY = "pre-deploy", "post-deploy", "renew", "destroy"
+BACKUP, RESTORE, DRILL = "backup", "restore", "drill"  # the backups role's actions, one phase each
 PHASES = (PRE_DEPLOY, POST_DEPLOY)
 SNIPPET_PREFIX = "ansible-deploy-"  # the only nginx.conf.d/ files the plugin writes or removes
 ACME_SNIPPET = f"{SNIPPET_PREFIX}acme-challenge.conf"
 PHASE_ROLES = {
-    PRE_DEPLOY: ("config", "ports", "domains", "storage", "nginx", "dns"),
+    PRE_DEPLOY: ("database", "config", "ports", "domains", "storage", "nginx", "dns"),
     POST_DEPLOY: ("tls", "monitoring"),
     RENEW: ("tls",),
-    DESTROY: ("dns",),
+    DESTROY: ("dns", "database"),
+    BACKUP: ("backups",),
+    RESTORE: ("backups",),
+    DRILL: ("backups",),
 }
 
 
@@ -51,6 +56,8 @@ class State:
     config_keys: list[str] = field(default_factory=list)
     snippets: list[str] = field(default_factory=list)
     dns: list[dict[str, str]] = field(default_factory=list)
+    database: dict[str, str] = field(default_factory=dict)  # engine, backend, name: where the app's data is
+    backups: dict[str, Any] = field(default_factory=dict)  # env.yml's schedule and keep, for the cron job
 
     @classmethod
     def load(cls, data_dir: Path) -> State:
@@ -59,10 +66,10 @@ class State:
             raw = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             return cls(path)
-        return cls(path, raw.get("phases", {}), raw.get("config_keys", []), raw.get("snippets", []), raw.get("dns", []))
+        return cls(path, **{k: raw[k] for k in STATE_KEYS if k in raw})
 
     def save(self) -> None:
-        raw = {"phases": self.phases, "config_keys": self.config_keys, "snippets": self.snippets, "dns": self.dns}
+        raw = {key: getattr(self, key) for key in STATE_KEYS}
         write_private(self.path, json.dumps(raw, sort_keys=True).encode())
 
     def unchanged(self, plan: Plan) -> bool:
@@ -75,8 +82,14 @@ class State:
             self.config_keys = sorted(owned)
             self.snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
             self.dns = [{k: r[k] for k in ("record", "zone", "type")} for r in plan.variables.get("dns_records", [])]
+            if "database" in plan.roles:
+                self.database = {k: plan.variables[f"database_{k}"] for k in ("engine", "backend", "name")}
+            self.backups = plan.variables["ansible_deploy_backups"]
         if succeeded and plan.phase == DESTROY:
             self.dns = []
+
+
+STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups")
 
 
 def storage_entry(app: str, name: str) -> str:
@@ -102,6 +115,7 @@ def role_variables(
     dns, acme = dns_config(store, app), acme_config(store, app)
     tls = acme if "tls" in packaging.features and spec.get("domains") else None
     roles: dict[str, dict[str, Any]] = {}
+    _database_variables(dokku, store, app, spec, state, roles, destroying=destroying)
     values = {k: env_value(v) for k, v in spec.get("env", {}).items()}
     if values or secrets or state.config_keys:
         owned = set(values) | set(secrets)
@@ -133,6 +147,41 @@ def role_variables(
     if monitoring is not None:
         roles["monitoring"] = monitoring
     return roles
+
+
+def _database_variables(  # noqa: PLR0917  # the shared inputs of role_variables
+    dokku: Dokku,
+    store: Store,
+    app: str,
+    spec: dict[str, Any],
+    state: State,
+    roles: dict[str, dict[str, Any]],
+    *,
+    destroying: bool,
+) -> None:
+    """The database role's inputs (ensure it; on destroy, drop it only when the admin opted in) and the backups'."""
+    if destroying and state.database and not spec.get("database"):
+        spec = {**spec, "database": {"engine": state.database["engine"]}}
+    database = database_for(store, app, spec, state.database)
+    if database is not None:
+        purge = store.computed(app, "database-purge-on-destroy") == "true"
+        if not destroying or purge:
+            url = database.url if database.backend == "server" else ""
+            roles["database"] = {
+                **database.role_inputs(),
+                "state": "absent" if destroying else "present",
+                "password": database.password,
+                "url": url,
+            }
+    storage = [
+        {"name": s["name"], "path": str(dokku.lib_root / "data" / "storage" / storage_entry(app, s["name"]))}
+        for s in spec.get("storage", [])
+    ]
+    if database is not None or storage:
+        roles["backups"] = {
+            "database": database.role_inputs() if database else {},
+            "storage": storage,
+        }
 
 
 def _monitoring_variables(store: Store, app: str, spec: dict[str, Any], *, https: bool) -> dict[str, Any] | None:
@@ -218,9 +267,21 @@ def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: 
     return values
 
 
-def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, resolved: Resolved, state: State) -> Plan:
+def make_plan(
+    dokku: Dokku,
+    app: str,
+    phase: str,
+    *,
+    release: Release,
+    resolved: Resolved,
+    state: State,
+    inputs: dict[str, Any] | None = None,
+) -> Plan:
+    """The phase's roles and variables; inputs adds variables of this one run (such as a backup's folder)."""
     packaging = resolved.packaging
     wanted = role_variables(dokku, app, packaging, state, secrets=resolved.secrets, destroying=phase == DESTROY)
+    if "backups" in wanted:
+        wanted["backups"].update(action=phase, **(inputs or {}))
     roles = tuple(r for r in PHASE_ROLES[phase] if r in wanted)
     steps = tuple(packaging.spec.get("steps", {}).get(phase, []))
     on_failure = tuple(packaging.spec.get("steps", {}).get("on-failure", [])) if phase in PHASES else ()
@@ -234,6 +295,7 @@ def make_plan(dokku: Dokku, app: str, phase: str, *, release: Release, resolved:
         "ansible_deploy_env": {k: env_value(v) for k, v in packaging.spec.get("env", {}).items()},
         "ansible_deploy_app_dir": str(dokku.app_dir(app)),
         "ansible_deploy_data_dir": str(dokku.data_dir(app)),
+        "ansible_deploy_backups": packaging.spec.get("backups", {}),
     }
     for role in roles:
         variables[f"{role}_app"] = app

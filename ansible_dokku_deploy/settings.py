@@ -89,6 +89,25 @@ SETTINGS: dict[str, Setting] = {
             "acme-ca-file", "CA bundle trusted for the ACME server's own HTTPS (empty: the system's)", per_app=False
         ),
         Setting("acme-renew-days", "Renew a certificate this many days before it expires", "30", "int", minimum=1),
+        Setting(
+            "database-backend",
+            "Where app databases live: dokku-service (postgres:*/mysql:* plugins) or server",
+            "dokku-service",
+            choices=("dokku-service", "server"),
+        ),
+        Setting("database-purge-on-destroy", "apps:destroy drops the app's database and backups", "false", "bool"),
+        Setting("postgres-host", "PostgreSQL server of the server backend", per_app=False),
+        Setting("postgres-port", "Its port", "5432", "int", per_app=False, minimum=1),
+        Setting("postgres-admin-user", "Its admin role (creates databases and roles)", "postgres", per_app=False),
+        Setting("postgres-admin-password-file", "File holding that role's password (readable by dokku)", per_app=False),
+        Setting("mysql-host", "MariaDB/MySQL server of the server backend", per_app=False),
+        Setting("mysql-port", "Its port", "3306", "int", per_app=False, minimum=1),
+        Setting("mysql-admin-user", "Its admin user (creates databases and users)", "root", per_app=False),
+        Setting("mysql-admin-password-file", "File holding that user's password (readable by dokku)", per_app=False),
+        Setting(
+            "backup-dir", "Folder of the backups, one folder per app (empty: the plugin's data dir)", per_app=False
+        ),
+        Setting("backup-drill", "Restore each scheduled backup into a scratch database to prove it", "true", "bool"),
     )
 }
 

@@ -7,11 +7,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from ansible_dokku_deploy import health, monitoring, output
+from ansible_dokku_deploy import backups, health, monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY
+from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY, State
 from ansible_dokku_deploy.resolve import packaging_for, resolve
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
@@ -70,11 +70,13 @@ def post_deploy(app: str, *_: str) -> None:
 
 
 def post_app_rename_setup(old: str, new: str, *_: str) -> None:
-    """Move the app's staged packaging, history and settings to its new name; mark the rename for post-delete."""
+    """Move the app's staged packaging, history, settings and backups to its new name; mark the rename for
+    post-delete. The database keeps its name (state.json records it), so the app stays on the same data."""
     dokku = Dokku.from_environ()
     for old_dir, new_dir in (
         (dokku.data_dir(old), dokku.data_dir(new)),
         (dokku.config_dir(old), dokku.config_dir(new)),
+        (backups.root(dokku, old), backups.root(dokku, new)),
     ):
         if old_dir.exists():
             shutil.rmtree(new_dir, ignore_errors=True)
@@ -109,6 +111,13 @@ def post_delete(app: str, *_: str) -> None:
     except DeployError as exc:  # the app is already half-destroyed: say what is left, never block the destroy
         output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
         output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
+    database = State.load(dokku.data_dir(app)).database
+    if Store(dokku).computed(app, "database-purge-on-destroy") == "true":
+        shutil.rmtree(backups.root(dokku, app), ignore_errors=True)
+    elif database or backups.listing(dokku, app):
+        kept = f"its {database['engine']} database {database['name']} and " if database else ""
+        output.step(f"ansible-deploy: kept {kept}its backups in {backups.root(dokku, app)}")
+        output.detail("(the admin opts in to dropping them with database-purge-on-destroy true)")
     shutil.rmtree(dokku.data_dir(app), ignore_errors=True)
     shutil.rmtree(dokku.config_dir(app), ignore_errors=True)
     monitoring.forget(dokku, app)
@@ -122,11 +131,14 @@ def report(app: str, *_: str) -> None:
 
 
 def cron_entries(*_: str) -> None:
-    """Dokku's cron plugin asks for scheduled jobs: certificate renewal, daily, when an ACME CA is configured."""
+    """Dokku's cron plugin asks for scheduled jobs: certificate renewal (daily, when an ACME CA is configured)
+    and each app's backups (on env.yml's schedule, then the restore drill unless backup-drill is false)."""
     dokku = Dokku.from_environ()
     if Store(dokku).get(GLOBAL, "acme-directory"):
         logs = os.environ.get("DOKKU_LOGS_DIR", "/var/log/dokku")
         output.plain(f"{RENEW_SCHEDULE};dokku ansible-deploy:renew --all;{logs}/ansible-deploy-renew.log")
+    for line in backups.cron_lines(dokku):
+        output.plain(line)
 
 
 def install(*_: str) -> None:

@@ -1,4 +1,4 @@
-"""Real servers for a sandbox, on 127.0.0.1 and free ports: BIND (RFC 2136 with TSIG) and Pebble (ACME).
+"""Real servers for a sandbox, on 127.0.0.1 and free ports: BIND, Pebble, Prometheus, PostgreSQL and MariaDB.
 
 Used by `scripts/sandbox services ROOT up|down` and by the tests. Each server runs in ROOT/services/NAME/,
 its facts (ports, pid, TSIG secret) in ROOT/services/NAME/service.json.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import secrets
 import signal
 import socket
 import ssl
@@ -306,6 +307,96 @@ def query(prometheus: dict[str, object], expr: str) -> list[dict[str, object]]:
         return list(json.loads(reply.read())["data"]["result"])
 
 
+def _as(user: str) -> list[str]:
+    return ["runuser", "-u", user, "--"] if os.geteuid() == 0 else []
+
+
+def _admin_password(folder: Path) -> Path:
+    """The admin's password, in a file the dokku user (who runs the plugin) can read and nobody else."""
+    path = folder / "admin-password"
+    path.write_text(secrets.token_hex(16))
+    path.chmod(0o600)
+    if os.geteuid() == 0:
+        ids = pwd.getpwnam("dokku")
+        os.chown(path, ids.pw_uid, ids.pw_gid)
+    return path
+
+
+def start_postgres(folder: Path) -> dict[str, object]:
+    """A PostgreSQL cluster run by the postgres user, scram-sha-256 over TCP, admin role `postgres`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    password = _admin_password(folder)
+    pwfile = folder / "pwfile"
+    pwfile.write_text(password.read_text())
+    _give_to("postgres", folder)
+    password_owner = pwd.getpwnam("dokku") if os.geteuid() == 0 else None
+    if password_owner:
+        os.chown(password, password_owner.pw_uid, password_owner.pw_gid)
+    bin_dir = max(Path("/usr/lib/postgresql").glob("*/bin"))
+    subprocess.run(
+        [*_as("postgres"), str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres",
+         f"--pwfile={pwfile}", "--auth-local=peer", "--auth-host=scram-sha-256"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    pwfile.unlink()
+    port = free_port()
+    (folder / "sock").mkdir(exist_ok=True)
+    _give_to("postgres", folder / "sock")
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder / 'sock'} -c fsync=off"
+    subprocess.run(
+        [*_as("postgres"), str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "pg.log"), "-w",
+         "-o", options, "start"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    pid = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+    return {"pid": pid, "port": port, "user": "postgres", "password_file": str(password), "folder": str(folder)}
+
+
+def start_mariadb(folder: Path) -> dict[str, object]:
+    """A MariaDB server run by the mysql user on loopback, with an admin user `admin` that logs in over TCP."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    password = _admin_password(folder)
+    (folder / "data").mkdir(exist_ok=True)
+    _give_to("mysql", folder / "data")
+    user = ["--user=mysql"] if os.geteuid() == 0 else []
+    subprocess.run(
+        ["mariadb-install-db", "--no-defaults", *user, f"--datadir={folder / 'data'}",
+         "--auth-root-authentication-method=socket", "--skip-test-db"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = free_port()
+    socket_path = folder / "data" / "mysql.sock"
+    log = (folder / "mariadb.log").open("w")
+    proc = subprocess.Popen(
+        ["mariadbd", "--no-defaults", *user, f"--datadir={folder / 'data'}", f"--socket={socket_path}",
+         f"--pid-file={folder / 'data' / 'mysqld.pid'}", f"--port={port}", "--bind-address=127.0.0.1",
+         "--skip-name-resolve", "--innodb-buffer-pool-size=64M"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    _wait(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() is None, "MariaDB")
+    sql = (
+        f"CREATE USER 'admin'@'127.0.0.1' IDENTIFIED BY '{password.read_text()}';"
+        " GRANT ALL ON *.* TO 'admin'@'127.0.0.1' WITH GRANT OPTION;"
+    )
+    subprocess.run(["mariadb", "--no-defaults", f"--socket={socket_path}", "-u", "root"], input=sql, text=True,
+                   check=True, capture_output=True)  # fmt: skip
+    return {"pid": proc.pid, "port": port, "user": "admin", "password_file": str(password), "folder": str(folder)}
+
+
+def double_backing(root: Path, engine: str, facts: dict[str, object]) -> None:
+    """Tell the sandbox's Dokku double which real server backs its postgres:*/mysql:* services."""
+    folder = root / "var" / "lib" / "dokku" / "services" / engine
+    folder.mkdir(parents=True, exist_ok=True)
+    server = {"host": "127.0.0.1", "port": facts["port"], "user": facts["user"],
+              "password": Path(str(facts["password_file"])).read_text()}  # fmt: skip
+    path = folder / ".double-server.json"
+    path.write_text(json.dumps(server))
+    path.chmod(0o600)
+    _give_to("dokku", folder.parent)
+
+
 def _folder(root: Path) -> Path:
     services = root / "services"
     services.mkdir(parents=True, exist_ok=True)
@@ -337,7 +428,10 @@ def up(root: Path) -> dict[str, dict[str, object]]:
     (services / "pebble" / "root.pem").write_bytes(pebble_roots(pebble))
     (services / "pebble" / "root.pem").chmod(0o644)
     prometheus = start_prometheus(services / "prometheus", services / "pebble" / "root.pem")
-    facts = {"bind": bind, "pebble": pebble, "prometheus": prometheus}
+    postgres, mariadb = start_postgres(services / "postgres"), start_mariadb(services / "mariadb")
+    double_backing(root, "postgres", postgres)
+    double_backing(root, "mysql", mariadb)
+    facts = {"bind": bind, "pebble": pebble, "prometheus": prometheus, "postgres": postgres, "mariadb": mariadb}
     (services / "services.json").write_text(json.dumps(facts))
     (services / "services.json").chmod(0o600)
     return facts
@@ -404,4 +498,13 @@ def admin_settings(facts: dict[str, dict[str, object]], challenge: str = "dns-01
         ("monitoring-rules-dir", f"{facts['prometheus']['folder']}/rules"),
         ("monitoring-textfile-dir", f"{facts['prometheus']['folder']}/textfile"),
         ("monitoring-probe-through", "nginx"),
+        ("database-backend", "server"),
+        ("postgres-host", "127.0.0.1"),
+        ("postgres-port", str(facts["postgres"]["port"])),
+        ("postgres-admin-user", str(facts["postgres"]["user"])),
+        ("postgres-admin-password-file", str(facts["postgres"]["password_file"])),
+        ("mysql-host", "127.0.0.1"),
+        ("mysql-port", str(facts["mariadb"]["port"])),
+        ("mysql-admin-user", str(facts["mariadb"]["user"])),
+        ("mysql-admin-password-file", str(facts["mariadb"]["password_file"])),
     ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
-from ansible_dokku_deploy import health, monitoring, output
+from ansible_dokku_deploy import backups, health, monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History
@@ -111,6 +112,35 @@ def _resolved(key: str) -> Field:
     return read
 
 
+def _database(attr: str) -> Field:
+    """Where the app's data is (never its password)."""
+
+    def read(dokku: Dokku, app: str) -> str:
+        return State.load(dokku.data_dir(app)).database.get(attr, "")
+
+    return read
+
+
+def _backups(attr: str) -> Field:
+    def read(dokku: Dokku, app: str) -> str:
+        done = backups.records(dokku, app)
+        if attr == "kept":
+            return str(len(backups.listing(dokku, app)))
+        if attr == "schedule":
+            return str(State.load(dokku.data_dir(app)).backups.get("schedule", ""))
+        kind, _, field = attr.partition("-")
+        record = done.get(kind, {})
+        if not record:
+            return ""
+        if field == "at":
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record["time"]))
+        if field == "size":
+            return backups.human_size(record["size"])
+        return str(record.get(field, ""))
+
+    return read
+
+
 def _features(dokku: Dokku, app: str) -> str:
     release = Staging(dokku.data_dir(app)).current()
     if release is None:
@@ -157,6 +187,17 @@ FIELDS: dict[str, Field] = {
     "health-path": _health("path"),
     "health-last-result": _health("result"),
     "health-last-at": _health("at"),
+    "database-engine": _database("engine"),
+    "database-backend-in-use": _database("backend"),
+    "database-name": _database("name"),
+    "backup-schedule": _backups("schedule"),
+    "backups-kept": _backups("kept"),
+    "last-backup-id": _backups("backup-id"),
+    "last-backup-at": _backups("backup-at"),
+    "last-backup-size": _backups("backup-size"),
+    "last-drill-at": _backups("drill-at"),
+    "last-drill-result": _backups("drill-result"),
+    "last-drill-backup": _backups("drill-backup"),
     "monitoring-targets": lambda dokku, app: " ".join(
         str(p) for p in monitoring.target_files(dokku, app) if p.exists()
     ),

@@ -9,9 +9,9 @@ import subprocess
 import sys
 import time
 
-from double import deploy
+from double import deploy, services
 from double.env import NEW_APP_NAME, Env, Fail, info1, info1_quiet, info2_quiet, warn
-from double.plugins import trigger, trigger_honoured
+from double.plugins import cron_write, trigger, trigger_honoured
 
 HOOK = """#!/usr/bin/env bash
 set -e
@@ -73,6 +73,7 @@ def cmd_list(env: Env, args: list[str]) -> int:
 def destroy(env: Env, app: str) -> None:
     """destroyApp: pre-delete, stop processes, post-delete, then remove the app's files."""
     trigger_honoured(env, "pre-delete", app, "latest")
+    services.forget_app(env, app)  # the service plugins' pre-delete
     deploy.stop_processes(env, app)
     trigger_honoured(env, "post-delete", app, "latest")
     shutil.rmtree(env.app_dir(app), ignore_errors=True)
@@ -84,6 +85,7 @@ def destroy(env: Env, app: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
     for plugin_config in (env.lib_root / "config").glob(f"*/{app}"):
         shutil.rmtree(plugin_config, ignore_errors=True)
+    cron_write(env)  # the cron plugin's post-delete
 
 
 def cmd_destroy(env: Env, args: list[str]) -> int:
@@ -133,6 +135,7 @@ def cmd_rename(env: Env, args: list[str]) -> int:
     create(env, new)
     _copy_app(env, old, new)
     trigger_honoured(env, "post-app-rename-setup", old, new)
+    services.rename_app(env, old, new)  # the service plugins' post-app-rename-setup
     os.environ["DOKKU_APPS_FORCE_DELETE"] = "1"
     destroy(env, old)
     trigger(env, "post-app-rename", old, new)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from double import nginx
 from double.env import Env, Fail, info1, info2_quiet, quietly, verbose, warn
-from double.plugins import has_trigger, trigger, trigger_honoured
+from double.plugins import cron_write, has_trigger, trigger, trigger_honoured
 
 CHECK_WAIT = 10.0  # Dokku's default-wait for the process-uptime check
 
@@ -232,6 +232,7 @@ def deploy(env: Env, app: str) -> None:
     nginx.build_config(env, app)  # nginx-vhosts' part of core-post-deploy: traffic switches here
     trigger_honoured(env, "core-post-deploy", app, "", "", "latest")
     trigger_honoured(env, "post-deploy", app, "", "", "latest")
+    cron_write(env)  # the cron plugin's post-deploy (scheduler-docker-local), after ansible-deploy's
     if old is not None and (new is None or old["pid"] != new["pid"]):
         _kill(int(old["pid"]))
     _prune_images(env, app)

@@ -7,10 +7,10 @@ import pwd
 import sys
 from pathlib import Path
 
-from double import apps, config, deploy, nginx, plugins, proxy
+from double import apps, config, deploy, nginx, plugins, proxy, services
 from double.env import VERSION, Env, Fail, warn
 
-CORE = {**apps.COMMANDS, **config.COMMANDS, **proxy.COMMANDS, **deploy.COMMANDS, **nginx.COMMANDS}
+CORE = {**apps.COMMANDS, **config.COMMANDS, **proxy.COMMANDS, **deploy.COMMANDS, **nginx.COMMANDS, **services.COMMANDS}
 ROOT_COMMANDS = ("plugin:",)  # run as root; everything else re-execs as the dokku user
 
 

@@ -53,6 +53,27 @@ def trigger_honoured(env: Env, hook: str, *args: str) -> None:
         raise Fail("", code)
 
 
+def cron_write(env: Env) -> None:
+    """The cron plugin's crontab for the dokku user, from every plugin's `cron-entries` (SCHEDULE;COMMAND;LOGFILE).
+
+    Dokku installs it with `crontab`; the double writes it to $DOKKU_LIB_ROOT/data/cron/crontab instead.
+    """
+    lines = ["SHELL=/bin/bash", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+    for plugin in enabled(env):
+        script = plugin / "cron-entries"
+        if not os.access(script, os.X_OK):
+            continue
+        done = subprocess.run([str(script), "docker-local"], capture_output=True, text=True, check=False)
+        for entry in done.stdout.splitlines():
+            schedule, _, rest = entry.partition(";")
+            command, _, log = rest.partition(";")
+            if schedule and command:
+                lines.append(f"{schedule} {command}" + (f" &>> {log}" if log else ""))
+    folder = env.lib_root / "data" / "cron"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "crontab").write_text("\n".join(lines) + "\n")
+
+
 def has_trigger(env: Env, hook: str) -> bool:
     return any(os.access(p / hook, os.X_OK) for p in enabled(env))
 

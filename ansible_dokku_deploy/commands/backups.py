@@ -1,0 +1,45 @@
+"""ansible-deploy:backups <app> [--format stdout|json]"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ansible_dokku_deploy import backups, output
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.errors import UsageError
+
+USAGE = "<app> [--format stdout|json]"
+DESCRIPTION = "Lists the app's backups, newest first, with their size and age"
+
+
+def age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def main(args: list[str]) -> None:
+    fmt = "stdout"
+    if "--format" in args:
+        i = args.index("--format")
+        fmt = args[i + 1] if i + 1 < len(args) else ""
+        args = args[:i] + args[i + 2 :]
+    if len(args) != 1 or fmt not in ("stdout", "json"):
+        raise UsageError("Please specify one app", hint=f"Usage: dokku ansible-deploy:backups {USAGE}")
+    dokku = Dokku.from_environ()
+    app = dokku.require_app(args[0])
+    found = backups.listing(dokku, app)
+    if fmt == "json":
+        output.plain(json.dumps([{"id": b.id, "created": b.created, "size": b.size} for b in found]))
+        return
+    output.header(f"{app} backups")
+    if not found:
+        output.plain("       (none)")
+        return
+    now = time.time()
+    width = max(len(b.id) for b in found)
+    output.plain(f"{'backup'.ljust(width)}  {'size':>9}  age")
+    for b in found:
+        output.plain(f"{b.id.ljust(width)}  {backups.human_size(b.size):>9}  {age(now - b.created)}")

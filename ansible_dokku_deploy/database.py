@@ -1,0 +1,105 @@
+"""The app's database: which backend holds it, its name, and how the plugin logs in (secrets never leave 0600)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ansible_dokku_deploy import output
+from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.settings import Store
+
+PASSWORD_KEY = "database-password"  # noqa: S105  # a key name, not a password; the app's own password (server backend), in the 0600 property store
+SCHEMES = {"postgres": "postgres", "mysql": "mysql"}
+
+
+@dataclass(frozen=True)
+class Database:
+    engine: str  # postgres or mysql
+    backend: str  # dokku-service or server
+    name: str  # the database (server) or the service (dokku-service)
+    login: dict[str, Any] = field(default_factory=dict, repr=False)  # the server's admin login (server backend)
+    password: str = field(default="", repr=False)  # the app's own password (server backend)
+
+    @property
+    def url(self) -> str:
+        """DATABASE_URL of the server backend (the dokku-service plugins set their own on link)."""
+        user, password = urllib.parse.quote(self.name), urllib.parse.quote(self.password)
+        return f"{SCHEMES[self.engine]}://{user}:{password}@{self.login['host']}:{self.login['port']}/{self.name}"
+
+    def record(self) -> dict[str, str]:
+        """What state.json keeps: enough to find the same data after a rename or a settings change."""
+        return {"engine": self.engine, "backend": self.backend, "name": self.name}
+
+    def role_inputs(self) -> dict[str, Any]:
+        return {"engine": self.engine, "backend": self.backend, "name": self.name, "login": self.login}
+
+
+def default_name(app: str, backend: str) -> str:
+    """Service names allow [A-Za-z0-9_-] and database names are safest in [a-z0-9_]; app names have no '_'."""
+    if backend == "dokku-service":
+        return app.replace(".", "_")
+    return re.sub(r"[^a-z0-9]", "_", app)[:63]
+
+
+def _refuse_engine_change(wanted: str, recorded: dict[str, str]) -> None:
+    if not recorded or recorded["engine"] == wanted:
+        return
+    raise DeployError(
+        f"database: engine is {wanted}, but this app's data is in a {recorded['engine']} database ({recorded['name']})",
+        where="env.yml",
+        hint="The plugin never converts or drops a database. Keep the engine, or move the data yourself: "
+        "back it up (dokku ansible-deploy:backup APP), then ask the admin to remove the old database.",
+    )
+
+
+def database_for(store: Store, app: str, spec: dict[str, Any], recorded: dict[str, str]) -> Database | None:
+    """The app's database, or None when env.yml asks for none; the recorded backend and name win."""
+    wanted = spec.get("database")
+    if not wanted:
+        return None
+    _refuse_engine_change(wanted["engine"], recorded)
+    backend = recorded.get("backend") or store.computed(app, "database-backend")
+    name = recorded.get("name") or default_name(app, backend)
+    engine = wanted["engine"]
+    if backend == "dokku-service":
+        return Database(engine, backend, name)
+    password = store.get(app, PASSWORD_KEY)
+    if not password:
+        password = secrets.token_urlsafe(24)
+        store.put(app, PASSWORD_KEY, password)
+    output.register_secret(password)
+    return Database(engine, backend, name, admin_login(store, engine), password)
+
+
+def admin_login(store: Store, engine: str) -> dict[str, Any]:
+    """The admin's credential for the server backend: host, port, user, and the password read from its file."""
+    prefix = engine  # postgres-* or mysql-* settings
+    host, password_file = (
+        store.get("--global", f"{prefix}-host"),
+        store.get("--global", f"{prefix}-admin-password-file"),
+    )
+    if not host or not password_file:
+        raise DeployError(
+            f"database: the server backend has no {engine} server configured",
+            hint=f"The admin names one: dokku ansible-deploy:set --global {prefix}-host HOST, and "
+            f"{prefix}-port, {prefix}-admin-user, {prefix}-admin-password-file FILE",
+        )
+    try:
+        password = Path(password_file).read_text().strip()
+    except OSError as exc:
+        raise DeployError(
+            f"database: cannot read {prefix}-admin-password-file {password_file}: {exc.strerror}",
+            hint="The file must be readable by the dokku user (and nobody else: chmod 600).",
+        ) from None
+    output.register_secret(password)
+    return {
+        "host": host,
+        "port": store.computed_int("--global", f"{prefix}-port"),
+        "user": store.computed("--global", f"{prefix}-admin-user"),
+        "password": password,
+    }
