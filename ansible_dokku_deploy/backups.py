@@ -48,7 +48,7 @@ def listing(dokku: Dokku, app: str) -> list[Backup]:
         return []
     found = []
     for path in folder.iterdir():
-        if path.name.startswith(f"{app}-") and path.is_dir():
+        if not path.name.startswith(".") and path.is_dir():  # named after the app when taken (renames keep ids)
             size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
             found.append(Backup(path.name, path, path.stat().st_mtime, size))
     return sorted(found, key=lambda b: b.id, reverse=True)

@@ -1,0 +1,281 @@
+"""Databases and backups against real PostgreSQL and MariaDB servers, through sandbox pushes and the commands."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+import psycopg2
+import pymysql
+import pytest
+
+from conftest import REPO, Sandbox, edit_env, output, services_facts
+
+NOTES = REPO / "examples" / "notes"
+
+
+def notes_copy(tmp_path: Path, name: str, **changes: object) -> Path:
+    src = tmp_path / name
+    shutil.copytree(NOTES, src)
+    edit_env(src, domains=[f"{name}.example.test"], **changes)
+    return src
+
+
+def deploy(box: Sandbox, app: str, src: Path) -> subprocess.CompletedProcess[str]:
+    if not (box.home / app).exists():
+        box.ok("apps:create", app)
+    result = box.push(app, src)
+    assert result.returncode == 0, output(result)
+    return result
+
+
+def url(box: Sandbox, app: str) -> str:
+    return box.ok("config:get", app, "DATABASE_URL").strip()
+
+
+def sql(box: Sandbox, app: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run statements with the app's own DATABASE_URL (PostgreSQL or MariaDB); the last one's rows."""
+    parts = urllib.parse.urlsplit(url(box, app))
+    if parts.scheme == "postgres":
+        conn = psycopg2.connect(url(box, app))
+    else:
+        conn = pymysql.connect(
+            host=parts.hostname, port=parts.port, user=parts.username, password=parts.password, database=parts.path[1:]
+        )
+    with conn:
+        cur = conn.cursor()
+        rows: list[tuple[object, ...]] = []
+        for statement in statements:
+            cur.execute(statement)
+            rows = list(cur.fetchall()) if cur.description else []
+        conn.commit()
+    return rows
+
+
+def settings_of(box: Sandbox, app: str) -> dict[str, str]:
+    """The app's settings, but GIT_REV (Dokku sets it on every push, before the plugin runs)."""
+    return {k: v for k, v in box.config(app).items() if k != "GIT_REV"}
+
+
+def backup_ids(box: Sandbox, app: str) -> list[str]:
+    return [b["id"] for b in json.loads(box.ok("ansible-deploy:backups", app, "--format", "json"))]
+
+
+def report(box: Sandbox, app: str, flag: str) -> str:
+    return box.ok("ansible-deploy:report", app, f"--ansible-deploy-{flag}").strip()
+
+
+def admin_connect(box: Sandbox) -> psycopg2.extensions.connection:
+    facts = services_facts(box)["postgres"]
+    password = Path(str(facts["password_file"])).read_text()
+    return psycopg2.connect(host="127.0.0.1", port=facts["port"], user="postgres", password=password, dbname="postgres")
+
+
+def databases(box: Sandbox) -> set[str]:
+    with admin_connect(box) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT datname FROM pg_database")
+        return {row[0] for row in cur.fetchall()}
+
+
+def test_postgres_app_gets_a_working_database_that_later_pushes_keep(served: Sandbox, tmp_path: Path) -> None:
+    src = notes_copy(tmp_path, "pgapp")
+    first = deploy(served, "pgapp", src)
+    assert "database" in output(first)
+    assert sql(served, "pgapp", "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('kept')") == []
+    before = url(served, "pgapp")
+    edit_env(src, env={"COLOUR": "blue"})  # a change, so the pre-deploy phase runs again
+    deploy(served, "pgapp", src)
+    assert url(served, "pgapp") == before
+    assert sql(served, "pgapp", "SELECT name FROM items") == [("kept",)]
+    assert report(served, "pgapp", "database-engine") == "postgres"
+    assert report(served, "pgapp", "database-backend-in-use") == "server"
+    with admin_connect(served) as conn:  # least privilege: a plain login role that owns only its database
+        cur = conn.cursor()
+        cur.execute("SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'pgapp'")
+        assert cur.fetchone() == (False, False, False)
+
+
+def test_backup_then_restore_brings_a_dropped_table_back(served: Sandbox, tmp_path: Path) -> None:
+    deploy(served, "restoreme", notes_copy(tmp_path, "restoreme"))
+    sql(served, "restoreme", "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('precious')")
+    attachments = served.lib / "data" / "storage" / "restoreme-attachments"
+    (attachments / "note.txt").write_text("attached")
+    served.ok("ansible-deploy:backup", "restoreme")
+    [taken] = backup_ids(served, "restoreme")
+    sql(served, "restoreme", "DROP TABLE items")
+    (attachments / "note.txt").unlink()
+    (attachments / "stray.txt").write_text("added after the backup")
+    refused = served.dokku("ansible-deploy:restore", "restoreme", taken, input="no\n")
+    assert refused.returncode != 0
+    assert "Confirmation did not match restoreme" in output(refused)
+    served.ok("ansible-deploy:restore", "restoreme", taken, "--force")
+    assert sql(served, "restoreme", "SELECT name FROM items") == [("precious",)]
+    assert sorted(p.name for p in attachments.iterdir()) == ["note.txt"]
+    assert len(backup_ids(served, "restoreme")) == 2  # the safety backup taken before the restore
+
+
+def test_retention_keeps_exactly_keep_and_a_failed_backup_removes_none(served: Sandbox, tmp_path: Path) -> None:
+    src = notes_copy(tmp_path, "retained", backups={"schedule": "0 3 * * *", "keep": 2})
+    deploy(served, "retained", src)
+    for _ in range(3):
+        served.ok("ansible-deploy:backup", "retained")
+    kept = backup_ids(served, "retained")
+    assert len(kept) == 2
+    port = services_facts(served)["postgres"]["port"]
+    served.ok("ansible-deploy:set", "--global", "postgres-port", "1")  # the database server is down
+    try:
+        failed = served.dokku("ansible-deploy:backup", "retained")
+        assert failed.returncode != 0
+        assert "backup failed at task" in output(failed)
+        assert backup_ids(served, "retained") == kept
+        folder = served.lib / "data" / "ansible" / ".backups" / "retained"
+        assert sorted(p.name for p in folder.iterdir()) == sorted(kept)  # nothing partial left
+        settings = settings_of(served, "retained")
+        edit_env(src, env={"COLOUR": "red"})
+        pushed = served.push("retained", src)
+        assert pushed.returncode != 0
+        assert "pre-deploy failed at task" in output(pushed)
+        assert "Traceback" not in output(pushed)
+        assert settings_of(served, "retained") == settings  # the app's settings untouched
+    finally:
+        served.ok("ansible-deploy:set", "--global", "postgres-port", str(port))
+
+
+def test_the_drill_passes_on_a_good_backup_and_fails_on_a_corrupted_one(served: Sandbox, tmp_path: Path) -> None:
+    deploy(served, "drilled", notes_copy(tmp_path, "drilled"))
+    sql(served, "drilled", "CREATE TABLE items (n int)", "INSERT INTO items SELECT generate_series(1, 50)")
+    good = served.dokku("ansible-deploy:backup", "drilled", "--drill")
+    assert good.returncode == 0, output(good)
+    assert "restore drill of drilled-" in output(good)
+    assert report(served, "drilled", "last-drill-result") == "succeeded"
+    [backup] = backup_ids(served, "drilled")
+    folder = served.lib / "data" / "ansible" / ".backups" / "drilled" / backup
+    counts = json.loads((folder / "database.json").read_text())
+    assert counts["tables"] == {"public.items": 50}
+    dump = folder / "database.pgc"
+    dump.write_bytes(dump.read_bytes()[: len(dump.read_bytes()) // 2])  # a truncated dump
+    bad = served.dokku("ansible-deploy:drill", "drilled")
+    assert bad.returncode != 0
+    assert "The restore drill of" in output(bad)
+    assert report(served, "drilled", "last-drill-result") == "failed"
+    assert "drilled_drill" not in databases(served)  # the scratch copy is dropped either way
+    metrics = (Path(str(services_facts(served)["prometheus"]["folder"])) / "textfile" / "ansible-deploy.prom").read_text()
+    assert 'ansible_deploy_last_drill_success{app="drilled"} 0' in metrics
+    assert 'ansible_deploy_last_backup_timestamp_seconds{app="drilled"}' in metrics
+    assert 'ansible_deploy_backup_max_age_seconds{app="drilled"} 90000' in metrics
+
+
+def test_mariadb_app_gets_a_database_backups_and_restores(served: Sandbox, tmp_path: Path) -> None:
+    deploy(served, "myapp", notes_copy(tmp_path, "myapp", database={"engine": "mysql"}))
+    assert url(served, "myapp").startswith("mysql://myapp:")
+    sql(served, "myapp", "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('row')")
+    served.ok("ansible-deploy:backup", "myapp", "--drill")
+    [taken] = backup_ids(served, "myapp")
+    sql(served, "myapp", "DROP TABLE items")
+    served.ok("ansible-deploy:restore", "myapp", taken, "--force")
+    assert sql(served, "myapp", "SELECT name FROM items") == [("row",)]
+    assert report(served, "myapp", "last-drill-result") == "succeeded"
+
+
+def test_dokku_service_backend_links_renames_and_keeps_the_service(served: Sandbox, tmp_path: Path) -> None:
+    served.ok("apps:create", "svcapp")
+    served.ok("ansible-deploy:set", "svcapp", "database-backend", "dokku-service")
+    deploy(served, "svcapp", notes_copy(tmp_path, "svcapp"))
+    served.ok("postgres:linked", "svcapp", "svcapp")
+    dsn = url(served, "svcapp")
+    assert urllib.parse.urlsplit(dsn).hostname == "dokku-postgres-svcapp"  # set by the service plugin's link
+    served.ok("ansible-deploy:backup", "svcapp", "--drill")
+    assert report(served, "svcapp", "last-drill-result") == "succeeded"
+    served.ok("apps:rename", "svcapp", "svcnew")
+    served.ok("postgres:linked", "svcapp", "svcnew")
+    assert url(served, "svcnew") == dsn
+    assert report(served, "svcnew", "database-name") == "svcapp"
+    assert len(backup_ids(served, "svcnew")) == 1
+    served.ok("--force", "apps:destroy", "svcnew")
+    served.ok("postgres:exists", "svcapp")  # the data outlives the app
+
+
+def test_changing_the_engine_is_refused_before_anything_changes(served: Sandbox, tmp_path: Path) -> None:
+    src = notes_copy(tmp_path, "fixed")
+    deploy(served, "fixed", src)
+    settings = settings_of(served, "fixed")
+    edit_env(src, database={"engine": "mysql"})
+    refused = served.push("fixed", src)
+    assert refused.returncode != 0
+    assert "database: engine is mysql, but this app's data is in a postgres database (fixed)" in output(refused)
+    assert "Traceback" not in output(refused)
+    assert settings_of(served, "fixed") == settings
+
+
+def test_destroy_keeps_the_data_unless_the_admin_opted_in_to_purging(served: Sandbox, tmp_path: Path) -> None:
+    deploy(served, "kept", notes_copy(tmp_path, "kept"))
+    served.ok("ansible-deploy:backup", "kept")
+    destroyed = served.ok("--force", "apps:destroy", "kept")
+    assert "kept its postgres database kept and its backups" in destroyed
+    assert "kept" in databases(served)
+    assert (served.lib / "data" / "ansible" / ".backups" / "kept").is_dir()
+
+    deploy(served, "purged", notes_copy(tmp_path, "purged"))
+    served.ok("ansible-deploy:backup", "purged")
+    served.ok("ansible-deploy:set", "purged", "database-purge-on-destroy", "true")
+    served.ok("--force", "apps:destroy", "purged")
+    assert "purged" not in databases(served)
+    assert not (served.lib / "data" / "ansible" / ".backups" / "purged").exists()
+
+
+def test_rename_keeps_the_app_on_the_same_database(served: Sandbox, tmp_path: Path) -> None:
+    deploy(served, "before", notes_copy(tmp_path, "before"))
+    sql(served, "before", "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('same')")
+    served.ok("apps:rename", "before", "after")
+    assert sql(served, "after", "SELECT name FROM items") == [("same",)]
+    assert "before" in databases(served)
+    served.ok("ansible-deploy:run", "after")  # provisioned again under the new name
+    assert sql(served, "after", "SELECT name FROM items") == [("same",)]
+
+
+def test_scheduled_backups_go_into_dokkus_crontab(served: Sandbox, tmp_path: Path) -> None:
+    deploy(served, "cronned", notes_copy(tmp_path, "cronned", backups={"schedule": "*/30 * * * *", "keep": 3}))
+    crontab = (served.lib / "data" / "cron" / "crontab").read_text()
+    line = next(entry for entry in crontab.splitlines() if "ansible-deploy:backup cronned" in entry)
+    schedule, command = line[: len("*/30 * * * *")], line[len("*/30 * * * *") + 1 :].split(" &>> ")[0]
+    assert schedule == "*/30 * * * *"
+    assert command == "dokku ansible-deploy:backup cronned --drill"
+    served.ok(*command.split()[1:])  # what cron runs
+    assert report(served, "cronned", "last-drill-result") == "succeeded"
+    assert report(served, "cronned", "backups-kept") == "1"
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_no_database_password_shows_anywhere(served: Sandbox, tmp_path: Path, engine: str) -> None:
+    app = f"canary-{engine}"
+    canary = f"canary-db-password-{engine}-0123456789"
+    served.ok("apps:create", app)
+    store = served.lib / "config" / "ansible-deploy" / app
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "database-password").write_text(canary)  # the plugin uses the stored password: make it a canary
+    subprocess.run(["chown", "-R", "dokku:dokku", str(store)], check=True)
+    src = notes_copy(tmp_path, app, database={"engine": engine})
+    seen = [deploy(served, app, src)]
+    assert canary in url(served, app)  # it did reach the app
+    commands = [
+        ("ansible-deploy:run", app, "--check"),
+        ("ansible-deploy:backup", app, "--drill"),
+        ("ansible-deploy:backups", app),
+        ("ansible-deploy:report", app),
+        ("ansible-deploy:report", app, "--format", "json"),
+        ("ansible-deploy:history", app),
+        ("ansible-deploy:logs", app),
+        ("report", app),
+    ]
+    seen.extend(served.dokku(*command) for command in commands)
+    edit_env(src, database={"engine": "mysql" if engine == "postgres" else "postgres"})
+    seen.append(served.push(app, src))  # refused
+    assert all(canary not in output(result) for result in seen)
+    allowed = {store / "database-password", served.lib / "config" / app / "ENV"}  # the 0600 secret stores
+    leaks = [p for p in served.root.rglob("*") if p.is_file() and not p.is_symlink() and p not in allowed
+             and canary.encode() in p.read_bytes()]  # fmt: skip
+    assert leaks == []
