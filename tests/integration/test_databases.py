@@ -11,7 +11,6 @@ from pathlib import Path
 import psycopg2
 import pymysql
 import pytest
-
 from conftest import REPO, Sandbox, edit_env, output, services_facts
 
 NOTES = REPO / "examples" / "notes"
@@ -163,7 +162,9 @@ def test_the_drill_passes_on_a_good_backup_and_fails_on_a_corrupted_one(served: 
     assert "The restore drill of" in output(bad)
     assert report(served, "drilled", "last-drill-result") == "failed"
     assert "drilled_drill" not in databases(served)  # the scratch copy is dropped either way
-    metrics = (Path(str(services_facts(served)["prometheus"]["folder"])) / "textfile" / "ansible-deploy.prom").read_text()
+    metrics = (
+        Path(str(services_facts(served)["prometheus"]["folder"])) / "textfile" / "ansible-deploy.prom"
+    ).read_text()
     assert 'ansible_deploy_last_drill_success{app="drilled"} 0' in metrics
     assert 'ansible_deploy_last_backup_timestamp_seconds{app="drilled"}' in metrics
     assert 'ansible_deploy_backup_max_age_seconds{app="drilled"} 90000' in metrics
