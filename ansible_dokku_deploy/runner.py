@@ -27,8 +27,11 @@ class Outcome:
     message: str = ""
 
 
+_RAN = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")  # a task's result on the host
+
+
 class _Progress:
-    """Turns ansible-runner events into deploy output: each task as it starts, diffs in check mode, failures."""
+    """Turns ansible-runner events into deploy output: each task that ran, diffs in check mode, failures."""
 
     def __init__(self, *, show_diff: bool) -> None:
         self.show_diff = show_diff
@@ -39,9 +42,9 @@ class _Progress:
         kind = event.get("event", "")
         data = event.get("event_data", {})
         task = str(data.get("task", ""))
-        if kind == "playbook_on_task_start" and not task.startswith(_QUIET_TASKS):
+        if kind in _RAN and not task.startswith(_QUIET_TASKS):  # skipped tasks are not shown
             output.step(task)
-        elif kind in ("runner_on_ok", "runner_item_on_ok") and self.show_diff and data.get("res", {}).get("changed"):
+        if kind in ("runner_on_ok", "runner_item_on_ok") and self.show_diff and data.get("res", {}).get("changed"):
             result = data.get("res", {})
             label = result.get("_ansible_item_label")
             output.detail(f"would change: {task}" + (f" ({label})" if label else ""))
