@@ -238,3 +238,29 @@ def test_the_tsig_secret_is_in_no_file_but_the_plugins_secret_store(served: Sand
     ]
     assert leaks == []
     assert all(p.stat().st_mode & 0o077 == 0 for p in allowed)
+
+
+def test_acme_keys_are_in_no_output_and_no_file_but_their_own(served: Sandbox, tmp_path: Path) -> None:
+    if not (served.home / "shop").exists():
+        pushed(served, "shop", make_app(tmp_path, "shop", ["shop.example.test"]))
+    keys = [*(served.lib / "data" / "ansible" / ".acme").glob("*.key"), *served.data_dir("shop").glob("tls/*.key")]
+    assert len(keys) >= 2  # the server's ACME account key and the app's key
+    dokku_store = served.home / "shop" / "tls" / "server.key"  # Dokku's own copy, installed by certs:add
+    bodies = [line for key in keys for line in key.read_text().splitlines() if line and not line.startswith("-----")]
+    commands = [
+        ("ansible-deploy:run", "shop", "--check"),
+        ("ansible-deploy:renew", "shop"),
+        ("ansible-deploy:report", "shop"),
+        ("ansible-deploy:history", "shop"),
+        ("ansible-deploy:logs", "shop"),
+        ("report", "shop"),
+    ]
+    seen = "".join(output(served.dokku(*command)) for command in commands)
+    assert not [line for line in bodies if line in seen]
+    allowed = {*keys, dokku_store}
+    assert all(p.stat().st_mode & 0o077 == 0 for p in keys)  # the plugin's: 0600
+    assert dokku_store.stat().st_mode & 0o007 == 0  # Dokku's: not world-readable
+    canaries = [line.encode() for line in bodies]
+    leaks = [p for p in served.root.rglob("*") if p.is_file() and not p.is_symlink() and p not in allowed
+             and any(c in p.read_bytes() for c in canaries)]  # fmt: skip
+    assert leaks == []
