@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir, write_private
 
 DEFAULT_KEEP = 7
+CRON = re.compile(r" *[0-9A-Za-z*,/-]+( +[0-9A-Za-z*,/-]+){4} *")  # as the packaging schema's $defs/cron
 RECORD = "backups.json"  # in the app's data dir: the last backup and the last drill
 
 
@@ -169,7 +171,7 @@ def cron_lines(dokku: Dokku) -> list[str]:
     store = Store(dokku)
     for app in dokku.apps():
         schedule = State.load(dokku.data_dir(app)).backups.get("schedule")
-        if schedule:
+        if schedule and CRON.fullmatch(schedule):  # validated at push; checked again: it goes into a crontab
             drill_flag = " --drill" if store.computed(app, "backup-drill") == "true" else ""
             lines.append(f"{schedule};dokku ansible-deploy:backup {app}{drill_flag};{logs}/ansible-deploy-backup.log")
     return lines
@@ -196,7 +198,7 @@ def _longest_gap(field: str, period: int) -> int:
         rng, _, step = part.partition("/")
         if rng == "*":
             lo, hi = 0, period - 1
-        elif "-" in rng:
+        elif re.fullmatch(r"\d+-\d+", rng):
             lo, hi = (int(x) for x in rng.split("-", 1))
         elif rng.isdigit():
             lo = hi = int(rng)
@@ -204,7 +206,9 @@ def _longest_gap(field: str, period: int) -> int:
                 hi = period - 1
         else:
             return period
-        values.update(range(lo, hi + 1, int(step) if step.isdigit() else 1))
+        if step and (not step.isdigit() or int(step) == 0):
+            return period
+        values.update(range(lo, hi + 1, int(step) if step else 1))
     ordered = sorted(v for v in values if 0 <= v < period) or [0]
     gaps = [b - a for a, b in itertools.pairwise(ordered)] + [ordered[0] + period - ordered[-1]]
     return max(gaps)

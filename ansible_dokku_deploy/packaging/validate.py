@@ -248,7 +248,7 @@ def _pattern_about(path: tuple[str | int, ...]) -> str:
     if path and path[0] == "steps":
         return "a playbook path such as ansible/setup.yml."
     if path and path[0] == "backups":
-        return "five cron fields, such as '0 3 * * *'."
+        return "five cron fields made of digits, names, '*', ',', '-' and '/', such as '0 3 * * *'."
     return "see docs/packaging-format.md."
 
 
