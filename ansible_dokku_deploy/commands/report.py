@@ -11,7 +11,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History
 from ansible_dokku_deploy.output import MASK
-from ansible_dokku_deploy.plan import RENEW, State, env_value
+from ansible_dokku_deploy.plan import PHASES, RENEW, State, env_value
 from ansible_dokku_deploy.resolve import packaging_for
 from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
@@ -50,6 +50,12 @@ def _last_renewal(attr: str) -> Field:
         return "" if not runs else runs[-1].started_iso if attr == "at" else runs[-1].status
 
     return read
+
+
+def _steps_ran(dokku: Dokku, app: str) -> str:
+    """The packager's steps in the latest run of each deploy phase (run records list them after the roles)."""
+    latest = {run.phase: run for run in History(dokku.data_dir(app)).runs() if run.phase in PHASES}
+    return " ".join(step for run in latest.values() for step in run.roles if step.endswith((".yml", ".yaml")))
 
 
 def _dns_configured(dokku: Dokku, app: str) -> str:
@@ -174,6 +180,7 @@ FIELDS: dict[str, Field] = {
     "last-run-status": _last_run("status"),
     "last-run-at": _last_run("at"),
     "last-run-changed": _last_run("changed"),
+    "steps-ran": _steps_ran,
     "dns-configured": _dns_configured,
     "dns-records": _dns_records,
     "tls-expires-at": _certificate("expires-at"),

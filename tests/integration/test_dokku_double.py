@@ -72,3 +72,21 @@ def test_a_push_to_another_branch_does_not_deploy(sandbox: Sandbox, app_src) -> 
     result = subprocess.run([*git, "push", f"--receive-pack={receive}", str(sandbox.home / "hello"), "HEAD:main"],
                             capture_output=True, text=True, check=False, env=env)  # fmt: skip
     assert "WARNING: deploy did not complete, you must push to master." in result.stderr
+
+
+def test_a_published_port_needs_zero_downtime_off_as_docker_would(sandbox: Sandbox, app_src) -> None:
+    assert sandbox.push("hello", app_src).returncode == 0
+    sandbox.ok("docker-options:add", "hello", "deploy", "-p 127.0.0.1:45122:45123")
+    sandbox.ok("docker-options:add", "hello", "deploy", "-p 127.0.0.1:45122:45123")  # added once
+    options = sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")  # with the storage mount's -v
+    assert options.count("-p 127.0.0.1:45122:45123") == 1
+    refused = sandbox.dokku("ps:restart", "hello")  # the running container holds the host port
+    assert refused.returncode == 1 and "Bind for 0.0.0.0:45122 failed: port is already allocated" in refused.stderr
+    assert sandbox.ok("checks:report", "hello", "--checks-disabled-list").strip() == "none"
+    sandbox.ok("checks:disable", "hello")
+    assert sandbox.ok("checks:report", "hello", "--checks-disabled-list").strip() == "_all_"
+    restarted = sandbox.dokku("ps:restart", "hello")
+    assert restarted.returncode == 0 and "Zero downtime is disabled" in restarted.stdout
+    sandbox.ok("docker-options:remove", "hello", "deploy", "-p 127.0.0.1:45122:45123")
+    sandbox.ok("checks:enable", "hello")
+    assert "-p" not in sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")

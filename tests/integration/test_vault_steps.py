@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
 from pathlib import Path
 
-from conftest import Sandbox, edit_env, output
+from conftest import REPO, Sandbox, edit_env, output
+
+EXAMPLES = REPO / "examples"
 
 SECRET = "hello-demo-secret-key-do-not-use"
 
@@ -104,3 +108,35 @@ def test_on_failure_steps_run_when_a_phase_fails(sandbox: Sandbox, app_src: Path
     assert "running the on-failure steps" in text
     assert (sandbox.home / "hello" / "FAILED").read_text() == "post-deploy\n"
     assert "on-failure" in sandbox.ok("ansible-deploy:history", "hello")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ssh_banner(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        return conn.recv(64)
+
+
+def test_a_custom_step_passes_the_hosts_ssh_port_to_a_gitea_style_app(sandbox: Sandbox, tmp_path: Path) -> None:
+    src = tmp_path / "forge"
+    shutil.copytree(EXAMPLES / "forge", src)
+    listen, published = _free_port(), _free_port()
+    edit_env(src, env={"SSH_DOMAIN": "forge.example.test", "SSH_LISTEN_PORT": listen, "SSH_PORT": published})
+    first = sandbox.push("forge", src)
+    assert first.returncode == 0, output(first)
+    option = f"-p {published}:{listen}"
+    assert sandbox.ok("docker-options:report", "forge", "--docker-options-deploy").strip() == option
+    assert _ssh_banner(published) == b"SSH-2.0-forge\r\n"  # the host port reaches the app's SSH server
+    assert sandbox.get("forge")["clone_url_prefix"] == f"ssh://git@forge.example.test:{published}/"
+    assert "ansible/ssh-passthrough.yml" in sandbox.ok("ansible-deploy:report", "forge", "--ansible-deploy-steps-ran")
+
+    sandbox.ok("ansible-deploy:run", "forge")
+    assert sandbox.ok("ansible-deploy:report", "forge", "--ansible-deploy-last-run-changed").strip() == "0"
+    again = sandbox.push("forge", src)  # a redeploy: the option is not added twice, the port follows the new container
+    assert again.returncode == 0, output(again)
+    assert sandbox.ok("docker-options:report", "forge", "--docker-options-deploy").strip() == option
+    assert _ssh_banner(published) == b"SSH-2.0-forge\r\n"

@@ -7,10 +7,12 @@ import fcntl
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -156,11 +158,12 @@ def _listening(port: int) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Running (a zombie whose parent has not reaped it yet has stopped: it holds no ports)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, IndexError):
         return False
-    return True
+    return state != "Z"
 
 
 def _start_web(env: Env, app: str) -> dict[str, object] | None:
@@ -203,9 +206,16 @@ def _start_web(env: Env, app: str) -> dict[str, object] | None:
     raise Fail(f"App container failed to start (web did not listen on port {port} within {CHECK_WAIT:.0f}s)")
 
 
-def _kill(pid: int) -> None:
+def _kill(pid: int, wait: float = 5.0) -> None:
+    """Stop a process group like `docker stop`: SIGTERM, then SIGKILL after `wait` seconds; return once it is gone."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def running(env: Env, app: str) -> dict[str, object] | None:
@@ -216,16 +226,65 @@ def running(env: Env, app: str) -> dict[str, object] | None:
     return proc if _alive(int(proc["pid"])) else None
 
 
+PUBLISH = re.compile(r"^(?:-p|--publish)[ =](?:127\.0\.0\.1:|0\.0\.0\.0:)?(\d+):(\d+)(?:/tcp)?$")
+
+
+def _unpublish(env: Env, app: str) -> None:
+    path = ps_dir(env, app) / "forwards.json"
+    for pid in json.loads(path.read_text()) if path.exists() else []:
+        _kill(int(pid))
+    path.unlink(missing_ok=True)
+
+
+def _published(env: Env, app: str) -> list[tuple[int, int]]:
+    """The deploy phase's `-p HOST:CONTAINER` options, as (host, container) ports."""
+    from double.proxy import docker_options  # cycle: proxy renders nginx through this package
+
+    matches = (PUBLISH.match(option) for option in docker_options(env, app, "deploy"))
+    return [(int(m[1]), int(m[2])) for m in matches if m]
+
+
+def _publish(env: Env, app: str) -> None:
+    """A relay from each published host port to the container port, both on loopback."""
+    _unpublish(env, app)
+    pids = []
+    for host, container in _published(env, app):
+        relay = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("forward.py")), str(host), str(container)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        pids.append(relay.pid)
+        (ps_dir(env, app) / "forwards.json").write_text(json.dumps(pids))
+        deadline = time.monotonic() + CHECK_WAIT
+        while not _listening(host) and relay.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if relay.poll() is not None:
+            raise Fail(f"Bind for 127.0.0.1:{host} failed: port is already allocated")
+
+
 def deploy(env: Env, app: str) -> None:
     """scheduler-deploy: new process, check-deploy, core-post-deploy, post-deploy (honoured), retire the old one."""
+    from double.proxy import checks_disabled  # cycle: proxy renders nginx through this package
+
     info1(f"Deploying {app} via the docker-local scheduler...")
     old = running(env, app)
+    zero_downtime = not checks_disabled(env, app)
+    if old is not None and not zero_downtime:
+        info1("Zero downtime is disabled, stopping currently running containers (web.1)")
+        stop_processes(env, app)
+        old = None
+    if old is not None and _published(env, app):  # what Docker answers: the old container holds the host port
+        raise Fail(f"Bind for 0.0.0.0:{_published(env, app)[0][0]} failed: port is already allocated")
     new = _start_web(env, app)
-    if new is not None:
+    if new is not None and zero_downtime:
         code = trigger(env, "check-deploy", app, str(new["pid"]), "web", str(new["port"]), "127.0.0.1", "1")
         if code != 0:
             _kill(int(new["pid"]))
             raise Fail("Deploy failed: check-deploy", code)
+    if new is not None:
         (ps_dir(env, app) / "web.json").write_text(json.dumps(new))
     info1("Running post-deploy")
     env.prop_set("common", app, "deployed", "true")  # core-post-deploy
@@ -235,6 +294,8 @@ def deploy(env: Env, app: str) -> None:
     cron_write(env)  # the cron plugin's post-deploy (scheduler-docker-local), after ansible-deploy's
     if old is not None and (new is None or old["pid"] != new["pid"]):
         _kill(int(old["pid"]))
+    if new is not None:
+        _publish(env, app)  # the relays now lead to the new container
     _prune_images(env, app)
     info2_quiet("Application deployed:")
     vhosts_file = env.app_dir(app) / "VHOST"
@@ -257,6 +318,7 @@ def stop_processes(env: Env, app: str) -> None:
     proc = running(env, app)
     if proc is not None:
         _kill(int(proc["pid"]))
+    _unpublish(env, app)
     (ps_dir(env, app) / "web.json").unlink(missing_ok=True)
 
 

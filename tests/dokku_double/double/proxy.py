@@ -347,6 +347,37 @@ def storage_list(env: Env, args: list[str]) -> int:
     return 0
 
 
+# --- docker-options (Go): one option per line in DOCKER_OPTIONS_PHASE (the legacy layout, as for mounts)
+PHASES = ("build", "deploy", "run")
+
+
+def docker_options(env: Env, app: str, phase: str) -> list[str]:
+    path = _options(env, app, phase.upper())
+    return [line.strip() for line in (path.read_text().splitlines() if path.exists() else []) if line.strip()]
+
+
+def _docker_options_change(env: Env, args: list[str], *, add: bool) -> int:
+    app = env.verify_app(args[0] if args else None)
+    phases = args[1].split(",") if len(args) > 1 else []
+    if not phases or any(p not in PHASES for p in phases):
+        raise Fail(f"Phase must be one of [{' '.join(PHASES)}]")
+    option = " ".join(args[2:]).strip()
+    if not option:
+        raise Fail(f"Please specify docker options to {'add to' if add else 'remove from'} the phase")
+    for phase in phases:
+        current = docker_options(env, app, phase)
+        if add and option not in current:
+            current.append(option)
+        if not add:
+            current = [line for line in current if line != option]
+        _options(env, app, phase.upper()).write_text("".join(f"{line}\n" for line in current))
+    return 0
+
+
+def _docker_options_fields(env: Env, app: str) -> dict[str, str]:
+    return {phase: " ".join(docker_options(env, app, phase)) for phase in PHASES}
+
+
 def _storage_fields(env: Env, app: str) -> dict[str, str]:
     mounts = " ".join(f"-v {m}" for m in _mounts(env, app))
     return {"build-mounts": "", "deploy-mounts": mounts, "run-mounts": mounts}
@@ -369,6 +400,41 @@ def checks_set(env: Env, args: list[str]) -> int:
         info2 = f"Unsetting {args[1]}"
     info1_quiet(info2)
     return 0
+
+
+def checks_disabled(env: Env, app: str, proc: str = "web") -> bool:
+    disabled = env.prop_get("checks", app, "disabled").split(",")
+    return "_all_" in disabled or proc in disabled
+
+
+def _checks_toggle(env: Env, args: list[str], *, disable: bool) -> int:
+    """checks:disable|enable APP [procs]: the `disabled` property, `_all_` for the whole app."""
+    app = env.verify_app(args[0] if args else None)
+    procs = [p for p in (args[1] if len(args) > 1 else "_all_").split(",") if p]
+    verb = "Disabling" if disable else "Enabling"
+    if procs == ["_all_"]:
+        info1_quiet(f"{verb} zero downtime for app ({app})")
+        wanted = ["_all_"] if disable else []
+    else:
+        info1_quiet(f"{verb} zero downtime for app's ({app}) proctypes ({','.join(procs)})")
+        current = [p for p in env.prop_get("checks", app, "disabled").split(",") if p and p != "_all_"]
+        wanted = sorted({*current, *procs}) if disable else [p for p in current if p not in procs]
+    if wanted:
+        env.prop_set("checks", app, "disabled", ",".join(wanted))
+    else:
+        env.prop_delete("checks", app, "disabled")
+    return 0
+
+
+def _checks_fields(env: Env, app: str) -> dict[str, str]:
+    own, default = env.prop_get("checks", app, "wait-to-retire"), env.prop_get("checks", "--global", "wait-to-retire")
+    return {
+        "disabled-list": env.prop_get("checks", app, "disabled") or "none",
+        "skipped-list": env.prop_get("checks", app, "skipped") or "none",
+        "wait-to-retire": own,
+        "global-wait-to-retire": default,
+        "computed-wait-to-retire": own or default or "60",
+    }
 
 
 COMMANDS = {
@@ -394,4 +460,10 @@ COMMANDS = {
     "storage:list": storage_list,
     "storage:report": lambda env, args: report(env, "storage", _storage_fields, args),
     "checks:set": checks_set,
+    "checks:disable": lambda env, args: _checks_toggle(env, args, disable=True),
+    "checks:enable": lambda env, args: _checks_toggle(env, args, disable=False),
+    "checks:report": lambda env, args: report(env, "checks", _checks_fields, args),
+    "docker-options:add": lambda env, args: _docker_options_change(env, args, add=True),
+    "docker-options:remove": lambda env, args: _docker_options_change(env, args, add=False),
+    "docker-options:report": lambda env, args: report(env, "docker-options", _docker_options_fields, args),
 }
