@@ -20,6 +20,7 @@ from ansible_dokku_deploy.commands import (
     renew,
     report,
     restore,
+    rollback,
     run,
     validate,
     vault_password,
@@ -42,6 +43,7 @@ COMMANDS: dict[str, ModuleType] = {
     "backups": backups,
     "restore": restore,
     "drill": drill,
+    "rollback": rollback,
 }
 APP_FIRST = (
     "report",
@@ -51,6 +53,7 @@ APP_FIRST = (
     "backup",
     "backups",
     "drill",
+    "rollback",
 )  # commands that take Dokku's global --app
 
 

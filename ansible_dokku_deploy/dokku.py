@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,13 @@ class Dokku:
         return sorted(
             p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.name[0].isupper()
         )
+
+    def restart(self, app: str) -> None:
+        """`dokku ps:restart APP`: new containers with the current settings; post-deploy runs for them.
+        An app that was never deployed is only warned about, as Dokku does."""
+        result = subprocess.run(["dokku", "ps:restart", app], check=False)  # noqa: S603, S607  # argv, Dokku PATH
+        if result.returncode != 0:
+            raise DeployError(f"dokku ps:restart {app} failed (exit {result.returncode})", hint="See its output above.")
 
     def require_app(self, app: str) -> str:
         if not (self.root / check_app_name(app)).is_dir():

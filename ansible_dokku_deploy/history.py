@@ -28,6 +28,7 @@ class Run:
     failed_task: str = ""
     message: str = ""
     roles: list[str] = field(default_factory=list)
+    release: str = ""  # the staged release the run applied
 
     @property
     def duration(self) -> float:
@@ -49,11 +50,11 @@ class History:
     def log_path(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}.log"
 
-    def start(self, app: str, phase: str, rev: str, *, check: bool, roles: list[str]) -> Run:
+    def start(self, app: str, phase: str, rev: str, *, check: bool, roles: list[str], release: str = "") -> Run:
         secure_dir(self.runs_dir)
         now = time.time()
         run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)) + "-" + secrets.token_hex(2)
-        run = Run(id=run_id, app=app, phase=phase, rev=rev, started_at=now, check=check, roles=roles)
+        run = Run(id=run_id, app=app, phase=phase, rev=rev, started_at=now, check=check, roles=roles, release=release)
         self.save(run)
         return run
 

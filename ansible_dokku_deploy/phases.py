@@ -28,15 +28,19 @@ def run_phase(
     force: bool = False,
     check: bool = False,
     inputs: dict[str, Any] | None = None,
+    record_as: str | None = None,
 ) -> None:
-    """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed."""
+    """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
+    record_as names the run in the history when it is not the phase's own name (a rollback)."""
     try:
-        _phase(dokku, app, phase, force=force, check=check, inputs=inputs)
+        _phase(dokku, app, phase, force=force, check=check, inputs=inputs, label=record_as or phase)
     finally:
         monitoring.write_metrics(dokku)
 
 
-def _phase(dokku: Dokku, app: str, phase: str, *, force: bool, check: bool, inputs: dict[str, Any] | None) -> None:
+def _phase(
+    dokku: Dokku, app: str, phase: str, *, force: bool, check: bool, inputs: dict[str, Any] | None, label: str
+) -> None:
     data_dir = dokku.data_dir(app)
     release = Staging(data_dir).current()
     if release is None:
@@ -59,9 +63,9 @@ def _phase(dokku: Dokku, app: str, phase: str, *, force: bool, check: bool, inpu
             return
         mode = " (check mode: nothing is changed)" if check else ""
         parts = [*plan.roles, *(f"step {Path(s).name}" for s in plan.steps)]
-        output.step(f"ansible-deploy: {phase} for {app}: {', '.join(parts)}{mode}")
+        output.step(f"ansible-deploy: {label} for {app}: {', '.join(parts)}{mode}")
         playbooks = ([str(PLAYBOOK)] if plan.roles else []) + list(plan.steps)
-        run, outcome = _run(history, store, plan, phase, playbooks, check=check)
+        run, outcome = _run(history, store, plan, label, playbooks, check=check)
         if not check:
             state.record(plan, succeeded=outcome.succeeded)
             state.save()
@@ -70,11 +74,11 @@ def _phase(dokku: Dokku, app: str, phase: str, *, force: bool, check: bool, inpu
                 output.step(f"ansible-deploy: {phase} failed; running the on-failure steps")
                 _run(history, store, plan, ON_FAILURE, list(plan.on_failure), check=False)
             raise ProvisioningError(
-                f"{phase} failed at task '{outcome.failed_task or '?'}': {outcome.message}",
+                f"{label} failed at task '{outcome.failed_task or '?'}': {outcome.message}",
                 hint=f"Full log: dokku ansible-deploy:logs {app} {run.id}",
             )
         verb = "would change" if check else "changed"
-        output.step(f"ansible-deploy: {phase} for {app} done in {run.duration:.1f}s, {verb} {outcome.changed}")
+        output.step(f"ansible-deploy: {label} for {app} done in {run.duration:.1f}s, {verb} {outcome.changed}")
 
 
 def _run(
@@ -82,7 +86,9 @@ def _run(
 ) -> tuple[Run, Outcome]:
     """One recorded Ansible run: a history record, a log, pruning."""
     steps = [Path(p).relative_to(plan.release.path).as_posix() for p in playbooks if p != str(PLAYBOOK)]
-    run = history.start(plan.app, phase, plan.release.rev, check=check, roles=[*plan.roles, *steps])
+    run = history.start(
+        plan.app, phase, plan.release.rev, check=check, roles=[*plan.roles, *steps], release=plan.release.id
+    )
     log_fd = history.open_log(run.id)
     try:
         outcome = run_playbook(

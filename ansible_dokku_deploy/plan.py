@@ -77,10 +77,15 @@ class State:
 
     def record(self, plan: Plan, *, succeeded: bool) -> None:
         self.phases[plan.phase] = {"fingerprint": plan.fingerprint if succeeded else ""}
-        if succeeded and plan.phase == PRE_DEPLOY:
+        if plan.phase == PRE_DEPLOY:
             owned = {**plan.variables.get("config_values", {}), **plan.variables.get("config_secret_values", {})}
+            snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
+            if not succeeded:  # it may have set some before failing: own them all, so the next run removes extras
+                self.config_keys = sorted({*self.config_keys, *owned})
+                self.snippets = sorted({*self.snippets, *snippets})
+                return
             self.config_keys = sorted(owned)
-            self.snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
+            self.snippets = snippets
             self.dns = [{k: r[k] for k in ("record", "zone", "type")} for r in plan.variables.get("dns_records", [])]
             if "database" in plan.roles:
                 self.database = {k: plan.variables[f"database_{k}"] for k in ("engine", "backend", "name")}

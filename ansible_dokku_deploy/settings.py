@@ -39,7 +39,9 @@ SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in (
         Setting("keep-runs", "Run records and logs kept per app", "20", "int", minimum=1),
-        Setting("keep-releases", "Staged packaging releases kept per app", "5", "int", minimum=2),
+        Setting(
+            "keep-releases", "Staged packaging releases kept per app, and releases that served", "5", "int", minimum=2
+        ),
         Setting("lock-timeout", "Seconds a run waits for another run of the same app", "600", "int"),
         Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int"),
         Setting("environment", "Which of env.yml's environments this app runs (empty: the base)"),

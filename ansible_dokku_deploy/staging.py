@@ -12,6 +12,7 @@ from pathlib import Path
 from ansible_dokku_deploy.packaging import Packaging
 
 META = ".release.json"
+DEPLOYED = "deployed.json"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,13 @@ class Staging:
         path = self.data_dir / link
         if not path.is_symlink() or not path.is_dir():
             return None
+        return self.release(path.resolve().name)
+
+    def release(self, release_id: str) -> Release | None:
+        """A kept release by id, or None when it was pruned (or never existed)."""
+        path = self.releases_dir / release_id
+        if release_id.startswith(".") or "/" in release_id or not (path / META).is_file():
+            return None
         meta = json.loads((path / META).read_text())
         return Release(path=path.resolve(), rev=meta["rev"], staged_at=meta["staged_at"], digest=meta["digest"])
 
@@ -96,9 +104,33 @@ class Staging:
         self.prune(keep)
         return Release(path=final, rev=rev, staged_at=stamp, digest=packaging.digest)
 
+    def restage(self, release: Release) -> None:
+        """Make a kept release the staged one again (a rollback); the one it replaces becomes previous."""
+        current = self.current()
+        if current is not None and current.path != release.path:
+            _point(self.data_dir / "previous", current.path)
+        _point(self.data_dir / "staged", release.path)
+
+    def deployed(self) -> list[dict[str, str]]:
+        """The releases that served the app, oldest first: {release, rev, at} as post-deploy recorded them."""
+        path = self.data_dir / DEPLOYED
+        try:
+            return list(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            return []
+
+    def mark_deployed(self, release: Release, keep: int) -> None:
+        """Record that release now serves the app (called after Dokku switched traffic to the new containers)."""
+        kept = [d for d in self.deployed() if d["release"] != release.id]
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        entries = [*kept, {"release": release.id, "rev": release.rev, "at": at}][-keep:]
+        write_private(self.data_dir / DEPLOYED, json.dumps(entries).encode())
+
     def prune(self, keep: int) -> None:
-        """Remove the oldest releases beyond keep, never the staged or previous one, and leftovers of killed runs."""
+        """Remove the oldest releases beyond keep, never the staged, previous or a recently deployed one (rollback
+        returns to those), and leftovers of killed runs."""
         in_use = {r.path.name for r in (self.current(), self.previous()) if r is not None}
+        in_use |= {d["release"] for d in self.deployed()}
         releases = sorted(p for p in self.releases_dir.iterdir() if not p.name.startswith("."))
         for old in releases[: max(0, len(releases) - keep)]:
             if old.name not in in_use:

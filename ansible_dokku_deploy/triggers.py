@@ -7,9 +7,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from ansible_dokku_deploy import backups, health, monitoring, output
+from ansible_dokku_deploy import backups, health, monitoring, output, rollback
 from ansible_dokku_deploy.dokku import Dokku
-from ansible_dokku_deploy.errors import DeployError, PackagingError
+from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY, State
 from ansible_dokku_deploy.resolve import packaging_for, resolve
@@ -54,14 +54,23 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
     """The pre-deploy phase: provision before the new release serves (replaces Dokku's deprecated pre-deploy)."""
     del builder, image
-    run_phase(Dokku.from_environ(), app, PRE_DEPLOY)
+    dokku = Dokku.from_environ()
+    try:
+        run_phase(dokku, app, PRE_DEPLOY)
+    except ProvisioningError:
+        rollback.after_failed_pre_deploy(dokku, app)  # the old containers still serve: match them again
+        raise
 
 
 def post_deploy(app: str, *_: str) -> None:
-    """The post-deploy phase, then the health check; Dokku passes the port and IP arguments empty."""
+    """Record the staged release as the one serving (Dokku has switched traffic), then the post-deploy phase and
+    the health check; Dokku passes the port and IP arguments empty."""
     dokku = Dokku.from_environ()
+    staging = Staging(dokku.data_dir(app))
+    release = staging.current()
+    if release is not None:
+        staging.mark_deployed(release, keep=Store(dokku).computed_int(app, "keep-releases"))
     run_phase(dokku, app, POST_DEPLOY)
-    release = Staging(dokku.data_dir(app)).current()
     if release is not None:
         try:
             health.verify(dokku, app, packaging_for(dokku, app, release.path))

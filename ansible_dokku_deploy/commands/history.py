@@ -8,8 +8,8 @@ from ansible_dokku_deploy.errors import UsageError
 from ansible_dokku_deploy.history import History
 
 USAGE = "<app>"
-DESCRIPTION = "Lists the app's past runs: id, phase, rev, start, duration, status, changed count"
-COLUMNS = ("id", "phase", "rev", "started", "duration", "status", "changed")
+DESCRIPTION = "Lists the app's past runs: id, phase, rev, release, start, duration, status, changed count"
+COLUMNS = ("id", "phase", "rev", "release", "started", "duration", "status", "changed")
 
 
 def main(args: list[str]) -> None:
@@ -24,6 +24,7 @@ def main(args: list[str]) -> None:
             r.id,
             r.phase + (" (check)" if r.check else ""),
             r.rev[:12] or "-",
+            r.release or "-",
             r.started_iso,
             f"{r.duration:.1f}s",
             r.status,

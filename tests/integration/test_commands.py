@@ -124,7 +124,7 @@ def test_history_keeps_the_configured_number_of_runs_and_logs_are_readable(sandb
     for _ in range(2):
         sandbox.ok("ansible-deploy:run", "hello", "--phase", "pre-deploy")
     lines = sandbox.ok("ansible-deploy:history", "hello").splitlines()
-    assert lines[1].split() == ["id", "phase", "rev", "started", "duration", "status", "changed"]
+    assert lines[1].split() == ["id", "phase", "rev", "release", "started", "duration", "status", "changed"]
     assert len(lines) == 4, lines
     assert all("succeeded" in line for line in lines[2:])
     assert lines[-1].split()[-1] == "0", "a forced run of an unchanged app changes nothing"

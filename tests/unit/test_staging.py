@@ -57,3 +57,19 @@ def test_a_leftover_of_a_killed_staging_is_cleaned_and_never_staged(tmp_path: Pa
     staging.stage(validate_tree(EXAMPLE), "b", keep=5)
     assert not leftover.exists()
     assert staging.previous() == first
+
+
+def test_releases_that_served_the_app_are_kept_for_rollback(tmp_path: Path) -> None:
+    staging = Staging(tmp_path / "app")
+    packaging = validate_tree(EXAMPLE)
+    served = staging.stage(packaging, "served", keep=2)
+    staging.mark_deployed(served, keep=2)
+    ids = [staging.stage(packaging, f"failed{i}", keep=2).id for i in range(4)]  # pushes that never served
+    kept = sorted(p.name for p in staging.releases_dir.iterdir())
+    assert kept == sorted([served.id, ids[-2], ids[-1]])
+    assert [d["release"] for d in staging.deployed()] == [served.id]
+    staging.restage(served)
+    assert staging.current() == served
+    assert staging.previous().id == ids[-1]
+    assert staging.release("../escape") is None
+    assert staging.release("no-such-release") is None

@@ -1,0 +1,72 @@
+"""Back to the packaging of a release that served the app: after a failed pre-deploy, or when the admin asks."""
+
+from __future__ import annotations
+
+from ansible_dokku_deploy import output
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.history import SUCCEEDED, History
+from ansible_dokku_deploy.phases import run_phase
+from ansible_dokku_deploy.plan import PRE_DEPLOY
+from ansible_dokku_deploy.staging import Release, Staging
+
+ROLLBACK = "rollback"  # how rollback runs are named in the run history
+NOT_THE_DATA = "Databases are not rolled back; to return to earlier data: dokku ansible-deploy:restore {app} BACKUP"
+
+
+def running_release(dokku: Dokku, app: str) -> Release | None:
+    """The release whose containers serve the app: the last one post-deploy recorded, if still kept."""
+    staging = Staging(dokku.data_dir(app))
+    deployed = staging.deployed()
+    return staging.release(deployed[-1]["release"]) if deployed else None
+
+
+def chosen_release(dokku: Dokku, app: str, run_id: str | None) -> Release:
+    """The release of a successful run, or (without one) the release that served before the running one."""
+    staging = Staging(dokku.data_dir(app))
+    if run_id is not None:
+        run = History(dokku.data_dir(app)).get(run_id)
+        if run is None or run.status != SUCCEEDED or run.check or not run.release:
+            raise DeployError(
+                f"{run_id} is not a successful run of {app}",
+                hint=f"Successful runs are listed by: dokku ansible-deploy:history {app}",
+            )
+        release = staging.release(run.release)
+        if release is None:
+            raise DeployError(
+                f"the packaging of run {run_id} ({run.release}) is no longer kept",
+                hint="The admin keeps more releases with: dokku ansible-deploy:set --global keep-releases N",
+            )
+        return release
+    earlier = [d["release"] for d in staging.deployed()[:-1]]
+    for release_id in reversed(earlier):
+        release = staging.release(release_id)
+        if release is not None:
+            return release
+    raise DeployError(
+        f"{app} has no earlier deployed release kept to roll back to",
+        hint=f"Name a run instead: dokku ansible-deploy:rollback {app} RUN_ID (see ansible-deploy:history {app})",
+    )
+
+
+def reapply(dokku: Dokku, app: str, release: Release) -> None:
+    """Stage release again and provision its pre-deploy phase, recorded as a rollback run."""
+    Staging(dokku.data_dir(app)).restage(release)
+    run_phase(dokku, app, PRE_DEPLOY, force=True, record_as=ROLLBACK)
+
+
+def after_failed_pre_deploy(dokku: Dokku, app: str) -> None:
+    """Pre-deploy failed part-way while the old containers still serve: make the host match them again.
+    Never raises: the push fails with the original error either way."""
+    release = running_release(dokku, app)
+    if release is None:
+        output.warn(f"ansible-deploy: {app} has no earlier deployed release to return to, so nothing was rolled back;")
+        output.warn("what the failed run applied before it failed stays (its log lists each change).")
+        return
+    output.step(f"ansible-deploy: rolling {app} back to release {release.id}, which still serves it")
+    try:
+        reapply(dokku, app, release)
+    except DeployError as exc:
+        output.warn(f"ansible-deploy: the rollback failed as well: {exc.message}")
+        return
+    output.detail(NOT_THE_DATA.format(app=app))
