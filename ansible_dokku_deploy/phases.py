@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ansible_dokku_deploy import monitoring, output
+from ansible_dokku_deploy import monitoring, notify, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import ProvisioningError
 from ansible_dokku_deploy.history import FAILED, SUCCEEDED, History, Run
@@ -108,5 +108,8 @@ def _run(
         failed_task=outcome.failed_task,
         message=outcome.message,
     )
+    for problem in notify.send(store, run):  # logged beside the run; never fails it
+        with history.log_path(run.id).open("a") as log:
+            log.write(f"ansible-deploy: {problem}\n")
     history.prune(store.computed_int(plan.app, "keep-runs"))
     return run, outcome

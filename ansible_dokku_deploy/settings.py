@@ -110,6 +110,17 @@ SETTINGS: dict[str, Setting] = {
             "backup-dir", "Folder of the backups, one folder per app (empty: the plugin's data dir)", per_app=False
         ),
         Setting("backup-drill", "Restore each scheduled backup into a scratch database to prove it", "true", "bool"),
+        Setting(
+            "notify-webhook-url",
+            "Where run results are POSTed as JSON (a URL; it may carry a token, so it is kept secret)",
+            secret=True,
+        ),
+        Setting("notify-email-to", "Where run results are mailed, comma-separated (empty: no mail)"),
+        Setting("notify-on", "Notify on failures only, or on every run", "failure", choices=("failure", "always")),
+        Setting("smtp-host", "SMTP server for notification mail", "127.0.0.1", per_app=False),
+        Setting("smtp-port", "Its port", "25", "int", per_app=False, minimum=1),
+        Setting("smtp-from", "Sender address of notification mail", "ansible-deploy@localhost", per_app=False),
+        Setting("notify-timeout", "Seconds one notification may take before it is given up", "10", "int", minimum=1),
     )
 }
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ansible_dokku_deploy import backups, health, monitoring, output, rollback
+from ansible_dokku_deploy import backups, health, monitoring, notify, output, rollback
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
+from ansible_dokku_deploy.history import FAILED, Run
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY, State
 from ansible_dokku_deploy.resolve import packaging_for, resolve
@@ -72,8 +74,13 @@ def post_deploy(app: str, *_: str) -> None:
         staging.mark_deployed(release, keep=Store(dokku).computed_int(app, "keep-releases"))
     run_phase(dokku, app, POST_DEPLOY)
     if release is not None:
+        started = time.time()
         try:
             health.verify(dokku, app, packaging_for(dokku, app, release.path))
+        except ProvisioningError as failure:  # not an Ansible run, but a deploy result people want to hear about
+            check = Run("", app, "health-check", release.rev, started, FAILED, time.time(), message=failure.message)
+            notify.send(Store(dokku), check)
+            raise
         finally:
             monitoring.write_metrics(dokku)
 

@@ -131,6 +131,16 @@ def edit_env(src: Path, **changes: object) -> None:
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
+def break_pre_deploy(src: Path) -> None:
+    """Add a pre-deploy step that fails (after the roles have applied the packaging)."""
+    (src / "ansible" / "broken.yml").write_text(
+        "---\n- name: Break\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Fail on purpose\n      ansible.builtin.fail:\n        msg: the packager's step failed\n"
+    )
+    spec = yaml.safe_load((src / "env.yml").read_text())
+    edit_env(src, steps={**spec.get("steps", {}), "pre-deploy": ["ansible/broken.yml"]})
+
+
 def output(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout + result.stderr
 

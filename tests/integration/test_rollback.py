@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import Sandbox, edit_env, output
-
-BROKEN_STEP = (
-    "---\n- name: Break\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
-    "    - name: Fail on purpose\n      ansible.builtin.fail:\n        msg: the packager's step failed\n"
-)
+from conftest import Sandbox, break_pre_deploy, edit_env, output
 
 
 def _vhosts(sandbox: Sandbox, app: str) -> list[str]:
@@ -22,13 +17,12 @@ def test_a_pre_deploy_that_fails_part_way_is_rolled_back(sandbox: Sandbox, app_s
     settings = lambda: {k: v for k, v in sandbox.config("hello").items() if k != "GIT_REV"}  # noqa: E731  # Dokku sets GIT_REV on receive
     before = {"config": settings(), "vhosts": _vhosts(sandbox, "hello"), "web": sandbox.web("hello")}
 
-    (app_src / "ansible" / "broken.yml").write_text(BROKEN_STEP)
     edit_env(
         app_src,
         env={"GREETING": "changed by the failed push", "WORKERS": 2, "DEBUG": False, "EXTRA": "x"},
         domains=["hello.example.test", "new.example.test"],
-        steps={"pre-deploy": ["ansible/broken.yml"]},
     )
+    break_pre_deploy(app_src)
     failed = sandbox.push("hello", app_src)  # the roles apply the new settings and domains, then the step fails
     text = output(failed)
     assert failed.returncode != 0
@@ -46,8 +40,7 @@ def test_a_pre_deploy_that_fails_part_way_is_rolled_back(sandbox: Sandbox, app_s
 
 
 def test_a_first_push_that_fails_says_there_is_nothing_to_roll_back_to(sandbox: Sandbox, app_src: Path) -> None:
-    (app_src / "ansible" / "broken.yml").write_text(BROKEN_STEP)
-    edit_env(app_src, steps={"pre-deploy": ["ansible/broken.yml"]})
+    break_pre_deploy(app_src)
     failed = sandbox.push("hello", app_src)
     assert failed.returncode != 0
     assert "hello has no earlier deployed release to return to, so nothing was rolled back" in output(failed)
