@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tomllib
+import re
 from pathlib import Path
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
@@ -12,8 +12,9 @@ COLLECTIONS_PATH = f"{PLUGIN_DIR / 'collections'}:{PLUGIN_DIR / '.venv' / 'colle
 
 
 def _version() -> str:
-    with (PLUGIN_DIR / "plugin.toml").open("rb") as f:
-        return str(tomllib.load(f)["plugin"]["version"])
+    """plugin.toml's version line (read with a pattern: tomllib costs every hook a few milliseconds)."""
+    found = re.search(r'^version\s*=\s*"([^"]+)"', (PLUGIN_DIR / "plugin.toml").read_text(), re.MULTILINE)
+    return found[1] if found else "unknown"
 
 
 __version__ = _version()

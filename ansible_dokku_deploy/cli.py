@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
@@ -11,40 +12,31 @@ from pathlib import Path
 from types import ModuleType
 
 from ansible_dokku_deploy import PLUGIN_NAME, output
-from ansible_dokku_deploy.commands import (
-    backup,
-    backups,
-    drill,
-    history,
-    logs,
-    renew,
-    report,
-    restore,
-    rollback,
-    run,
-    validate,
-    vault_password,
-)
-from ansible_dokku_deploy.commands import set as set_command
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 
 DESCRIPTION = "Provision apps from their packaging files (env.yml, vault/, nginx.conf.d/, ansible/) with Ansible"
-COMMANDS: dict[str, ModuleType] = {
-    "report": report,
-    "set": set_command,
-    "run": run,
-    "history": history,
-    "logs": logs,
-    "renew": renew,
-    "validate": validate,
-    "vault-password": vault_password,
-    "backup": backup,
-    "backups": backups,
-    "restore": restore,
-    "drill": drill,
-    "rollback": rollback,
-}
+COMMANDS = (  # verb: the module ansible_dokku_deploy.commands.<verb with _>, imported only when it runs
+    "backup",
+    "backups",
+    "drill",
+    "history",
+    "logs",
+    "renew",
+    "report",
+    "restore",
+    "rollback",
+    "run",
+    "set",
+    "validate",
+    "vault-password",
+)
+
+
+def command(verb: str) -> ModuleType:
+    return importlib.import_module(f"ansible_dokku_deploy.commands.{verb.replace('-', '_')}")
+
+
 APP_FIRST = (
     "report",
     "run",
@@ -58,7 +50,8 @@ APP_FIRST = (
 
 
 def help_lines() -> list[str]:
-    return [f"    {PLUGIN_NAME}:{verb} {mod.USAGE}, {mod.DESCRIPTION}" for verb, mod in sorted(COMMANDS.items())]
+    modules = {verb: command(verb) for verb in COMMANDS}
+    return [f"    {PLUGIN_NAME}:{verb} {mod.USAGE}, {mod.DESCRIPTION}" for verb, mod in sorted(modules.items())]
 
 
 def _columns(lines: list[str]) -> list[str]:
@@ -98,7 +91,7 @@ def _route(args: list[str]) -> Callable[[], object]:
     app = os.environ.get("DOKKU_APP_NAME")
     if app and verb in APP_FIRST and (not rest or rest[0].startswith("-")):
         rest = [app, *rest]
-    return lambda: COMMANDS[verb].main(rest)
+    return lambda: command(verb).main(rest)
 
 
 def main(args: list[str]) -> int:

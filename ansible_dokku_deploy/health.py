@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.client
 import json
-import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,36 +31,6 @@ class Route:
         return f"{self.scheme}://{self.domain}{self.path}"
 
 
-class _Https(http.client.HTTPSConnection):
-    """HTTPS to an address, with the domain as the TLS server name, as a browser reaching the vhost would."""
-
-    def __init__(self, route: Route, context: ssl.SSLContext, timeout: float) -> None:
-        super().__init__(route.address, route.port, timeout=timeout, context=context)
-        self._server_name = route.domain
-        self._tls = context
-
-    def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        self.sock = self._tls.wrap_socket(self.sock, server_hostname=self._server_name)
-
-
-def _get(route: Route, context: ssl.SSLContext) -> tuple[int, str]:
-    """Status and a short body excerpt, or (0, the connection error)."""
-    conn: http.client.HTTPConnection = (
-        _Https(route, context, 5)
-        if route.scheme == "https"
-        else http.client.HTTPConnection(route.address, route.port, timeout=5)
-    )
-    try:
-        conn.request("GET", route.path, headers={"Host": route.domain, "User-Agent": "ansible-deploy health check"})
-        answer = conn.getresponse()
-        return answer.status, " ".join(answer.read(200).decode("utf-8", "replace").split())
-    except (TimeoutError, OSError, http.client.HTTPException) as exc:
-        return 0, str(exc) or type(exc).__name__
-    finally:
-        conn.close()
-
-
 def routes(dokku: Dokku, app: str, packaging: Packaging) -> list[Route]:
     monitoring = packaging.spec.get("monitoring") or {}
     if "healthcheck" not in monitoring:
@@ -84,13 +52,17 @@ def verify(dokku: Dokku, app: str, packaging: Packaging) -> None:
         return
     store = Store(dokku)
     ca_file = store.computed(app, "healthcheck-ca-file") or None
+    import ssl  # noqa: PLC0415  # with http.client, a tenth of a deploy hook's start: only when probing
+
+    from ansible_dokku_deploy.http_probe import get  # noqa: PLC0415
+
     context = ssl.create_default_context(cafile=ca_file)
     deadline = time.monotonic() + store.computed_int(app, "healthcheck-timeout")
     for route in targets:
         output.step(f"Checking {route} (through {route.address}:{route.port})")
         delay = 0.25
         while True:
-            status, body = _get(route, context)
+            status, body = get(route, context)
             if 200 <= status < 300:  # noqa: PLR2004
                 output.detail(f"{status} OK")
                 break

@@ -29,6 +29,7 @@ class Run:
     message: str = ""
     roles: list[str] = field(default_factory=list)
     release: str = ""  # the staged release the run applied
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: ansible-start, role:NAME, steps, ansible
 
     @property
     def duration(self) -> float:
@@ -61,9 +62,24 @@ class History:
     def save(self, run: Run) -> None:
         write_private(self.runs_dir / f"{run.id}.json", json.dumps(asdict(run)).encode())
 
-    def finish(self, run: Run, *, status: str, changed: int, failed_task: str = "", message: str = "") -> Run:
+    def finish(
+        self,
+        run: Run,
+        *,
+        status: str,
+        changed: int,
+        failed_task: str = "",
+        message: str = "",
+        timings: dict[str, float] | None = None,
+    ) -> Run:
         done = replace(
-            run, status=status, finished_at=time.time(), changed=changed, failed_task=failed_task, message=message
+            run,
+            status=status,
+            finished_at=time.time(),
+            changed=changed,
+            failed_task=failed_task,
+            message=message,
+            timings=timings or {},
         )
         self.save(done)
         return done

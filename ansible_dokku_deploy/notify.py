@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import smtplib
 import socket
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from email.message import EmailMessage
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.history import SUCCEEDED, Run
@@ -53,7 +49,7 @@ def send(store: Store, run: Run) -> list[str]:
 def _attempt(kind: str, deliver: Callable[[], None]) -> list[str]:
     try:
         deliver()
-    except (OSError, smtplib.SMTPException, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # urllib's and smtplib's errors are OSErrors
         problem = f"the {kind} notification could not be delivered ({_reason(exc)}); the run is not affected"
         output.warn(f"ansible-deploy: {problem}")
         return [problem]
@@ -61,6 +57,8 @@ def _attempt(kind: str, deliver: Callable[[], None]) -> list[str]:
 
 
 def _reason(exc: BaseException) -> str:
+    import urllib.error  # noqa: PLC0415  # loaded by the sender already
+
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code}"
     if isinstance(exc, urllib.error.URLError):
@@ -69,6 +67,8 @@ def _reason(exc: BaseException) -> str:
 
 
 def _post(url: str, body: dict[str, object], timeout: int) -> None:
+    import urllib.request  # noqa: PLC0415  # only when there is something to send
+
     if not url.startswith(("http://", "https://")):
         raise ValueError("the webhook URL must start with http:// or https://")
     request = urllib.request.Request(  # noqa: S310  # scheme checked above
@@ -79,6 +79,9 @@ def _post(url: str, body: dict[str, object], timeout: int) -> None:
 
 
 def _mail(store: Store, recipients: list[str], body: dict[str, object], timeout: int) -> None:
+    import smtplib  # noqa: PLC0415  # only when there is something to send
+    from email.message import EmailMessage  # noqa: PLC0415
+
     mail = EmailMessage()
     mail["Subject"] = f"[ansible-deploy] {body['app']}: {body['phase']} {body['status']}"
     mail["From"] = store.computed(GLOBAL, "smtp-from")

@@ -32,10 +32,7 @@ def run_phase(
 ) -> None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
     record_as names the run in the history when it is not the phase's own name (a rollback)."""
-    try:
-        _phase(dokku, app, phase, force=force, check=check, inputs=inputs, label=record_as or phase)
-    finally:
-        monitoring.write_metrics(dokku)
+    _phase(dokku, app, phase, force=force, check=check, inputs=inputs, label=record_as or phase)
 
 
 def _phase(
@@ -69,6 +66,7 @@ def _phase(
         if not check:
             state.record(plan, succeeded=outcome.succeeded)
             state.save()
+        monitoring.write_metrics(dokku)  # only after a run: a skipped phase changes no metric
         if not outcome.succeeded:
             if plan.on_failure and not check:
                 output.step(f"ansible-deploy: {phase} failed; running the on-failure steps")
@@ -107,6 +105,7 @@ def _run(
         changed=outcome.changed,
         failed_task=outcome.failed_task,
         message=outcome.message,
+        timings=outcome.timings,
     )
     for problem in notify.send(store, run):  # logged beside the run; never fails it
         with history.log_path(run.id).open("a") as log:

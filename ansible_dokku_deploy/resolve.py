@@ -8,9 +8,11 @@ from pathlib import Path
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import Packaging, validate_tree
+from ansible_dokku_deploy.packaging.validate import Passed
 from ansible_dokku_deploy.packaging.vault import decrypt
 from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import Store
+from ansible_dokku_deploy.staging import secure_dir
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,9 @@ class Resolved:
 
 def packaging_for(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = False) -> Packaging:
     """The packaging in the app's environment (the vault left encrypted)."""
-    return validate_tree(root, check_nginx=check_nginx, environment=Store(dokku).computed(app, "environment"))
+    passed = Passed(secure_dir(dokku.data_dir(app)) / ".passed")
+    environment = Store(dokku).computed(app, "environment")
+    return validate_tree(root, check_nginx=check_nginx, environment=environment, passed=passed)
 
 
 def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> Resolved:

@@ -7,7 +7,8 @@ import os
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ class Outcome:
     changed: int
     failed_task: str = ""
     message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # where the run's time went (see _Progress)
 
 
 _RAN = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")  # a task's result on the host
@@ -37,10 +39,21 @@ class _Progress:
         self.show_diff = show_diff
         self.failed_task = ""
         self.message = ""
+        self.started = time.monotonic()
+        self.timings: dict[str, float] = {}
+
+    def _time(self, kind: str, data: dict[str, Any]) -> None:
+        """ansible-start: until Ansible has parsed the playbook; role:NAME / steps: task time, skipped included."""
+        if kind == "playbook_on_start" and "ansible-start" not in self.timings:
+            self.timings["ansible-start"] = round(time.monotonic() - self.started, 3)
+        elif kind in (*_RAN, "runner_on_skipped") and isinstance(data.get("duration"), (int, float)):
+            where = f"role:{data['role']}" if data.get("role") else "steps"
+            self.timings[where] = round(self.timings.get(where, 0.0) + float(data["duration"]), 3)
 
     def __call__(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data", {})
+        self._time(kind, data)
         task = str(data.get("task", ""))
         if kind in _RAN and not task.startswith(_QUIET_TASKS):  # skipped tasks are not shown
             output.step(task)
@@ -134,11 +147,16 @@ def run_playbook(
         os.write(log_fd, output.redact(stdout).encode())
         stats = result.stats or {}
         changed = sum(stats.get("changed", {}).values())
+        timings = {**progress.timings, "ansible": round(time.monotonic() - progress.started, 3)}
         if result.status == "successful" and result.rc == 0:
-            return Outcome(succeeded=True, changed=changed)
+            return Outcome(succeeded=True, changed=changed, timings=timings)
         message = progress.message or _error_line(stdout) or f"ansible-playbook ended with status {result.status}"
         return Outcome(
-            succeeded=False, changed=changed, failed_task=progress.failed_task, message=output.redact(message)
+            succeeded=False,
+            changed=changed,
+            failed_task=progress.failed_task,
+            message=output.redact(message),
+            timings=timings,
         )
     finally:
         shutil.rmtree(private, ignore_errors=True)

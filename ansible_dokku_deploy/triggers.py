@@ -1,4 +1,8 @@
-"""One short function per Dokku trigger, named after it; arguments exactly as Dokku passes them."""
+"""One short function per Dokku trigger, named after it; arguments exactly as Dokku passes them.
+
+Every hook is a fresh Python process and imports are most of its cost, so each one imports the heavier modules
+it needs itself (a code-only push runs four hooks; see docs/benchmark.md).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ansible_dokku_deploy import backups, health, monitoring, notify, output, rollback
+from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
-from ansible_dokku_deploy.history import FAILED, Run
-from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.plan import DESTROY, POST_DEPLOY, PRE_DEPLOY, State
 from ansible_dokku_deploy.resolve import packaging_for, resolve
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
@@ -56,6 +57,10 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
     """The pre-deploy phase: provision before the new release serves (replaces Dokku's deprecated pre-deploy)."""
     del builder, image
+    from ansible_dokku_deploy import rollback  # noqa: PLC0415  # see the module docstring
+    from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
+    from ansible_dokku_deploy.plan import PRE_DEPLOY  # noqa: PLC0415
+
     dokku = Dokku.from_environ()
     try:
         run_phase(dokku, app, PRE_DEPLOY)
@@ -67,6 +72,11 @@ def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
 def post_deploy(app: str, *_: str) -> None:
     """Record the staged release as the one serving (Dokku has switched traffic), then the post-deploy phase and
     the health check; Dokku passes the port and IP arguments empty."""
+    from ansible_dokku_deploy import health, monitoring, notify  # noqa: PLC0415  # see the module docstring
+    from ansible_dokku_deploy.history import FAILED, Run  # noqa: PLC0415
+    from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
+    from ansible_dokku_deploy.plan import POST_DEPLOY  # noqa: PLC0415
+
     dokku = Dokku.from_environ()
     staging = Staging(dokku.data_dir(app))
     release = staging.current()
@@ -88,6 +98,8 @@ def post_deploy(app: str, *_: str) -> None:
 def post_app_rename_setup(old: str, new: str, *_: str) -> None:
     """Move the app's staged packaging, history, settings and backups to its new name; mark the rename for
     post-delete. The database keeps its name (state.json records it), so the app stays on the same data."""
+    from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
+
     dokku = Dokku.from_environ()
     for old_dir, new_dir in (
         (dokku.data_dir(old), dokku.data_dir(new)),
@@ -117,6 +129,10 @@ def post_app_clone_setup(old: str, new: str, *_: str) -> None:
 
 def post_delete(app: str, *_: str) -> None:
     """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
+    from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
+    from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
+    from ansible_dokku_deploy.plan import DESTROY, State  # noqa: PLC0415
+
     dokku = Dokku.from_environ()
     marker = dokku.data_root / RENAMES / app
     if marker.exists():
@@ -149,6 +165,8 @@ def report(app: str, *_: str) -> None:
 def cron_entries(*_: str) -> None:
     """Dokku's cron plugin asks for scheduled jobs: certificate renewal (daily, when an ACME CA is configured)
     and each app's backups (on env.yml's schedule, then the restore drill unless backup-drill is false)."""
+    from ansible_dokku_deploy import backups  # noqa: PLC0415  # see the module docstring
+
     dokku = Dokku.from_environ()
     if Store(dokku).get(GLOBAL, "acme-directory"):
         logs = os.environ.get("DOKKU_LOGS_DIR", "/var/log/dokku")

@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ansible_dokku_deploy import __version__
 from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import nginx_check, snippet_policy
 from ansible_dokku_deploy.packaging.load import ENV_FILE, Lines, collect, load_yaml, read_text
@@ -70,7 +71,38 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-def validate_tree(root: Path, *, check_nginx: bool = True, environment: str = "") -> Packaging:
+@dataclass(frozen=True)
+class Passed:
+    """Remembers content that passed a costly check (the schema, nginx -t), so an unchanged push skips it: one
+    empty file per check and content hash, in a folder private to the plugin."""
+
+    folder: Path | None
+    KEEP = 40  # marks kept per app
+
+    def _mark(self, check: str, content: bytes) -> Path | None:
+        if self.folder is None:
+            return None
+        key = hashlib.sha256(f"{check}\0{__version__}\0".encode() + content).hexdigest()
+        return self.folder / f"{check}-{key}"
+
+    def seen(self, check: str, content: bytes) -> bool:
+        mark = self._mark(check, content)
+        return mark is not None and mark.exists()
+
+    def remember(self, check: str, content: bytes) -> None:
+        mark = self._mark(check, content)
+        if mark is None:
+            return
+        mark.parent.mkdir(mode=0o700, exist_ok=True)
+        mark.touch()
+        marks = sorted(mark.parent.iterdir(), key=lambda m: m.stat().st_mtime)
+        for old in marks[: -self.KEEP]:
+            old.unlink(missing_ok=True)
+
+
+def validate_tree(
+    root: Path, *, check_nginx: bool = True, environment: str = "", passed: Passed = Passed(None)
+) -> Packaging:
     """Validate the packaging files under root (every environment's variant); the spec is that of `environment`."""
     problems: list[DeployError] = []
     files = collect(root, problems)
@@ -85,7 +117,7 @@ def validate_tree(root: Path, *, check_nginx: bool = True, environment: str = ""
                 )
             )
     else:
-        spec = _check_env(root, problems)
+        spec = _check_env(root, problems, passed)
     variants = {name: merge(spec, overrides) for name, overrides in spec.get("environments", {}).items()}
     steps = {p.message: p for variant in [spec, *variants.values()] for p in _check_steps(variant, files)}
     problems.extend(steps.values())
@@ -109,7 +141,12 @@ def validate_tree(root: Path, *, check_nginx: bool = True, environment: str = ""
         except DeployError as exc:
             problems.append(exc)
     if check_nginx and snippets and not problems:
-        problems.extend(nginx_check.check(snippets))
+        contents = b"".join(s.name.encode() + b"\0" + s.read_bytes() + b"\0" for s in snippets)
+        if not passed.seen("nginx", contents):
+            found = nginx_check.check(snippets)
+            problems.extend(found)
+            if not found:
+                passed.remember("nginx", contents)
     if problems:
         raise PackagingError(problems)
     return Packaging(root=root, spec=spec, files=tuple(files), digest=digest(root, files))
@@ -144,9 +181,10 @@ def digest(root: Path, files: list[str]) -> str:
     return h.hexdigest()
 
 
-def _check_env(root: Path, problems: list[DeployError]) -> dict[str, Any]:
+def _check_env(root: Path, problems: list[DeployError], passed: Passed) -> dict[str, Any]:
     try:
-        doc = load_yaml(read_text(root / ENV_FILE, ENV_FILE), ENV_FILE)
+        text = read_text(root / ENV_FILE, ENV_FILE)
+        doc = load_yaml(text, ENV_FILE)
     except DeployError as exc:
         problems.append(exc)
         return {}
@@ -155,6 +193,8 @@ def _check_env(root: Path, problems: list[DeployError]) -> dict[str, Any]:
             DeployError(f"expected a mapping of keys (like `version: 1`), found {_describe(doc.data)}", where=ENV_FILE)
         )
         return {}
+    if passed.seen("schema", text.encode()):
+        return doc.data
     from jsonschema import Draft202012Validator  # noqa: PLC0415  # heavy import, only when validating
 
     errors = sorted(
@@ -162,6 +202,8 @@ def _check_env(root: Path, problems: list[DeployError]) -> dict[str, Any]:
     )
     for error in errors:
         problems.extend(_explain(error, doc.lines))
+    if not errors:
+        passed.remember("schema", text.encode())
     return doc.data if not errors else {}
 
 

@@ -179,3 +179,21 @@ def test_every_environment_is_validated(tmp_path: Path) -> None:
     write_env(tmp_path, ENVIRONMENTS + "  prod:\n    prot: 1\n    steps: {pre-deploy: [ansible/missing.yml]}\n")
     found = "\n".join(problems(tmp_path))
     assert "environments.prod.prot: unknown key" in found and "Did you mean 'port'?" in found
+
+
+def test_vault_files_open_as_ansible_vault_opens_them(tmp_path: Path) -> None:
+    """The plugin's own reader of ansible-vault files agrees with Ansible on a fresh file, and on a wrong password."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    from ansible_dokku_deploy.packaging.vault import VaultError, open_vault
+
+    plain = "KEY: välue with ünïcode\nOTHER: '2'\n".encode()
+    sealed = VaultLib([("default", VaultSecret(b"pw"))]).encrypt(plain)
+    assert open_vault(sealed, "pw") == plain
+    example = (EXAMPLE / "vault" / "secrets.yml").read_bytes()
+    assert open_vault(example, "hello-vault-demo") == VaultLib([("default", VaultSecret(b"hello-vault-demo"))]).decrypt(
+        example
+    )
+    for data, password in ((sealed, "wrong"), (b"$ANSIBLE_VAULT;1.1;AES256\nzz\n", "pw"), (b"plain: text\n", "pw")):
+        with pytest.raises(VaultError):
+            open_vault(data, password)

@@ -154,6 +154,7 @@ def main(argv: list[str]) -> int:
     args = _global_flags(list(argv))
     _become_dokku(argv)
     env = _export_environment()
+    plugins.trace(command=args[0] if args else "help")
     try:
         return dispatch(env, args)
     except Fail as exc:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -40,10 +42,23 @@ def trigger(env: Env, hook: str, *args: str) -> int:
             continue
         if not _toml_ok(plugin):  # plugn's config-export panics without an empty [plugin.config]
             print(f"panic: interface conversion: plugin.toml of {plugin.name} has no [plugin.config]", file=sys.stderr)
-        code = subprocess.call([str(script), *args])  # the plugin's own hook, argv list
+        started = time.monotonic()
+        hook_process = subprocess.Popen([str(script), *args])  # the plugin's own hook, argv list
+        _pid, status, usage = os.wait4(hook_process.pid, 0)
+        hook_process.returncode = code = os.waitstatus_to_exitcode(status)
+        trace(trigger=hook, plugin=plugin.name, seconds=time.monotonic() - started, maxrss_kb=usage.ru_maxrss)
         if code != 0:
             return code
     return 0
+
+
+def trace(**event: object) -> None:
+    """For bench/: one JSON line per trigger call and per command when DOKKU_DOUBLE_TRACE names a file (the
+    command word only, never its arguments)."""
+    path = os.environ.get("DOKKU_DOUBLE_TRACE")
+    if path:
+        with open(path, "a") as f:  # one short append per event
+            f.write(json.dumps({"at": time.time(), **event}) + "\n")
 
 
 def trigger_honoured(env: Env, hook: str, *args: str) -> None:
@@ -63,7 +78,9 @@ def cron_write(env: Env) -> None:
         script = plugin / "cron-entries"
         if not os.access(script, os.X_OK):
             continue
+        started = time.monotonic()
         done = subprocess.run([str(script), "docker-local"], capture_output=True, text=True, check=False)
+        trace(trigger="cron-entries", plugin=plugin.name, seconds=time.monotonic() - started, maxrss_kb=0)
         for entry in done.stdout.splitlines():
             schedule, _, rest = entry.partition(";")
             command, _, log = rest.partition(";")

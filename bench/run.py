@@ -1,0 +1,283 @@
+"""What a deploy costs the plugin, measured on the sandbox (medians of several runs); not a test.
+
+    .venv/bin/python bench/run.py [--runs N] [--apps N] [--out docs/benchmark.md]
+
+Every figure comes from the Dokku test double's trace (DOKKU_DOUBLE_TRACE: one line per trigger call, with its
+wall time and the peak RSS of its process tree, and one per `dokku` command, its word only) and from the plugin's
+own run records (each run's time split into Ansible's start, each role, the packager's steps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+SANDBOX = REPO / "scripts" / "sandbox"
+PLUGIN = "ansible-deploy"
+READS = re.compile(r"(:(report|export|get|exists|list|linked|info|keys|list-entries)|^git-hook|^ansible-deploy:.*)$")
+VAULT_PASSWORD = "hello-vault-demo"  # examples/hello/README.md
+
+
+class Box:
+    """One sandbox Dokku with a trace file."""
+
+    def __init__(self, *, services: bool) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="ansible-deploy-bench-"))
+        self.root.chmod(0o755)
+        self.trace = self.root / "trace.jsonl"
+        self.trace.touch()
+        self.trace.chmod(0o666)  # written by the dokku user's processes too
+        os.environ["DOKKU_DOUBLE_TRACE"] = str(self.trace)
+        subprocess.run([sys.executable, SANDBOX, "init", self.root], check=True, capture_output=True)
+        if services:
+            subprocess.run([sys.executable, SANDBOX, "services", self.root, "up"], check=True, capture_output=True)
+
+    def dokku(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [self.root / "bin" / "dokku", *args], input=stdin, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            sys.exit(f"dokku {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def admit(self, app: str) -> None:
+        self.dokku("apps:create", app)
+        self.dokku("ansible-deploy:set", app, "allow-custom-steps", "true")
+        self.dokku("ansible-deploy:vault-password", app, stdin=VAULT_PASSWORD)
+
+    def push(self, app: str, src: Path) -> tuple[float, list[dict[str, Any]]]:
+        """Push src; the wall time and the trace events it caused."""
+        mark = self.trace.stat().st_size
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, SANDBOX, "push", self.root, app, src], capture_output=True, text=True)
+        took = time.monotonic() - started
+        if done.returncode != 0:
+            sys.exit(f"push of {app} failed:\n{done.stdout}{done.stderr}")
+        with self.trace.open() as f:
+            f.seek(mark)
+            return took, [json.loads(line) for line in f]
+
+    def runs(self, app: str) -> list[dict[str, Any]]:
+        folder = self.root / "var" / "lib" / "dokku" / "data" / "ansible" / app / "runs"
+        return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+    def down(self) -> None:
+        subprocess.run([sys.executable, SANDBOX, "down", self.root], check=False, capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def app_source(tmp: Path, name: str, base: str = "hello", **changes: Any) -> Path:
+    src = tmp / name
+    shutil.copytree(REPO / "examples" / base, src)
+    spec = {**yaml.safe_load((src / "env.yml").read_text()), **changes}  # a None value drops the key
+    (src / "env.yml").write_text(yaml.safe_dump({k: v for k, v in spec.items() if v is not None}, sort_keys=False))
+    return src
+
+
+def plugin_seconds(events: list[dict[str, Any]]) -> float:
+    return sum(e["seconds"] for e in events if e.get("plugin") == PLUGIN)
+
+
+def writes(events: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(e["command"] for e in events if "command" in e and not READS.search(e["command"]))
+
+
+def peak_mb(events: list[dict[str, Any]]) -> float:
+    return max((e["maxrss_kb"] for e in events if e.get("plugin") == PLUGIN), default=0) / 1024
+
+
+def full_deploy(tmp: Path, runs: int) -> dict[str, Any]:
+    """The full example: ports, domains, settings, snippets, DNS, TLS from Pebble, database, backups, monitoring."""
+    firsts, noops, breakdowns = [], [], []
+    for i in range(runs):
+        box = Box(services=True)
+        try:
+            app = f"full{i}"
+            src = app_source(
+                tmp,
+                app,
+                domains=[f"{app}.example.test"],
+                database={"engine": "postgres"},
+                backups={"schedule": "30 3 * * *", "keep": 3},
+            )
+            box.admit(app)
+            took, events = box.push(app, src)
+            records = box.runs(app)
+            firsts.append(
+                {
+                    "push": took,
+                    "plugin": plugin_seconds(events),
+                    "runs": Counter(r["phase"] for r in records),
+                    "writes": writes(events),
+                    "peak_mb": peak_mb(events),
+                }
+            )
+            breakdowns.append({r["phase"]: {**r["timings"], "run": r["finished_at"] - r["started_at"]} for r in records})
+            for _ in range(3):
+                took, events = box.push(app, src)  # the same tree again: nothing changed
+                noops.append(
+                    {
+                        "push": took,
+                        "plugin": plugin_seconds(events),
+                        "by_trigger": {e["trigger"]: e["seconds"] for e in events if e.get("plugin") == PLUGIN},
+                        "runs": len(box.runs(app)) - len(records),
+                        "writes": writes(events),
+                        "peak_mb": peak_mb(events),
+                    }
+                )
+        finally:
+            box.down()
+    return {"first": firsts, "noop": noops, "breakdown": breakdowns}
+
+
+def scale(tmp: Path, runs: int) -> dict[str, Any]:
+    """1,000 settings and 100 domains against 10 settings and one domain: a pre-deploy run each, no TLS."""
+    box = Box(services=False)
+    results: dict[str, list[dict[str, Any]]] = {"small": [], "large": []}
+    try:
+        for i in range(runs):
+            for size, settings, domains in (("small", 10, 1), ("large", 1000, 100)):
+                app = f"{size}{i}"
+                src = app_source(
+                    tmp,
+                    app,
+                    base="notes",
+                    env={f"SETTING_{n:04d}": f"value {n}" for n in range(settings)},
+                    domains=[f"d{n}.{app}.example.test" for n in range(domains)],
+                    tls="none",
+                    database=None,
+                    backups=None,
+                    storage=None,
+                )
+                took, events = box.push(app, src)
+                pre = next(r for r in box.runs(app) if r["phase"] == "pre-deploy")
+                results[size].append(
+                    {
+                        "push": took,
+                        "pre_deploy": pre["finished_at"] - pre["started_at"],
+                        "writes": writes(events),
+                        "peak_mb": peak_mb(events),
+                    }
+                )
+    finally:
+        box.down()
+    return results
+
+
+def report(tmp: Path, runs: int, apps: int) -> dict[str, Any]:
+    """ansible-deploy:report for every app of a server with `apps` apps, each with a staged release and runs."""
+    box = Box(services=False)
+    try:
+        src = app_source(tmp, "r0", base="notes", database=None, backups=None, tls="none", domains=["r0.example.test"])
+        box.push("r0", src)
+        data = box.root / "var" / "lib" / "dokku" / "data" / "ansible"
+        for i in range(1, apps):
+            box.dokku("apps:create", f"r{i}")
+            shutil.copytree(data / "r0", data / f"r{i}", symlinks=True)
+        subprocess.run(["chown", "-R", "dokku:dokku", data], check=False)
+        times, json_times, peaks = [], [], []
+        for _ in range(runs):
+            for fmt, into in ((("--format", "stdout"), times), (("--format", "json"), json_times)):
+                started = time.monotonic()
+                process = subprocess.Popen(
+                    [box.root / "bin" / "dokku", "ansible-deploy:report", *fmt], stdout=subprocess.DEVNULL
+                )
+                _pid, _status, usage = os.wait4(process.pid, 0)
+                into.append(time.monotonic() - started)
+                peaks.append(usage.ru_maxrss / 1024)
+        return {"apps": apps, "stdout": times, "json": json_times, "peak_mb": max(peaks)}
+    finally:
+        box.down()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def table(results: dict[str, Any], runs: int) -> str:
+    full, noop, sc, rep = results["full"]["first"], results["full"]["noop"], results["scale"], results["report"]
+    first_writes: Counter[str] = Counter()
+    for f in full:
+        first_writes |= f["writes"]
+    phases: dict[str, dict[str, list[float]]] = {}
+    for b in results["full"]["breakdown"]:
+        for phase, timing in b.items():
+            for key, value in timing.items():
+                phases.setdefault(phase, {}).setdefault(key, []).append(value)
+    small, large = median([r["pre_deploy"] for r in sc["small"]]), median([r["pre_deploy"] for r in sc["large"]])
+    large_writes = sc["large"][0]["writes"]
+    noop_by_trigger: dict[str, list[float]] = {}
+    for n in noop:
+        for trigger, seconds in n["by_trigger"].items():
+            noop_by_trigger.setdefault(trigger, []).append(seconds)
+    lines = [
+        "| measure | target | result |",
+        "| --- | --- | --- |",
+        f"| no-op redeploy: the plugin's time across its triggers | ≤ 0.3 s | {median([n['plugin'] for n in noop]):.2f} s"
+        f" ({', '.join(f'{t} {median(v):.2f}' for t, v in sorted(noop_by_trigger.items()))}) |",
+        f"| no-op redeploy: Ansible runs, Dokku write commands | 0, 0 | {max(n['runs'] for n in noop)},"
+        f" {sum(sum(n['writes'].values()) for n in noop)} |",
+        f"| no-op redeploy: whole push (the double's build and container start included) | | "
+        f"{median([n['push'] for n in noop]):.2f} s |",
+        f"| full first deploy: whole push | | {median([f['push'] for f in full]):.1f} s |",
+        f"| full first deploy: Ansible runs per phase | 1 | "
+        f"{', '.join(f'{p} {c}' for p, c in sorted(full[0]['runs'].items()))} |",
+        f"| full first deploy: Dokku write commands per kind | ≤ 1 | "
+        f"{', '.join(f'{w} {c}' for w, c in sorted(first_writes.items()))} |",
+    ]
+    for phase, timing in sorted(phases.items()):
+        parts = ", ".join(f"{k} {median(v):.2f}" for k, v in sorted(timing.items(), key=lambda kv: -median(kv[1])))
+        lines.append(f"| full first deploy: {phase} run, seconds | | {parts} |")
+    lines += [
+        f"| 1,000 settings + 100 domains: `config:set`, `domains:set` commands | 1, 1 | "
+        f"{large_writes['config:set']}, {large_writes['domains:set']} |",
+        f"| 1,000 settings + 100 domains: pre-deploy run vs 10 settings | < 2× | {large:.2f} s vs {small:.2f} s "
+        f"({large / small:.2f}×) |",
+        f"| `ansible-deploy:report` for {rep['apps']} apps (stdout / json) | < 1 s | {median(rep['stdout']):.2f} s / "
+        f"{median(rep['json']):.2f} s |",
+        f"| peak RSS: a trigger without Ansible (no-op redeploy) | < 100 MB | "
+        f"{max(n['peak_mb'] for n in noop):.0f} MB |",
+        f"| peak RSS: `ansible-deploy:report` for {rep['apps']} apps | < 100 MB | {rep['peak_mb']:.0f} MB |",
+        f"| peak RSS: a trigger's process tree with Ansible (first deploy) | | {max(f['peak_mb'] for f in full):.0f} MB |",
+    ]
+    return "\n".join(lines) + f"\n\nMedians of {runs} runs, `{' '.join(['bench/run.py', *sys.argv[1:]])}`.\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--apps", type=int, default=500)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {
+            "full": full_deploy(Path(tmp), args.runs),
+            "scale": scale(Path(tmp), args.runs),
+            "report": report(Path(tmp), args.runs, args.apps),
+        }
+    text = table(results, args.runs)
+    print(text)
+    if args.out:
+        page = args.out.read_text()
+        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+        before, _, rest = page.partition(start)
+        _, _, after = rest.partition(end)
+        args.out.write_text(f"{before}{start}\n{text}{end}{after}")
+
+
+if __name__ == "__main__":
+    main()
