@@ -138,6 +138,9 @@ def lookup(key: str) -> Setting:
         ) from None
 
 
+_READ: dict[tuple[Path, str], dict[str, str]] = {}  # (Dokku's lib root, app): its values, as last read here
+
+
 @dataclass(frozen=True)
 class Store:
     """Property files at $DOKKU_LIB_ROOT/config/ansible-deploy/(APP|--global)/KEY, raw values without newline."""
@@ -147,13 +150,23 @@ class Store:
     def _path(self, app: str, key: str) -> Path:
         return self.dokku.config_dir(app) / key
 
+    def _values(self, app: str) -> dict[str, str]:
+        """Every value set for app (or --global), read once per process: a report of many apps asks often."""
+        values = _READ.get((self.dokku.lib_root, app))
+        if values is None:
+            folder = self.dokku.config_dir(app)
+            try:
+                entries = [e for e in os.scandir(folder) if e.is_file() and not e.name.startswith(".")]
+            except FileNotFoundError:
+                entries = []
+            values = _READ[self.dokku.lib_root, app] = {e.name: Path(e.path).read_text() for e in entries}
+        return values
+
     def get(self, app: str, key: str) -> str:
-        try:
-            return self._path(app, key).read_text()
-        except FileNotFoundError:
-            return ""
+        return self._values(app).get(key, "")
 
     def put(self, app: str, key: str, value: str) -> None:
+        _READ.pop((self.dokku.lib_root, app), None)
         path = self._path(app, key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{key}.tmp")
@@ -163,6 +176,7 @@ class Store:
         tmp.replace(path)
 
     def delete(self, app: str, key: str) -> None:
+        _READ.pop((self.dokku.lib_root, app), None)
         self._path(app, key).unlink(missing_ok=True)
 
     def computed(self, app: str, key: str) -> str:

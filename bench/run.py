@@ -126,7 +126,9 @@ def full_deploy(tmp: Path, runs: int) -> dict[str, Any]:
                     "peak_mb": peak_mb(events),
                 }
             )
-            breakdowns.append({r["phase"]: {**r["timings"], "run": r["finished_at"] - r["started_at"]} for r in records})
+            breakdowns.append(
+                {r["phase"]: {**r["timings"], "run": r["finished_at"] - r["started_at"]} for r in records}
+            )
             for _ in range(3):
                 took, events = box.push(app, src)  # the same tree again: nothing changed
                 noops.append(

@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
 from ansible_dokku_deploy import backups, health, monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
-from ansible_dokku_deploy.history import History
+from ansible_dokku_deploy.history import History, Run
 from ansible_dokku_deploy.output import MASK
+from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.plan import PHASES, RENEW, State, env_value
 from ansible_dokku_deploy.resolve import packaging_for
 from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
-from ansible_dokku_deploy.staging import Staging
+from ansible_dokku_deploy.staging import Release, Staging
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
 
 USAGE = "[<app>] [--format json|stdout] [<flag>]"
 DESCRIPTION = "Displays the ansible-deploy report for one or all apps"
@@ -24,9 +30,43 @@ PREFIX = "--ansible-deploy-"
 Field = Callable[[Dokku, str], str]
 
 
+# What the fields read, loaded once per app and process: a report of many apps reads each file once.
+@cache
+def _runs(dokku: Dokku, app: str) -> list[Run]:
+    return History(dokku.data_dir(app)).runs()
+
+
+@cache
+def _state(dokku: Dokku, app: str) -> State:
+    return State.load(dokku.data_dir(app))
+
+
+@cache
+def _release(dokku: Dokku, app: str) -> Release | None:
+    return Staging(dokku.data_dir(app)).current()
+
+
+@cache
+def _packaging(dokku: Dokku, app: str) -> Packaging | None:
+    """The staged packaging in the app's environment; raises DeployError when it no longer validates."""
+    release = _release(dokku, app)
+    return None if release is None else packaging_for(dokku, app, release.path)
+
+
+@cache
+def _certificate_file(dokku: Dokku, app: str) -> Certificate | None:
+    path = dokku.data_dir(app) / "tls" / "server.crt"
+    if not path.exists():
+        return None
+    from cryptography import x509  # noqa: PLC0415  # only when there is a certificate
+
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
 def _last_run(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
-        run = History(dokku.data_dir(app)).last()
+        applied = [r for r in _runs(dokku, app) if not r.check]
+        run = applied[-1] if applied else None
         if run is None:
             return "none" if attr == "status" else ""
         if attr == "at":
@@ -38,7 +78,7 @@ def _last_run(attr: str) -> Field:
 
 def _staged(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
-        release = Staging(dokku.data_dir(app)).current()
+        release = _release(dokku, app)
         return "" if release is None else str(getattr(release, attr))
 
     return read
@@ -46,7 +86,7 @@ def _staged(attr: str) -> Field:
 
 def _last_renewal(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
-        runs = [r for r in History(dokku.data_dir(app)).runs() if r.phase == RENEW]
+        runs = [r for r in _runs(dokku, app) if r.phase == RENEW]
         return "" if not runs else runs[-1].started_iso if attr == "at" else runs[-1].status
 
     return read
@@ -54,7 +94,7 @@ def _last_renewal(attr: str) -> Field:
 
 def _steps_ran(dokku: Dokku, app: str) -> str:
     """The packager's steps in the latest run of each deploy phase (run records list them after the roles)."""
-    latest = {run.phase: run for run in History(dokku.data_dir(app)).runs() if run.phase in PHASES}
+    latest = {run.phase: run for run in _runs(dokku, app) if run.phase in PHASES}
     return " ".join(step for run in latest.values() for step in run.roles if step.endswith((".yml", ".yaml")))
 
 
@@ -63,21 +103,20 @@ def _dns_configured(dokku: Dokku, app: str) -> str:
 
 
 def _dns_records(dokku: Dokku, app: str) -> str:
-    return " ".join(f"{r['type']}:{r['record'].rstrip('.')}" for r in State.load(dokku.data_dir(app)).dns)
+    return " ".join(f"{r['type']}:{r['record'].rstrip('.')}" for r in _state(dokku, app).dns)
 
 
 def _certificate(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
-        path = dokku.data_dir(app) / "tls" / "server.crt"
-        if not path.exists():
+        cert = _certificate_file(dokku, app)
+        if cert is None:
             return ""
-        from cryptography import x509  # noqa: PLC0415  # only when there is a certificate
-
-        cert = x509.load_pem_x509_certificate(path.read_bytes())
         if attr == "expires-at":
             return cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
         if attr == "issuer":
             return cert.issuer.rfc4514_string()
+        from cryptography import x509  # noqa: PLC0415  # loaded with the certificate
+
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         return " ".join(names.get_values_for_type(x509.DNSName))
 
@@ -86,11 +125,11 @@ def _certificate(attr: str) -> Field:
 
 def _health(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
-        release = Staging(dokku.data_dir(app)).current()
         if attr == "path":
-            if release is None:
+            packaging = _packaging(dokku, app)
+            if packaging is None:
                 return ""
-            monitoring = packaging_for(dokku, app, release.path).spec.get("monitoring") or {}
+            monitoring = packaging.spec.get("monitoring") or {}
             return str(monitoring.get("healthcheck", "none declared"))
         return str(health.last(dokku, app).get(attr, ""))
 
@@ -101,18 +140,18 @@ def _resolved(key: str) -> Field:
     """The value the app's environment resolves to; vault settings by name only, masked."""
 
     def read(dokku: Dokku, app: str) -> str:
-        release = Staging(dokku.data_dir(app)).current()
-        if release is None:
-            return ""
         try:
-            spec = packaging_for(dokku, app, release.path).spec
+            packaging = _packaging(dokku, app)
         except DeployError:
             return "invalid"
+        if packaging is None:
+            return ""
+        spec = packaging.spec
         if key != "env":
             value = spec.get(key, "")
             return " ".join(value) if isinstance(value, list) else str(value)
         plain = {k: env_value(v) for k, v in spec.get("env", {}).items()}
-        masked = {k: MASK for k in State.load(dokku.data_dir(app)).config_keys if k not in plain}
+        masked = {k: MASK for k in _state(dokku, app).config_keys if k not in plain}
         return " ".join(f"{k}={v}" for k, v in sorted({**plain, **masked}.items()))
 
     return read
@@ -122,7 +161,7 @@ def _database(attr: str) -> Field:
     """Where the app's data is (never its password)."""
 
     def read(dokku: Dokku, app: str) -> str:
-        return State.load(dokku.data_dir(app)).database.get(attr, "")
+        return _state(dokku, app).database.get(attr, "")
 
     return read
 
@@ -133,7 +172,7 @@ def _backups(attr: str) -> Field:
         if attr == "kept":
             return str(len(backups.listing(dokku, app)))
         if attr == "schedule":
-            return str(State.load(dokku.data_dir(app)).backups.get("schedule", ""))
+            return str(_state(dokku, app).backups.get("schedule", ""))
         kind, _, field = attr.partition("-")
         record = done.get(kind, {})
         if not record:
@@ -148,13 +187,11 @@ def _backups(attr: str) -> Field:
 
 
 def _features(dokku: Dokku, app: str) -> str:
-    release = Staging(dokku.data_dir(app)).current()
-    if release is None:
-        return ""
     try:
-        return " ".join(packaging_for(dokku, app, release.path).features)
+        packaging = _packaging(dokku, app)
     except DeployError:
         return "invalid"
+    return "" if packaging is None else " ".join(packaging.features)
 
 
 def _setting(key: str, scope: str) -> Field:

@@ -122,14 +122,17 @@ def read_text(path: Path, where: str) -> str:
         raise DeployError(f"is not UTF-8 text (byte {exc.start}, line {line})", where=where) from None
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML has it: ten times faster
+
+
 def load_yaml(text: str, where: str) -> YamlDoc:
     """Parse one YAML document safely: no anchors or aliases, no tags, bounded nesting."""
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_LOADER):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 line = event.start_mark.line + 1 if event.start_mark else 0
                 raise DeployError("anchors and aliases (&, *) are not allowed", where=f"{where}:{line}")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, where) from None
     if node is None:
@@ -137,7 +140,7 @@ def load_yaml(text: str, where: str) -> YamlDoc:
     lines: Lines = {}
     _check_node(node, (), 0, lines, where)
     try:
-        return YamlDoc(yaml.safe_load(text), lines)
+        return YamlDoc(yaml.load(text, Loader=_LOADER), lines)  # noqa: S506  # a safe loader
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, where) from None
 
