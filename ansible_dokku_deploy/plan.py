@@ -122,9 +122,15 @@ def role_variables(
     roles: dict[str, dict[str, Any]] = {}
     _database_variables(dokku, store, app, spec, state, roles, destroying=destroying)
     values = {k: env_value(v) for k, v in spec.get("env", {}).items()}
-    if values or secrets or state.config_keys:
+    database_url = roles.get("database", {}).pop("url", "")  # goes with the settings: one config:set in all
+    if values or secrets or state.config_keys or database_url:
         owned = set(values) | set(secrets)
-        roles["config"] = {"values": values, "secret_values": secrets, "unset": sorted(set(state.config_keys) - owned)}
+        roles["config"] = {
+            "values": values,
+            "secret_values": secrets,
+            "unset": sorted(set(state.config_keys) - owned),
+            "database_url": database_url,  # not owned: removing `database` leaves DATABASE_URL alone
+        }
     if "port" in spec:
         roles["ports"] = {"container_port": spec["port"], "https": tls is not None}
     if "domains" in spec:

@@ -89,13 +89,17 @@ class Staging:
         release_id = f"{stamp}-{(rev or 'norev')[:12]}-{os.getpid()}"
         tmp = secure_dir(self.releases_dir) / f".{release_id}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        secure_dir(tmp)
-        for rel in packaging.files:
-            dest = tmp / rel
-            secure_dir(dest.parent)
-            write_private(dest, (packaging.root / rel).read_bytes())
-        meta = {"rev": rev, "staged_at": stamp, "digest": packaging.digest, "files": list(packaging.files)}
-        write_private(tmp / META, json.dumps(meta).encode())
+        try:
+            secure_dir(tmp)
+            for rel in packaging.files:
+                dest = tmp / rel
+                secure_dir(dest.parent)
+                write_private(dest, (packaging.root / rel).read_bytes())
+            meta = {"rev": rev, "staged_at": stamp, "digest": packaging.digest, "files": list(packaging.files)}
+            write_private(tmp / META, json.dumps(meta).encode())
+        except OSError:  # a full disk, say: the staged release stays, the partial one goes
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         final = self.releases_dir / release_id
         tmp.rename(final)
         if current is not None:

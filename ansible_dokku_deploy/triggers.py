@@ -39,9 +39,13 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     except PackagingError:
         output.step("ansible-deploy: the packaging files are invalid; the staged copy is kept as it was")
         return
-    release = Staging(secure_dir(dokku.data_dir(app))).stage(
-        packaging, rev, keep=Store(dokku).computed_int(app, "keep-releases")
-    )
+    try:
+        release = Staging(secure_dir(dokku.data_dir(app))).stage(
+            packaging, rev, keep=Store(dokku).computed_int(app, "keep-releases")
+        )
+    except OSError as exc:
+        output.step(f"ansible-deploy: could not stage the packaging ({exc.strerror}); the staged copy is kept")
+        return
     output.step(f"ansible-deploy: staged packaging for {app} ({', '.join(packaging.features) or 'no features'})")
     output.detail(f"release {release.id}")
 
@@ -50,8 +54,16 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
     """Reject a push whose packaging is invalid, before the image is built."""
     del builder
     dokku = Dokku.from_environ()
-    if _managed(dokku, app, Path(source_dir)):
-        resolve(dokku, app, Path(source_dir))
+    source = Path(source_dir)
+    if not _managed(dokku, app, source):
+        return
+    packaging = resolve(dokku, app, source).packaging
+    staged = Staging(dokku.data_dir(app)).current()
+    if staged is None or staged.digest != packaging.digest:  # post-extract failed or was killed
+        raise DeployError(
+            f"the packaging of this push was not staged for {app}, so it is not deployed",
+            hint="See the post-extract message above (a full disk under /var/lib/dokku?), then push again.",
+        )
 
 
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:

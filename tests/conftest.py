@@ -55,11 +55,12 @@ class Sandbox:
         result = self.dokku("ansible-deploy:vault-password", app, input=EXAMPLE_VAULT_PASSWORD)
         assert result.returncode == 0, result.stderr
 
-    def push(self, app: str, src: Path) -> subprocess.CompletedProcess[str]:
+    def push(self, app: str, src: Path, clone: str = "") -> subprocess.CompletedProcess[str]:
+        """git push src to app, from the pusher's clone (named after the app, or `clone` for several pushers)."""
         if not (self.home / app).exists() and ((src / "vault").exists() or (src / "ansible").exists()):
             self.admit(app)
         return subprocess.run(
-            [sys.executable, str(SANDBOX), "push", str(self.root), app, str(src)],
+            [sys.executable, str(SANDBOX), "push", str(self.root), app, str(src), *([clone] if clone else [])],
             capture_output=True,
             text=True,
             check=False,
@@ -129,6 +130,12 @@ def edit_env(src: Path, **changes: object) -> None:
         else:
             spec[key] = value
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def as_dokku(path: Path) -> None:
+    """Give a folder to the dokku user (as Dokku's package gives its own), when we are root."""
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", "dokku:dokku", str(path)], check=True)
 
 
 def break_pre_deploy(src: Path) -> None:

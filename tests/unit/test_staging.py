@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
 from conftest import EXAMPLE
 
 from ansible_dokku_deploy.packaging import validate_tree
@@ -73,3 +74,27 @@ def test_releases_that_served_the_app_are_kept_for_rollback(tmp_path: Path) -> N
     assert staging.previous().id == ids[-1]
     assert staging.release("../escape") is None
     assert staging.release("no-such-release") is None
+
+
+def test_a_full_disk_while_staging_keeps_the_staged_release_and_leaves_no_partial_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from ansible_dokku_deploy import staging as staging_module
+
+    staging = Staging(tmp_path / "app")
+    first = staging.stage(validate_tree(EXAMPLE), "a", keep=5)
+    real_write, calls = staging_module.write_private, []
+
+    def fill_up(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) > 2:  # a few files in
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(staging_module, "write_private", fill_up)
+    with pytest.raises(OSError, match="No space left"):
+        staging.stage(validate_tree(EXAMPLE), "b", keep=5)
+    assert staging.current() == first
+    assert sorted(p.name for p in staging.releases_dir.iterdir()) == [first.id]

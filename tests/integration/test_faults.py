@@ -1,0 +1,144 @@
+"""Faults and races: a killed staging, concurrent pushes of one app, different apps deploying at the same time."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from conftest import EXAMPLE, Sandbox, as_dokku, edit_env, output
+
+
+def _staged_is_whole(sandbox: Sandbox, app: str) -> bool:
+    """The staged link leads to a complete release: its metadata and every file it lists."""
+    staged = sandbox.staged(app)
+    meta = json.loads((staged / ".release.json").read_text())
+    return all((staged / rel).is_file() for rel in meta["files"])
+
+
+def test_a_staging_killed_at_any_moment_keeps_a_whole_copy_and_the_next_push_works(
+    sandbox: Sandbox, app_src: Path
+) -> None:
+    assert sandbox.push("hello", app_src).returncode == 0
+    first = sandbox.staged("hello")
+    work = sandbox.root / "work"
+    shutil.copytree(app_src, work)
+    for n in range(200):  # enough files that staging takes a while
+        (work / "nginx.conf.d" / f"extra{n:03d}.conf").write_text(f"# extra {n}\n" + "#" * 4000 + "\n")
+    as_dokku(work)
+    env = {**os.environ, "DOKKU_ROOT": str(sandbox.home), "DOKKU_LIB_ROOT": str(sandbox.lib)}
+    hook = sandbox.lib / "plugins" / "enabled" / "ansible-deploy" / "post-extract"
+    for delay in (0.05, 0.15, 0.3, 0.6):
+        stager = subprocess.Popen(
+            ["runuser", "-u", "dokku", "-m", "--", str(hook), "hello", str(work), f"{int(delay * 100):040d}"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(delay)
+        os.killpg(stager.pid, signal.SIGKILL)
+        stager.wait()
+        assert _staged_is_whole(sandbox, "hello"), f"killed after {delay}s"
+    assert (sandbox.staged("hello") / "nginx.conf.d" / "extra000.conf").exists() or sandbox.staged("hello") == first
+
+    edit_env(app_src, env={"GREETING": "after the kills", "WORKERS": 2, "DEBUG": False})
+    result = sandbox.push("hello", app_src)
+    assert result.returncode == 0, output(result)
+    assert sandbox.config("hello")["GREETING"] == "after the kills"
+    assert not list((sandbox.data_dir("hello") / "releases").glob(".*.tmp")), "the killed stagings' leftovers"
+
+
+def test_concurrent_pushes_of_one_app_are_serialized_and_corrupt_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.admit("hello")
+    sources = []
+    for n in range(10):
+        src = tmp_path / f"hello{n}"
+        shutil.copytree(EXAMPLE, src)
+        edit_env(src, env={"GREETING": f"push {n}", "WORKERS": 2, "DEBUG": False})
+        sources.append(src)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda n: sandbox.push("hello", sources[n], clone=f"pusher{n}"), range(10)))
+    locked_out = "hello currently has a deploy lock in place"
+    deployed = [n for n, r in enumerate(results) if r.returncode == 0 or locked_out not in output(r)]
+    assert any(r.returncode == 0 for r in results), [output(r) for r in results]
+    for n, result in enumerate(results):
+        # refused by Dokku's deploy lock, or (git's own race) deployed but the branch moved on meanwhile
+        assert result.returncode == 0 or locked_out in output(result) or "lock" in output(result), output(result)
+        assert "Traceback" not in output(result), n
+    assert _staged_is_whole(sandbox, "hello")
+    greeting = sandbox.config("hello")["GREETING"]
+    assert greeting in {f"push {n}" for n in deployed}
+    staged_env = (sandbox.staged("hello") / "env.yml").read_text()
+    assert f"GREETING: {greeting}" in staged_env, "the settings are those of the staged release"
+    for record in (sandbox.data_dir("hello") / "runs").glob("*.json"):
+        assert json.loads(record.read_text())["status"] in ("succeeded", "failed")
+    assert sandbox.get("hello")["greeting"] == greeting
+
+
+RENDEZVOUS_STEP = """---
+- name: Meet the other app
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Say this app is deploying
+      ansible.builtin.file:
+        path: "{{ ansible_deploy_env.RENDEZVOUS }}/{{ ansible_deploy_app }}"
+        state: touch
+        mode: "0644"
+    - name: Wait until the other app is deploying too
+      ansible.builtin.wait_for:
+        path: "{{ ansible_deploy_env.RENDEZVOUS }}/{{ ansible_deploy_env.OTHER }}"
+        timeout: 90
+"""
+
+
+def test_pushes_of_different_apps_run_at_the_same_time(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Each app's pre-deploy waits for the other's: if one app's deploy blocked another's, neither would finish."""
+    meeting = sandbox.root / "rendezvous"
+    meeting.mkdir()
+    as_dokku(meeting)
+    sources = {}
+    for app, other in (("left", "right"), ("right", "left")):
+        src = tmp_path / app
+        shutil.copytree(EXAMPLE, src)
+        (src / "ansible" / "rendezvous.yml").write_text(RENDEZVOUS_STEP)
+        edit_env(
+            src,
+            env={"RENDEZVOUS": str(meeting), "OTHER": other},
+            steps={"pre-deploy": ["ansible/rendezvous.yml"]},
+            domains=[f"{app}.example.test"],
+        )
+        sandbox.admit(app)
+        sources[app] = src
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda app: sandbox.push(app, sources[app]), sources))
+    for result in results:
+        assert result.returncode == 0, output(result)
+
+
+def test_a_write_that_fails_while_staging_keeps_the_previous_copy_and_refuses_the_push(
+    sandbox: Sandbox, app_src: Path
+) -> None:
+    """A full disk and a read-only folder fail the same writes; the folder is the one a test can arrange."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    first, greeting = sandbox.staged("hello"), sandbox.config("hello")["GREETING"]
+    releases = sandbox.data_dir("hello") / "releases"
+    releases.chmod(0o500)
+    try:
+        edit_env(app_src, env={"GREETING": "never staged", "WORKERS": 2, "DEBUG": False})
+        result = sandbox.push("hello", app_src)
+    finally:
+        releases.chmod(0o700)
+    text = output(result)
+    assert result.returncode != 0
+    assert "ansible-deploy: could not stage the packaging (Permission denied); the staged copy is kept" in text
+    assert "the packaging of this push was not staged for hello, so it is not deployed" in text
+    assert "Traceback" not in text
+    assert sandbox.staged("hello") == first and _staged_is_whole(sandbox, "hello")
+    assert sandbox.config("hello")["GREETING"] == greeting
