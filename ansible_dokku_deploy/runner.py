@@ -123,6 +123,7 @@ def run_playbook(
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_DEPRECATION_WARNINGS": "0",
+            "PGCONNECT_TIMEOUT": "10",  # libpq (modules, pg_dump) waits for a silent server this long, not forever
         }
         progress = _Progress(show_diff=check)
         result = ansible_runner.run(
