@@ -188,7 +188,12 @@ def cron_entries(*_: str) -> None:
 
 
 def install(*_: str) -> None:
-    """Root: the data and config dirs, owned by the dokku user, 0700. Idempotent (every plugin:install re-runs it)."""
+    """Root: the data and config dirs, owned by the dokku user, 0700, and the plugin's modules compiled (the hooks
+    run as dokku, who cannot write the bytecode cache: each would compile them again). Idempotent (every
+    plugin:install re-runs it)."""
+    import compileall  # noqa: PLC0415  # install only
+
+    compileall.compile_dir(Path(__file__).parent, quiet=1)
     dokku = Dokku.from_environ()
     for path in (dokku.data_root, dokku.config_root, dokku.config_root / "--global"):
         secure_dir(path)

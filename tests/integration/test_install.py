@@ -39,6 +39,8 @@ def test_plugin_install_builds_an_isolated_venv_and_is_idempotent() -> None:
         imported = subprocess.run([str(python), "-c", "import ansible_runner, ansible_dokku_deploy; print('ok')"],
                                   capture_output=True, text=True, check=False)  # fmt: skip
         assert imported.stdout.strip() == "ok", imported.stderr
+        compiled = plugin / "ansible_dokku_deploy" / "commands" / "__pycache__"  # the hooks, as dokku, cannot write it
+        assert list(compiled.glob("report.*.pyc")), "install compiles the plugin's modules"
         data = root / "var" / "lib" / "dokku" / "data" / "ansible"
         assert data.stat().st_mode & 0o777 == 0o700
         if os.geteuid() == 0:
