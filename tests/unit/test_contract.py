@@ -14,16 +14,16 @@ from ansible_dokku_deploy.triggers import TRIGGERS
 
 TRIGGER_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
-exec "${0%/*}/.venv/bin/python" -m ansible_dokku_deploy trigger "${0##*/}" "$@"
+exec "${0%/*}/.venv/bin/python" -I -m ansible_dokku_deploy trigger "${0##*/}" "$@"
 """
 ROOT_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
 "${0%/*}/scripts/ensure-venv"
-exec "${0%/*}/.venv/bin/python" -m ansible_dokku_deploy trigger "${0##*/}" "$@"
+exec "${0%/*}/.venv/bin/python" -I -m ansible_dokku_deploy trigger "${0##*/}" "$@"
 """
 SUBCOMMAND_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
-exec "${0%/*}/../.venv/bin/python" -m ansible_dokku_deploy "$@"
+exec "${0%/*}/../.venv/bin/python" -I -m ansible_dokku_deploy "$@"
 """
 ROOT_TRIGGERS = {"install", "update"}
 
