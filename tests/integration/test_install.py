@@ -55,4 +55,5 @@ def test_plugin_install_builds_an_isolated_venv_and_is_idempotent() -> None:
                                 capture_output=True, text=True, check=False)  # fmt: skip
         assert repeat.returncode == 1 and "Plugin already enabled" in repeat.stderr
     finally:
+        subprocess.run([sys.executable, str(REPO / "scripts" / "sandbox"), "down", str(root)], check=False)
         shutil.rmtree(root, ignore_errors=True)
