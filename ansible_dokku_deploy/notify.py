@@ -37,7 +37,7 @@ def send(store: Store, run: Run) -> list[str]:
         return []
     body, timeout = payload(run), store.computed_int(run.app, "notify-timeout")
     problems = []
-    url = store.get(run.app, "notify-webhook-url") or store.get(GLOBAL, "notify-webhook-url")
+    url = store.computed(run.app, "notify-webhook-url")
     if url:
         problems += _attempt("webhook", lambda: _post(url, body, timeout))
     recipients = [a.strip() for a in store.computed(run.app, "notify-email-to").split(",") if a.strip()]

@@ -100,7 +100,10 @@ def post_deploy(app: str, *_: str) -> None:
         try:
             health.verify(dokku, app, packaging_for(dokku, app, release.path))
         except ProvisioningError as failure:  # not an Ansible run, but a deploy result people want to hear about
-            check = Run("", app, "health-check", release.rev, started, FAILED, time.time(), message=failure.message)
+            check = Run(
+                id="", app=app, phase="health-check", rev=release.rev, started_at=started,
+                status=FAILED, finished_at=time.time(), message=failure.message,
+            )  # fmt: skip
             notify.send(Store(dokku), check)
             raise
         finally:
