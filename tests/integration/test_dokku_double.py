@@ -89,4 +89,4 @@ def test_a_published_port_needs_zero_downtime_off_as_docker_would(sandbox: Sandb
     assert restarted.returncode == 0 and "Zero downtime is disabled" in restarted.stdout
     sandbox.ok("docker-options:remove", "hello", "deploy", "-p 127.0.0.1:45122:45123")
     sandbox.ok("checks:enable", "hello")
-    assert "-p" not in sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")
+    assert "-p 127.0.0.1:45122:45123" not in sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")
