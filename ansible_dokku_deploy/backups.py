@@ -21,10 +21,10 @@ from ansible_dokku_deploy import monitoring, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.plan import BACKUP, DRILL, RESTORE, State
 from ansible_dokku_deploy.resolve import packaging_for
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir, write_private
+from ansible_dokku_deploy.state import BACKUP, DRILL, RESTORE, State
 
 DEFAULT_KEEP = 7
 CRON = re.compile(r" *[0-9A-Za-z*,/-]+( +[0-9A-Za-z*,/-]+){4} *")  # as the packaging schema's $defs/cron

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -106,6 +104,8 @@ def main(args: list[str]) -> int:
         output.warn("interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001  # the one sink: a short line for people, the traceback in a log
+        import traceback  # noqa: PLC0415  # every hook starts this module: only on a crash
+
         log = _crash_log("".join(traceback.format_exception(exc)))
         output.warn(f"ansible-deploy failed unexpectedly ({type(exc).__name__}: {exc})")
         output.warn(f"The details are in {log}")
@@ -114,6 +114,8 @@ def main(args: list[str]) -> int:
 
 
 def _crash_log(text: str) -> str:
+    import tempfile  # noqa: PLC0415  # only on a crash
+
     for directory in (Dokku.from_environ().data_root, Path(tempfile.gettempdir())):
         try:
             fd, path = tempfile.mkstemp(prefix="crash-", suffix=".log", dir=directory)

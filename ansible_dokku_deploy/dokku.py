@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +57,8 @@ class Dokku:
     def restart(self, app: str) -> None:
         """`dokku ps:restart APP`: new containers with the current settings; post-deploy runs for them.
         An app that was never deployed is only warned about, as Dokku does."""
+        import subprocess  # noqa: PLC0415  # every hook imports this module; only two commands restart
+
         result = subprocess.run(["dokku", "ps:restart", app], check=False)  # noqa: S603, S607  # argv, Dokku PATH
         if result.returncode != 0:
             raise DeployError(f"dokku ps:restart {app} failed (exit {result.returncode})", hint="See its output above.")

@@ -50,13 +50,14 @@ def verify(dokku: Dokku, app: str, packaging: Packaging) -> None:
         if (packaging.spec.get("monitoring") or {}).get("healthcheck"):
             output.warn(f"{app} declares a health check but no domains: there is no route to check")
         return
+    from ansible_dokku_deploy.http_probe import get  # noqa: PLC0415  # only when probing
+
     store = Store(dokku)
-    ca_file = store.computed(app, "healthcheck-ca-file") or None
-    import ssl  # noqa: PLC0415  # with http.client, a tenth of a deploy hook's start: only when probing
+    context = None  # ssl and its CA bundle take longer than a probe: only for HTTPS
+    if any(route.scheme == "https" for route in targets):
+        import ssl  # noqa: PLC0415
 
-    from ansible_dokku_deploy.http_probe import get  # noqa: PLC0415
-
-    context = ssl.create_default_context(cafile=ca_file)
+        context = ssl.create_default_context(cafile=store.computed(app, "healthcheck-ca-file") or None)
     deadline = time.monotonic() + store.computed_int(app, "healthcheck-timeout")
     for route in targets:
         output.step(f"Checking {route} (through {route.address}:{route.port})")

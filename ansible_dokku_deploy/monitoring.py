@@ -6,6 +6,7 @@ Metrics: $monitoring-textfile-dir/ansible-deploy.prom, rewritten atomically afte
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -13,8 +14,8 @@ from pathlib import Path
 from ansible_dokku_deploy import health
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.history import SUCCEEDED, History
-from ansible_dokku_deploy.plan import State
 from ansible_dokku_deploy.settings import GLOBAL, Store
+from ansible_dokku_deploy.state import State
 
 KINDS = ("probe", "metrics")
 METRICS = {
@@ -64,12 +65,24 @@ def _write(path: Path, text: str) -> None:
 
 
 def _certificate_expiry(dokku: Dokku, app: str) -> float | None:
+    """The certificate's notAfter, remembered beside it per version of the file (parsing it imports a library
+    that costs a deploy hook more than everything else it does)."""
     path = dokku.data_dir(app) / "tls" / "server.crt"
-    if not path.exists():
+    try:
+        seen = path.stat()
+    except FileNotFoundError:
         return None
-    from cryptography import x509  # noqa: PLC0415  # only when there is a certificate
+    memo, version = path.with_name(".server.crt.expiry"), f"{seen.st_mtime_ns}:{seen.st_size}"
+    with contextlib.suppress(OSError, ValueError):
+        remembered, _, value = memo.read_text().partition(" ")
+        if remembered == version:
+            return float(value)
+    from cryptography import x509  # noqa: PLC0415  # see above
 
-    return x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc.timestamp()
+    expiry = x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc.timestamp()
+    with contextlib.suppress(OSError):  # a reader without write access just parses it again next time
+        memo.write_text(f"{version} {expiry}")
+    return expiry
 
 
 def _backup_samples(dokku: Dokku, app: str) -> dict[str, str]:

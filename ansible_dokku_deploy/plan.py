@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +17,9 @@ from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.server import Acme, Dns, acme_config, dns_config
 from ansible_dokku_deploy.settings import GLOBAL, Store
-from ansible_dokku_deploy.staging import Release, write_private
+from ansible_dokku_deploy.staging import Release
+from ansible_dokku_deploy.state import BACKUP, DESTROY, DRILL, POST_DEPLOY, PRE_DEPLOY, RENEW, RESTORE, State
 
-PRE_DEPLOY, POST_DEPLOY, RENEW, DESTROY = "pre-deploy", "post-deploy", "renew", "destroy"
-BACKUP, RESTORE, DRILL = "backup", "restore", "drill"  # the backups role's actions, one phase each
 PHASES = (PRE_DEPLOY, POST_DEPLOY)
 SNIPPET_PREFIX = "ansible-deploy-"  # the only nginx.conf.d/ files the plugin writes or removes
 ACME_SNIPPET = f"{SNIPPET_PREFIX}acme-challenge.conf"
@@ -45,56 +44,6 @@ class Plan:
     fingerprint: str
     steps: tuple[str, ...] = ()  # the packager's playbooks for this phase, run after the roles
     on_failure: tuple[str, ...] = ()  # and those run when the phase fails
-
-
-@dataclass
-class State:
-    """What the last runs left behind: per-phase fingerprints and what the plugin owns on the server."""
-
-    path: Path
-    phases: dict[str, dict[str, str]] = field(default_factory=dict)
-    config_keys: list[str] = field(default_factory=list)
-    snippets: list[str] = field(default_factory=list)
-    dns: list[dict[str, str]] = field(default_factory=list)
-    database: dict[str, str] = field(default_factory=dict)  # engine, backend, name: where the app's data is
-    backups: dict[str, Any] = field(default_factory=dict)  # env.yml's schedule and keep, for the cron job
-
-    @classmethod
-    def load(cls, data_dir: Path) -> State:
-        path = data_dir / "state.json"
-        try:
-            raw = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            return cls(path)
-        return cls(path, **{k: raw[k] for k in STATE_KEYS if k in raw})
-
-    def save(self) -> None:
-        raw = {key: getattr(self, key) for key in STATE_KEYS}
-        write_private(self.path, json.dumps(raw, sort_keys=True).encode())
-
-    def unchanged(self, plan: Plan) -> bool:
-        return self.phases.get(plan.phase, {}).get("fingerprint") == plan.fingerprint
-
-    def record(self, plan: Plan, *, succeeded: bool) -> None:
-        self.phases[plan.phase] = {"fingerprint": plan.fingerprint if succeeded else ""}
-        if plan.phase == PRE_DEPLOY:
-            owned = {**plan.variables.get("config_values", {}), **plan.variables.get("config_secret_values", {})}
-            snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
-            if not succeeded:  # it may have set some before failing: own them all, so the next run removes extras
-                self.config_keys = sorted({*self.config_keys, *owned})
-                self.snippets = sorted({*self.snippets, *snippets})
-                return
-            self.config_keys = sorted(owned)
-            self.snippets = snippets
-            self.dns = [{k: r[k] for k in ("record", "zone", "type")} for r in plan.variables.get("dns_records", [])]
-            if "database" in plan.roles:
-                self.database = {k: plan.variables[f"database_{k}"] for k in ("engine", "backend", "name")}
-            self.backups = plan.variables["ansible_deploy_backups"]
-        if succeeded and plan.phase == DESTROY:
-            self.dns = []
-
-
-STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups")
 
 
 def storage_entry(app: str, name: str) -> str:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
-from ansible_dokku_deploy.packaging import Packaging, validate_tree
-from ansible_dokku_deploy.packaging.validate import Passed
-from ansible_dokku_deploy.packaging.vault import decrypt
-from ansible_dokku_deploy.server import dns_config
+from ansible_dokku_deploy.packaging import Packaging, source_key
+from ansible_dokku_deploy.packaging.passed import Passed
 from ansible_dokku_deploy.settings import Store
-from ansible_dokku_deploy.staging import secure_dir
+from ansible_dokku_deploy.staging import Staging, secure_dir
+
+# The checks import YAML, the schema and the vault's cipher: a push whose packaging is the staged one, under the
+# same settings, skips them (check_push), so they are imported only when used.
 
 
 @dataclass(frozen=True)
@@ -21,15 +22,23 @@ class Resolved:
     secrets: dict[str, str] = field(repr=False)
 
 
+def _passed(dokku: Dokku, app: str) -> Passed:
+    return Passed(secure_dir(dokku.data_dir(app)) / ".passed")
+
+
 def packaging_for(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = False) -> Packaging:
     """The packaging in the app's environment (the vault left encrypted)."""
-    passed = Passed(secure_dir(dokku.data_dir(app)) / ".passed")
+    from ansible_dokku_deploy.packaging.validate import validate_tree  # noqa: PLC0415  # see above
+
     environment = Store(dokku).computed(app, "environment")
-    return validate_tree(root, check_nginx=check_nginx, environment=environment, passed=passed)
+    return validate_tree(root, check_nginx=check_nginx, environment=environment, passed=_passed(dokku, app))
 
 
 def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> Resolved:
     """Everything a push is checked against on the server; PackagingError lists every problem."""
+    from ansible_dokku_deploy.packaging.vault import decrypt  # noqa: PLC0415  # see above
+    from ansible_dokku_deploy.server import dns_config  # noqa: PLC0415
+
     store = Store(dokku)
     packaging = packaging_for(dokku, app, root, check_nginx=check_nginx)
     problems: list[DeployError] = []
@@ -53,3 +62,17 @@ def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> 
     if problems:
         raise PackagingError(problems)
     return Resolved(packaging, secrets)
+
+
+def check_push(dokku: Dokku, app: str, root: Path) -> tuple[str, Packaging | None]:
+    """The pushed tree's source_key, and its packaging after every check; None instead when the tree is the staged
+    release's, byte for byte, and passed every check under the settings of now (a code-only push): the answer
+    would be the same. PackagingError lists every problem."""
+    key = source_key(root)
+    staged = Staging(dokku.data_dir(app)).current()
+    mark = f"{key}\0{Store(dokku).fingerprint(app)}".encode()
+    if staged is not None and staged.source == key and _passed(dokku, app).seen("push", mark):
+        return key, None
+    packaging = resolve(dokku, app, root).packaging
+    _passed(dokku, app).remember("push", mark)
+    return key, packaging

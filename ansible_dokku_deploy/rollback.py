@@ -7,8 +7,8 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.history import SUCCEEDED, History
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.plan import PRE_DEPLOY
 from ansible_dokku_deploy.staging import Release, Staging
+from ansible_dokku_deploy.state import PRE_DEPLOY
 
 ROLLBACK = "rollback"  # how rollback runs are named in the run history
 NOT_THE_DATA = "Databases are not rolled back; to return to earlier data: dokku ansible-deploy:restore {app} BACKUP"

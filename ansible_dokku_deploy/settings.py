@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,3 +186,18 @@ class Store:
 
     def computed_int(self, app: str, key: str) -> int:
         return int(self.computed(app, key))
+
+    def fingerprint(self, app: str) -> str:
+        """Every value the app's checks and plans can read: its settings, the global ones, and the content of the
+        files they name (*-file keys, such as an admin password file). Equal fingerprints, equal inputs."""
+        h = hashlib.sha256()
+        for scope in (app, GLOBAL):
+            for key, value in sorted(self._values(scope).items()):
+                h.update(f"{scope}\0{key}\0{value}\0".encode())
+                if key.endswith("-file") and value:
+                    try:
+                        h.update(Path(value).read_bytes())
+                    except OSError as exc:
+                        h.update(f"unreadable: {exc.strerror}".encode())
+                h.update(b"\0")
+        return h.hexdigest()

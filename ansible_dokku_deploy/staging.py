@@ -6,10 +6,11 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ansible_dokku_deploy.packaging import Packaging
+from ansible_dokku_deploy.packaging import Packaging, spec_for
 
 META = ".release.json"
 DEPLOYED = "deployed.json"
@@ -21,10 +22,17 @@ class Release:
     rev: str
     staged_at: str
     digest: str
+    source: str = ""  # the source_key of the tree it was staged from
+    files: tuple[str, ...] = ()
+    document: dict[str, Any] = field(default_factory=dict, repr=False)  # its env.yml, parsed and validated
 
     @property
     def id(self) -> str:
         return self.path.name
+
+    def packaging(self, environment: str) -> Packaging:
+        """Its packaging as an app in environment sees it, without reading or checking the files again."""
+        return Packaging(self.path, spec_for(self.document, environment), self.files, self.digest, self.document)
 
 
 def secure_dir(path: Path) -> Path:
@@ -72,7 +80,15 @@ class Staging:
         if release_id.startswith(".") or "/" in release_id or not (path / META).is_file():
             return None
         meta = json.loads((path / META).read_text())
-        return Release(path=path.resolve(), rev=meta["rev"], staged_at=meta["staged_at"], digest=meta["digest"])
+        return Release(
+            path=path.resolve(),
+            rev=meta["rev"],
+            staged_at=meta["staged_at"],
+            digest=meta["digest"],
+            source=meta.get("source", ""),
+            files=tuple(meta["files"]),
+            document=meta.get("document", {}),
+        )
 
     def current(self) -> Release | None:
         return self._release("staged")
@@ -80,10 +96,11 @@ class Staging:
     def previous(self) -> Release | None:
         return self._release("previous")
 
-    def stage(self, packaging: Packaging, rev: str, keep: int) -> Release:
-        """Copy the packaging files into a new release and make it the staged one; keep the old one as previous."""
+    def stage(self, packaging: Packaging, rev: str, keep: int, source: str = "") -> Release:
+        """Copy the packaging files into a new release and make it the staged one; keep the old one as previous.
+        source is the source_key of the pushed tree."""
         current = self.current()
-        if current is not None and current.digest == packaging.digest and current.rev == rev:
+        if current is not None and (current.digest, current.rev, current.source) == (packaging.digest, rev, source):
             return current
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         release_id = f"{stamp}-{(rev or 'norev')[:12]}-{os.getpid()}"
@@ -95,7 +112,14 @@ class Staging:
                 dest = tmp / rel
                 secure_dir(dest.parent)
                 write_private(dest, (packaging.root / rel).read_bytes())
-            meta = {"rev": rev, "staged_at": stamp, "digest": packaging.digest, "files": list(packaging.files)}
+            meta = {
+                "rev": rev,
+                "staged_at": stamp,
+                "digest": packaging.digest,
+                "files": list(packaging.files),
+                "source": source,
+                "document": packaging.document,
+            }
             write_private(tmp / META, json.dumps(meta).encode())
         except OSError:  # a full disk, say: the staged release stays, the partial one goes
             shutil.rmtree(tmp, ignore_errors=True)
@@ -106,7 +130,14 @@ class Staging:
             _point(self.data_dir / "previous", current.path)
         _point(self.data_dir / "staged", final)
         self.prune(keep)
-        return Release(path=final, rev=rev, staged_at=stamp, digest=packaging.digest)
+        release = self.release(release_id)
+        assert release is not None  # just written
+        return release
+
+    def stage_again(self, release: Release, rev: str, keep: int) -> Release:
+        """A push whose packaging is the staged release's, byte for byte (and checked under the same settings):
+        the same files staged again for its rev, without reading or checking them again."""
+        return self.stage(release.packaging(""), rev, keep, source=release.source)
 
     def restage(self, release: Release) -> None:
         """Make a kept release the staged one again (a rollback); the one it replaces becomes previous."""

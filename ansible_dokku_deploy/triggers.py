@@ -15,7 +15,7 @@ from pathlib import Path
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
-from ansible_dokku_deploy.resolve import packaging_for, resolve
+from ansible_dokku_deploy.resolve import check_push, packaging_for, resolve
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
 
@@ -35,18 +35,24 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     if not _managed(dokku, app, source):
         return
     try:
-        packaging = resolve(dokku, app, source).packaging
+        key, packaging = check_push(dokku, app, source)
     except PackagingError:
         output.step("ansible-deploy: the packaging files are invalid; the staged copy is kept as it was")
         return
+    store = Store(dokku)
+    staging = Staging(secure_dir(dokku.data_dir(app)))
+    keep = store.computed_int(app, "keep-releases")
     try:
-        release = Staging(secure_dir(dokku.data_dir(app))).stage(
-            packaging, rev, keep=Store(dokku).computed_int(app, "keep-releases")
-        )
+        current = staging.current()
+        if packaging is None and current is not None:  # the staged files, checked already: staged again for rev
+            release = staging.stage_again(current, rev, keep)
+        else:
+            release = staging.stage(packaging or resolve(dokku, app, source).packaging, rev, keep, source=key)
     except OSError as exc:
         output.step(f"ansible-deploy: could not stage the packaging ({exc.strerror}); the staged copy is kept")
         return
-    output.step(f"ansible-deploy: staged packaging for {app} ({', '.join(packaging.features) or 'no features'})")
+    features = release.packaging(store.computed(app, "environment")).features
+    output.step(f"ansible-deploy: staged packaging for {app} ({', '.join(features) or 'no features'})")
     output.detail(f"release {release.id}")
 
 
@@ -57,9 +63,9 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
     source = Path(source_dir)
     if not _managed(dokku, app, source):
         return
-    packaging = resolve(dokku, app, source).packaging
+    key, _packaging = check_push(dokku, app, source)
     staged = Staging(dokku.data_dir(app)).current()
-    if staged is None or staged.digest != packaging.digest:  # post-extract failed or was killed
+    if staged is None or staged.source != key:  # post-extract failed or was killed
         raise DeployError(
             f"the packaging of this push was not staged for {app}, so it is not deployed",
             hint="See the post-extract message above (a full disk under /var/lib/dokku?), then push again.",
@@ -71,7 +77,7 @@ def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
     del builder, image
     from ansible_dokku_deploy import rollback  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.plan import PRE_DEPLOY  # noqa: PLC0415
+    from ansible_dokku_deploy.state import PRE_DEPLOY  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     try:
@@ -84,10 +90,9 @@ def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
 def post_deploy(app: str, *_: str) -> None:
     """Record the staged release as the one serving (Dokku has switched traffic), then the post-deploy phase and
     the health check; Dokku passes the port and IP arguments empty."""
-    from ansible_dokku_deploy import health, monitoring, notify  # noqa: PLC0415  # see the module docstring
-    from ansible_dokku_deploy.history import FAILED, Run  # noqa: PLC0415
+    from ansible_dokku_deploy import health, monitoring  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.plan import POST_DEPLOY  # noqa: PLC0415
+    from ansible_dokku_deploy.state import POST_DEPLOY  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     staging = Staging(dokku.data_dir(app))
@@ -98,8 +103,15 @@ def post_deploy(app: str, *_: str) -> None:
     if release is not None:
         started = time.time()
         try:
-            health.verify(dokku, app, packaging_for(dokku, app, release.path))
+            environment = Store(dokku).computed(app, "environment")
+            packaging = (  # staged by an earlier plugin: no parsed env.yml beside it
+                release.packaging(environment) if release.document else packaging_for(dokku, app, release.path)
+            )
+            health.verify(dokku, app, packaging)
         except ProvisioningError as failure:  # not an Ansible run, but a deploy result people want to hear about
+            from ansible_dokku_deploy import notify  # noqa: PLC0415
+            from ansible_dokku_deploy.history import FAILED, Run  # noqa: PLC0415
+
             check = Run(
                 id="", app=app, phase="health-check", rev=release.rev, started_at=started,
                 status=FAILED, finished_at=time.time(), message=failure.message,
@@ -146,7 +158,7 @@ def post_delete(app: str, *_: str) -> None:
     """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
     from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.plan import DESTROY, State  # noqa: PLC0415
+    from ansible_dokku_deploy.state import DESTROY, State  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     marker = dokku.data_root / RENAMES / app

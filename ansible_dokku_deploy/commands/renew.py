@@ -6,8 +6,8 @@ from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.plan import RENEW
 from ansible_dokku_deploy.staging import Staging
+from ansible_dokku_deploy.state import RENEW
 
 USAGE = "(<app>|--all)"
 DESCRIPTION = "Renews the TLS certificates that are within acme-renew-days of expiry (the daily cron job runs --all)"

@@ -14,11 +14,12 @@ from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History, Run
 from ansible_dokku_deploy.output import MASK
 from ansible_dokku_deploy.packaging import Packaging
-from ansible_dokku_deploy.plan import PHASES, RENEW, State, env_value
+from ansible_dokku_deploy.plan import PHASES, env_value
 from ansible_dokku_deploy.resolve import packaging_for
 from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
 from ansible_dokku_deploy.staging import Release, Staging
+from ansible_dokku_deploy.state import RENEW, State
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import UsageError
-from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.packaging.validate import validate_tree
 
 USAGE = "[<dir>]"
 DESCRIPTION = "Checks a packaging dir (env.yml, vault/, nginx.conf.d/, ansible/) without deploying"

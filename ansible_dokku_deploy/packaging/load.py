@@ -12,9 +12,8 @@ from typing import Any
 import yaml
 
 from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.packaging import ENV_FILE, TREES
 
-ENV_FILE = "env.yml"
-TREES = ("vault", "nginx.conf.d", "ansible")
 MAX_ENV_BYTES = 256 * 1024
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 16 * 1024 * 1024

@@ -5,15 +5,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ansible_dokku_deploy import __version__
 from ansible_dokku_deploy.errors import DeployError, PackagingError
-from ansible_dokku_deploy.packaging import nginx_check, snippet_policy
-from ansible_dokku_deploy.packaging.load import ENV_FILE, Lines, collect, load_yaml, read_text
+from ansible_dokku_deploy.packaging import ENV_FILE, Packaging, merge, nginx_check, snippet_policy
+from ansible_dokku_deploy.packaging.load import Lines, collect, load_yaml, read_text
+from ansible_dokku_deploy.packaging.passed import Passed
 
 SCHEMA_VERSION = 1
 VAULT_HEADER = "$ANSIBLE_VAULT;"
@@ -28,42 +27,6 @@ _TYPE_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Packaging:
-    """A validated packaging tree: the parsed env.yml and the files that belong to it."""
-
-    root: Path
-    spec: dict[str, Any]
-    files: tuple[str, ...]
-    digest: str
-
-    @property
-    def snippets(self) -> tuple[str, ...]:
-        return tuple(f for f in self.files if f.startswith("nginx.conf.d/"))
-
-    @property
-    def vault_files(self) -> tuple[str, ...]:
-        return tuple(f for f in self.files if f.startswith("vault/"))
-
-    @property
-    def features(self) -> tuple[str, ...]:
-        """The capabilities this packaging asks for, in provisioning order."""
-        spec = self.spec
-        wanted = {
-            "config": bool(spec.get("env")) or bool(self.vault_files),
-            "ports": "port" in spec,
-            "domains": "domains" in spec,
-            "storage": bool(spec.get("storage")),
-            "nginx": bool(self.snippets),
-            "tls": spec.get("tls", "acme" if spec.get("domains") else "none") == "acme",
-            "database": "database" in spec,
-            "backups": "backups" in spec,
-            "monitoring": "monitoring" in spec,
-            "steps": bool(spec.get("steps")),
-        }
-        return tuple(name for name, on in wanted.items() if on)
-
-
 @cache
 def schema() -> dict[str, Any]:
     path = Path(__file__).with_name("schema") / f"v{SCHEMA_VERSION}.json"
@@ -71,39 +34,11 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-@dataclass(frozen=True)
-class Passed:
-    """Remembers content that passed a costly check (the schema, nginx -t), so an unchanged push skips it: one
-    empty file per check and content hash, in a folder private to the plugin."""
-
-    folder: Path | None
-    KEEP = 40  # marks kept per app
-
-    def _mark(self, check: str, content: bytes) -> Path | None:
-        if self.folder is None:
-            return None
-        key = hashlib.sha256(f"{check}\0{__version__}\0".encode() + content).hexdigest()
-        return self.folder / f"{check}-{key}"
-
-    def seen(self, check: str, content: bytes) -> bool:
-        mark = self._mark(check, content)
-        return mark is not None and mark.exists()
-
-    def remember(self, check: str, content: bytes) -> None:
-        mark = self._mark(check, content)
-        if mark is None:
-            return
-        mark.parent.mkdir(mode=0o700, exist_ok=True)
-        mark.touch()
-        marks = sorted(mark.parent.iterdir(), key=lambda m: m.stat().st_mtime)
-        for old in marks[: -self.KEEP]:
-            old.unlink(missing_ok=True)
-
-
 def validate_tree(
-    root: Path, *, check_nginx: bool = True, environment: str = "", passed: Passed = Passed(None)
+    root: Path, *, check_nginx: bool = True, environment: str = "", passed: Passed | None = None
 ) -> Packaging:
     """Validate the packaging files under root (every environment's variant); the spec is that of `environment`."""
+    passed = passed or Passed(None)
     problems: list[DeployError] = []
     files = collect(root, problems)
     spec: dict[str, Any] = {}
@@ -130,7 +65,7 @@ def validate_tree(
                 hint="Add it to env.yml's environments, or pick another: dokku ansible-deploy:set APP environment NAME",
             )
         )
-    spec = variants.get(environment, spec)
+    document, spec = spec, variants.get(environment, spec)
     problems.extend(_check_vault(root, files))
     snippets = [root / f for f in files if f.startswith("nginx.conf.d/")]
     problems.extend(snippets_named(files))
@@ -149,17 +84,7 @@ def validate_tree(
                 passed.remember("nginx", contents)
     if problems:
         raise PackagingError(problems)
-    return Packaging(root=root, spec=spec, files=tuple(files), digest=digest(root, files))
-
-
-def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """An environment's spec: mappings merged key by key, other values replaced; no environments of its own."""
-    merged = {k: v for k, v in base.items() if k != "environments"}
-    for key, value in overrides.items():
-        merged[key] = (
-            {**merged[key], **value} if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-        )
-    return merged
+    return Packaging(root=root, spec=spec, files=tuple(files), digest=digest(root, files), document=document)
 
 
 def snippets_named(files: list[str]) -> list[DeployError]:

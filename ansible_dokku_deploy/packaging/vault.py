@@ -6,8 +6,8 @@ import re
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.packaging.load import load_yaml
-from ansible_dokku_deploy.packaging.validate import Packaging
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

@@ -108,3 +108,35 @@ def test_app_without_env_yml_is_left_alone(sandbox: Sandbox, app_src) -> None:
     assert result.returncode == 0, output(result)
     assert "ansible-deploy" not in output(result)
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-last-run-status").strip() == "none"
+
+
+def test_a_code_only_push_skips_the_checks_until_a_setting_changes(sandbox: Sandbox, app_src) -> None:
+    """The no-op fast path (docs/benchmark.md) gives way to any setting the checks and the plans read."""
+    edit_env(app_src, environments={"staging": {"env": {"GREETING": "from staging"}}})
+    assert sandbox.push("hello", app_src).returncode == 0
+    first = sandbox.staged("hello")
+
+    def code_change() -> None:
+        (app_src / "app.py").write_text((app_src / "app.py").read_text() + "\n# a code change only\n")
+
+    code_change()
+    result = sandbox.push("hello", app_src)
+    assert result.returncode == 0, output(result)
+    assert "pre-deploy for hello is unchanged since the last successful run; skipping" in output(result)
+    assert "post-deploy for hello is unchanged since the last successful run; skipping" in output(result)
+    second = sandbox.staged("hello")
+    assert second != first, "the new rev gets its own release"
+    assert (second / "env.yml").read_bytes() == (first / "env.yml").read_bytes()
+
+    sandbox.ok("ansible-deploy:set", "hello", "environment", "staging")
+    code_change()
+    result = sandbox.push("hello", app_src)
+    assert result.returncode == 0, output(result)
+    assert "ansible-deploy: pre-deploy for hello: config" in output(result)
+    assert sandbox.config("hello")["GREETING"] == "from staging"
+
+    sandbox.ok("ansible-deploy:set", "hello", "allow-custom-steps", "false")
+    code_change()
+    refused = sandbox.push("hello", app_src)
+    assert refused.returncode != 0
+    assert "custom steps run on the host, and are not allowed for hello" in output(refused)

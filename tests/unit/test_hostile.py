@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 from ansible_dokku_deploy.errors import PackagingError
-from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.packaging.validate import validate_tree
 
 CORPUS = REPO / "tests" / "fixtures" / "hostile"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "EXPECT").exists())

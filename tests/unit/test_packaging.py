@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import EXAMPLE
 
 from ansible_dokku_deploy.errors import PackagingError
-from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.packaging import source_key
+from ansible_dokku_deploy.packaging.validate import validate_tree
 
 
 def problems(root: Path) -> list[str]:
@@ -197,3 +199,22 @@ def test_vault_files_open_as_ansible_vault_opens_them(tmp_path: Path) -> None:
     for data, password in ((sealed, "wrong"), (b"$ANSIBLE_VAULT;1.1;AES256\nzz\n", "pw"), (b"plain: text\n", "pw")):
         with pytest.raises(VaultError):
             open_vault(data, password)
+
+
+def test_the_source_key_sees_every_entry_of_the_packaging_and_nothing_else(tmp_path: Path) -> None:
+    tree = tmp_path / "app"
+    shutil.copytree(EXAMPLE, tree)
+    key = source_key(tree)
+    (tree / "app.py").write_text("# not packaging\n")
+    assert source_key(tree) == key
+    changes = [
+        (tree / "vault" / "empty").mkdir,
+        lambda: (tree / "nginx.conf.d" / "link.conf").symlink_to("/etc/passwd"),
+        lambda: (tree / "env.yml").write_bytes((tree / "env.yml").read_bytes() + b" "),
+        lambda: (tree / "ansible").rename(tree / "ansible.moved"),
+    ]
+    seen = {key}
+    for change in changes:
+        change()
+        seen.add(source_key(tree))
+    assert len(seen) == len(changes) + 1, "each change makes a new key"

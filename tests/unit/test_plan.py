@@ -7,10 +7,11 @@ from pathlib import Path
 from conftest import EXAMPLE
 
 from ansible_dokku_deploy.dokku import Dokku
-from ansible_dokku_deploy.packaging import validate_tree
-from ansible_dokku_deploy.plan import POST_DEPLOY, PRE_DEPLOY, State, make_plan, storage_entry
+from ansible_dokku_deploy.packaging.validate import validate_tree
+from ansible_dokku_deploy.plan import make_plan, storage_entry
 from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.staging import Staging
+from ansible_dokku_deploy.state import POST_DEPLOY, PRE_DEPLOY, State
 
 DOKKU = Dokku(Path("/home/dokku"), Path("/var/lib/dokku"))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE
 
-from ansible_dokku_deploy.packaging import validate_tree
+from ansible_dokku_deploy.packaging.validate import validate_tree
 from ansible_dokku_deploy.staging import Staging
 
 

@@ -1,0 +1,100 @@
+"""What the last runs left on the server (state.json), and the inputs that tell a phase it has nothing to do.
+
+Kept apart from plan (which reads the vault and the servers' settings) so a hook that only checks this imports
+little: a no-op redeploy decides here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ansible_dokku_deploy import __version__
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.settings import Store
+from ansible_dokku_deploy.staging import Release, write_private
+
+if TYPE_CHECKING:
+    from ansible_dokku_deploy.plan import Plan
+
+PRE_DEPLOY, POST_DEPLOY, RENEW, DESTROY = "pre-deploy", "post-deploy", "renew", "destroy"
+BACKUP, RESTORE, DRILL = "backup", "restore", "drill"  # the backups role's actions, one phase each
+
+
+@dataclass
+class State:
+    """What the last runs left behind: per-phase fingerprints and what the plugin owns on the server."""
+
+    path: Path
+    phases: dict[str, dict[str, str]] = field(default_factory=dict)
+    config_keys: list[str] = field(default_factory=list)
+    snippets: list[str] = field(default_factory=list)
+    dns: list[dict[str, str]] = field(default_factory=list)
+    database: dict[str, str] = field(default_factory=dict)  # engine, backend, name: where the app's data is
+    backups: dict[str, Any] = field(default_factory=dict)  # env.yml's schedule and keep, for the cron job
+
+    @classmethod
+    def load(cls, data_dir: Path) -> State:
+        path = data_dir / "state.json"
+        try:
+            raw = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return cls(path)
+        return cls(path, **{k: raw[k] for k in STATE_KEYS if k in raw})
+
+    def save(self) -> None:
+        raw = {key: getattr(self, key) for key in STATE_KEYS}
+        write_private(self.path, json.dumps(raw, sort_keys=True).encode())
+
+    def unchanged(self, plan: Plan) -> bool:
+        return self.phases.get(plan.phase, {}).get("fingerprint") == plan.fingerprint
+
+    def settled(self, phase: str, inputs: str) -> bool:
+        """Whether a plan made from these inputs (see plan_inputs) is known to be the last successful run's."""
+        last = self.phases.get(phase, {})
+        return bool(last.get("fingerprint")) and last.get("inputs") == inputs
+
+    def settle(self, phase: str, inputs: str) -> None:
+        """Remember that these inputs make the last successful run's plan again."""
+        self.phases.setdefault(phase, {})["inputs"] = inputs
+
+    def record(self, plan: Plan, *, succeeded: bool, inputs: str = "") -> None:
+        self.phases[plan.phase] = {"fingerprint": plan.fingerprint, "inputs": inputs} if succeeded else {}
+        if plan.phase == PRE_DEPLOY:
+            owned = {**plan.variables.get("config_values", {}), **plan.variables.get("config_secret_values", {})}
+            snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
+            if not succeeded:  # it may have set some before failing: own them all, so the next run removes extras
+                self.config_keys = sorted({*self.config_keys, *owned})
+                self.snippets = sorted({*self.snippets, *snippets})
+                return
+            self.config_keys = sorted(owned)
+            self.snippets = snippets
+            self.dns = [{k: r[k] for k in ("record", "zone", "type")} for r in plan.variables.get("dns_records", [])]
+            if "database" in plan.roles:
+                self.database = {k: plan.variables[f"database_{k}"] for k in ("engine", "backend", "name")}
+            self.backups = plan.variables["ansible_deploy_backups"]
+        if succeeded and plan.phase == DESTROY:
+            self.dns = []
+
+
+STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups")
+
+
+def plan_inputs(dokku: Dokku, app: str, phase: str, release: Release, state: State) -> str:
+    """A fingerprint of everything make_plan reads: the release, every setting (and file) it may consult, what the
+    plugin owns on the server, the plugin's version and paths. Equal inputs make equal plans, so a phase whose
+    inputs are settled skips without decrypting the vault or planning (the no-op redeploy's fast path)."""
+    owned = {key: getattr(state, key) for key in STATE_KEYS if key != "phases"}
+    basis = {
+        "phase": phase,
+        "digest": release.digest,
+        "settings": Store(dokku).fingerprint(app),
+        "owned": owned,
+        "version": __version__,
+        "paths": [sys.executable, str(dokku.root), str(dokku.lib_root)],
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
