@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.history import SUCCEEDED, History
 from ansible_dokku_deploy.phases import run_phase
+from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, Staging
 from ansible_dokku_deploy.state import PRE_DEPLOY
 
@@ -60,8 +64,7 @@ def after_failed_pre_deploy(dokku: Dokku, app: str) -> None:
     Never raises: the push fails with the original error either way."""
     release = running_release(dokku, app)
     if release is None:
-        output.warn(f"ansible-deploy: {app} has no earlier deployed release to return to, so nothing was rolled back;")
-        output.warn("what the failed run applied before it failed stays (its log lists each change).")
+        _take_back(dokku, app)
         return
     output.step(f"ansible-deploy: rolling {app} back to release {release.id}, which still serves it")
     try:
@@ -70,3 +73,31 @@ def after_failed_pre_deploy(dokku: Dokku, app: str) -> None:
         output.warn(f"ansible-deploy: the rollback failed as well: {exc.message}")
         return
     output.detail(NOT_THE_DATA.format(app=app))
+
+
+def _take_back(dokku: Dokku, app: str) -> None:
+    """A first push failed part-way, so no release ever served: apply an empty packaging (`version: 1`) to remove
+    the settings, nginx snippets and DNS records the failed run may have set, then stage the pushed release again
+    (a rebuild retries it). The rest stays, and the output says so."""
+    from ansible_dokku_deploy.packaging.validate import validate_tree  # noqa: PLC0415  # failures only
+
+    output.warn(f"ansible-deploy: {app} never served a release, so there is none to return to;")
+    output.warn("taking back what the failed run set: its settings, nginx snippets and DNS records.")
+    staging = Staging(dokku.data_dir(app))
+    pushed = staging.current()
+    try:
+        with tempfile.TemporaryDirectory() as empty:
+            (Path(empty) / "env.yml").write_text("version: 1\n")
+            nothing = staging.stage(
+                validate_tree(Path(empty), check_nginx=False), "", Store(dokku).computed_int(app, "keep-releases")
+            )
+        reapply(dokku, app, nothing)
+    except DeployError as exc:
+        output.warn(f"ansible-deploy: taking them back failed as well: {exc.message}")
+        output.warn("What the failed run applied stays; its log lists each change.")
+        return
+    finally:
+        if pushed is not None:
+            staging.restage(pushed)
+    output.detail("Left as the failed run set them: the port map, domains and storage mounts (nothing serves them")
+    output.detail("yet), and a database it created (data is never dropped).")

@@ -39,12 +39,26 @@ def test_a_pre_deploy_that_fails_part_way_is_rolled_back(sandbox: Sandbox, app_s
     assert "pre-deploy" in history and "rollback" in history
 
 
-def test_a_first_push_that_fails_says_there_is_nothing_to_roll_back_to(sandbox: Sandbox, app_src: Path) -> None:
-    break_pre_deploy(app_src)
+def test_a_first_push_that_fails_takes_back_what_it_set_and_says_what_stays(sandbox: Sandbox, app_src: Path) -> None:
+    break_pre_deploy(app_src)  # the roles set the settings and place the snippets, then the step fails
     failed = sandbox.push("hello", app_src)
+    text = output(failed)
     assert failed.returncode != 0
-    assert "hello has no earlier deployed release to return to, so nothing was rolled back" in output(failed)
-    assert "Traceback" not in output(failed)
+    assert "hello never served a release, so there is none to return to" in text
+    assert "Left as the failed run set them: the port map, domains and storage mounts" in text
+    assert "Traceback" not in text
+    assert not {"GREETING", "WORKERS", "DEBUG", "SECRET_KEY"} & set(sandbox.config("hello")), "settings taken back"
+    snippets = sandbox.home / "hello" / "nginx.conf.d"
+    assert not list(snippets.glob("ansible-deploy-*")), "snippets taken back"
+    assert (sandbox.staged("hello") / "ansible" / "broken.yml").exists(), "the pushed release stays staged"
+    assert "rollback" in sandbox.ok("ansible-deploy:history", "hello")
+
+    (app_src / "ansible" / "broken.yml").write_text(
+        "---\n- name: Mended\n  hosts: localhost\n  gather_facts: false\n  tasks: []\n"
+    )
+    fixed = sandbox.push("hello", app_src)
+    assert fixed.returncode == 0, output(fixed)
+    assert sandbox.config("hello")["GREETING"] == "hello from env.yml"
 
 
 def test_rollback_command_returns_to_an_earlier_release_without_a_push(sandbox: Sandbox, app_src: Path) -> None:
