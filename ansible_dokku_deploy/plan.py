@@ -205,6 +205,7 @@ def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: 
         "challenge": acme.challenge,
         "ca_file": acme.ca_file,
         "renew_days": acme.renew_days,
+        "timeout": acme.timeout,
         "account_key": str(dokku.data_root / ".acme" / f"account-{account}.key"),
         "dir": str(dokku.data_dir(app) / "tls"),
         "webroot": str(dokku.app_dir(app) / "ansible-deploy-acme"),

@@ -83,6 +83,8 @@ def _diffs(result: dict[str, Any]) -> list[str]:
 def _message(result: dict[str, Any]) -> str:
     if result.get("censored"):
         return "the task failed; its output is hidden because it handles secrets"
+    if isinstance(result.get("timedout"), dict):  # the task's `timeout:`, on the steps that wait on a server
+        return f"no result within {result['timedout'].get('period', '?')} s: the server is down, refusing or too slow"
     msg = result.get("msg") or result.get("stderr") or result.get("module_stderr") or "failed"
     return str(msg).strip().splitlines()[0][:500] if str(msg).strip() else "failed"
 

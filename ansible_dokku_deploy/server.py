@@ -47,6 +47,7 @@ class Acme:
     challenge: str
     ca_file: str
     renew_days: int
+    timeout: int  # seconds per ACME step: the modules retry a silent or refusing CA for minutes
 
 
 def dns_config(store: Store, app: str) -> Dns | None:
@@ -84,4 +85,5 @@ def acme_config(store: Store, app: str) -> Acme | None:
         challenge=store.computed(app, "acme-challenge"),
         ca_file=store.computed(app, "acme-ca-file"),
         renew_days=int(store.computed(app, "acme-renew-days")),
+        timeout=int(store.computed(app, "acme-timeout")),
     )

@@ -93,6 +93,13 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("acme-renew-days", "Renew a certificate this many days before it expires", "30", "int", minimum=1),
         Setting(
+            "acme-timeout",
+            "Seconds one ACME step may take, the CA's retries included, before the run fails",
+            "120",
+            "int",
+            minimum=10,
+        ),
+        Setting(
             "database-backend",
             "Where app databases live: dokku-service (postgres:*/mysql:* plugins) or server",
             "dokku-service",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -55,8 +57,11 @@ class Sandbox:
         result = self.dokku("ansible-deploy:vault-password", app, input=EXAMPLE_VAULT_PASSWORD)
         assert result.returncode == 0, result.stderr
 
-    def push(self, app: str, src: Path, clone: str = "") -> subprocess.CompletedProcess[str]:
-        """git push src to app, from the pusher's clone (named after the app, or `clone` for several pushers)."""
+    def push(
+        self, app: str, src: Path, clone: str = "", timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """git push src to app, from the pusher's clone (named after the app, or `clone` for several pushers);
+        a timeout makes a push that hangs (on a server that never answers) fail the test."""
         if not (self.home / app).exists() and ((src / "vault").exists() or (src / "ansible").exists()):
             self.admit(app)
         return subprocess.run(
@@ -64,6 +69,7 @@ class Sandbox:
             capture_output=True,
             text=True,
             check=False,
+            timeout=timeout,
         )
 
     def config(self, app: str) -> dict[str, str]:
@@ -146,6 +152,18 @@ def break_pre_deploy(src: Path) -> None:
     )
     spec = yaml.safe_load((src / "env.yml").read_text())
     edit_env(src, steps={**spec.get("steps", {}), "pre-deploy": ["ansible/broken.yml"]})
+
+
+@contextlib.contextmanager
+def silent_server() -> Iterator[int]:
+    """A loopback port where a server seems to be and never says a word (overloaded, or a firewall's tarpit):
+    TCP connections complete in the kernel's backlog and are never accepted; UDP datagrams are never answered."""
+    tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with tcp, udp:
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen(64)
+        udp.bind(("127.0.0.1", tcp.getsockname()[1]))
+        yield tcp.getsockname()[1]
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import sys
 import urllib.parse
 from pathlib import Path
 
 import psycopg2
 import pymysql
 import pytest
-from conftest import REPO, Sandbox, edit_env, output, services_facts
+from conftest import REPO, Sandbox, edit_env, output, services_facts, silent_server
 
 NOTES = REPO / "examples" / "notes"
 
@@ -290,21 +288,14 @@ def test_a_database_server_that_never_answers_fails_the_push_within_its_timeout(
     """A server that accepts connections and says nothing (overloaded, or a firewall's tarpit) fails the run at
     the database task after PGCONNECT_TIMEOUT instead of hanging the deploy (the task handles the admin's
     password, so its own message stays hidden)."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(16)  # never accepted: connections complete in the kernel's backlog, then nothing comes
     port = services_facts(served)["postgres"]["port"]
-    served.ok("ansible-deploy:set", "--global", "postgres-port", str(silent.getsockname()[1]))
-    try:
-        served.ok("apps:create", "silent")
-        pushed = subprocess.run(
-            [sys.executable, str(REPO / "scripts" / "sandbox"), "push", str(served.root), "silent",
-             str(notes_copy(tmp_path, "silent"))],
-            capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
-    finally:
-        served.ok("ansible-deploy:set", "--global", "postgres-port", str(port))
-        silent.close()
+    served.ok("apps:create", "silent")
+    with silent_server() as silent:
+        served.ok("ansible-deploy:set", "--global", "postgres-port", str(silent))
+        try:
+            pushed = served.push("silent", notes_copy(tmp_path, "silent"), timeout=180)
+        finally:
+            served.ok("ansible-deploy:set", "--global", "postgres-port", str(port))
     text = output(pushed)
     assert pushed.returncode != 0
     assert "pre-deploy failed at task 'Ensure the app's role, which may log in and do nothing else'" in text, text

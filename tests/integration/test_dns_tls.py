@@ -11,7 +11,7 @@ import dns.query
 import dns.rcode
 import pytest
 import services
-from conftest import EXAMPLE, Sandbox, edit_env, output, services_facts
+from conftest import EXAMPLE, Sandbox, break_pre_deploy, edit_env, output, services_facts, silent_server
 from cryptography import x509
 
 
@@ -116,19 +116,22 @@ def test_renewal_replaces_a_certificate_within_the_window_and_only_then(served: 
 
 
 def test_an_unreachable_acme_server_fails_clearly_and_keeps_the_certificate(served: Sandbox, tmp_path: Path) -> None:
+    """The ACME modules retry a refusing CA for minutes; acme-timeout bounds each step."""
     pushed(served, "keep", make_app(tmp_path, "keep", ["keep.example.test"]))
     serial = installed_cert(served, "keep").serial_number
     directory = served.ok("ansible-deploy:report", "keep", "--ansible-deploy-computed-acme-directory").strip()
     served.ok("ansible-deploy:set", "--global", "acme-directory", f"https://127.0.0.1:{services.free_port()}/dir")
     try:
         served.ok("ansible-deploy:set", "keep", "acme-renew-days", "100000")
+        served.ok("ansible-deploy:set", "keep", "acme-timeout", "15")
         result = served.dokku("ansible-deploy:renew", "keep")
     finally:
         served.ok("ansible-deploy:set", "--global", "acme-directory", directory)
         served.ok("ansible-deploy:set", "keep", "acme-renew-days")
+        served.ok("ansible-deploy:set", "keep", "acme-timeout")
     assert result.returncode == 1
     text = output(result)
-    assert "renew failed at task" in text and "Connection refused" in text
+    assert "renew failed at task" in text and "no result within 15 s: the server is down, refusing or too slow" in text
     assert "Traceback" not in text
     assert installed_cert(served, "keep").serial_number == serial
     assert served.ok("ansible-deploy:report", "keep", "--ansible-deploy-tls-last-renewal-status").strip() == "failed"
@@ -264,3 +267,51 @@ def test_acme_keys_are_in_no_output_and_no_file_but_their_own(served: Sandbox, t
     leaks = [p for p in served.root.rglob("*") if p.is_file() and not p.is_symlink() and p not in allowed
              and any(c in p.read_bytes() for c in canaries)]  # fmt: skip
     assert leaks == []
+
+
+def test_a_dns_server_that_never_answers_fails_the_push_within_its_timeout(served: Sandbox, tmp_path: Path) -> None:
+    """nsupdate gives up after its fixed 10 s: the deploy fails at the records task, before the release serves."""
+    src = make_app(tmp_path, "dnsslow", ["dnsslow.example.test"])
+    with silent_server() as silent:
+        served.ok("ansible-deploy:set", "--global", "dns-port", str(silent))
+        try:
+            result = served.push("dnsslow", src, timeout=180)
+        finally:
+            served.ok("ansible-deploy:set", "--global", "dns-port", str(services_facts(served)["bind"]["port"]))
+    assert result.returncode != 0
+    text = output(result)
+    assert "pre-deploy failed at task 'Ensure each of the app's domains has its address records'" in text, text
+    assert "Traceback" not in text
+    assert "Deploying dnsslow" not in text, "the new release never serves"
+
+
+def test_an_acme_server_that_never_answers_fails_the_push_within_its_timeout(served: Sandbox, tmp_path: Path) -> None:
+    """A CA that accepts connections and never answers: the modules wait 10 s per request and retry for minutes,
+    so acme-timeout bounds each step. The release serves (this is post-deploy) over plain HTTP until a later
+    deploy or the daily renewal gets the certificate."""
+    src = make_app(tmp_path, "acmeslow", ["acmeslow.example.test"])
+    served.admit("acmeslow")
+    served.ok("ansible-deploy:set", "acmeslow", "acme-timeout", "15")
+    with silent_server() as silent:
+        served.ok("ansible-deploy:set", "--global", "acme-directory", f"https://127.0.0.1:{silent}/dir")
+        try:
+            result = served.push("acmeslow", src, timeout=180)
+        finally:
+            served.ok(
+                "ansible-deploy:set", "--global", "acme-directory", str(services_facts(served)["pebble"]["directory"])
+            )
+    assert result.returncode != 0
+    text = output(result)
+    assert "post-deploy failed at task 'Ensure the server's account exists with the CA': no result within 15 s" in text
+    assert "Traceback" not in text
+    assert not (served.home / "acmeslow" / "tls" / "server.crt").exists()
+
+
+def test_a_failed_first_push_takes_back_the_records_it_created(served: Sandbox, tmp_path: Path) -> None:
+    src = make_app(tmp_path, "undone", ["undone.example.test"])
+    break_pre_deploy(src)  # after the dns role has created the records
+    failed = served.push("undone", src)
+    assert failed.returncode != 0
+    assert "taking back what the failed run set" in output(failed)
+    assert "Ensure each of the app's domains has its address records" in output(failed), "the records were made"
+    assert lookup(served, "undone.example.test") == []
