@@ -103,13 +103,13 @@ class History:
         runs = [r for r in self.runs() if include_check or not r.check]
         return runs[-1] if runs else None
 
-    def close_interrupted(self) -> None:
-        """Mark runs left 'running' by a killed process as failed; called with the app lock held."""
-        for run in self.runs():
-            if run.status == RUNNING:
-                self.finish(
-                    run, status=FAILED, changed=run.changed, message="interrupted: the run's process was killed"
-                )
+    def close_interrupted(self) -> bool:
+        """Mark runs left 'running' by a killed process as failed (whether there were any); called with the app
+        lock held."""
+        interrupted = [run for run in self.runs() if run.status == RUNNING]
+        for run in interrupted:
+            self.finish(run, status=FAILED, changed=run.changed, message="interrupted: the run's process was killed")
+        return bool(interrupted)
 
     def prune(self, keep: int) -> None:
         for run in self.runs()[:-keep]:

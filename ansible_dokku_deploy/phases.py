@@ -47,8 +47,10 @@ def run_phase(
     may_skip = not force and not check and inputs is None
     with app_lock(data_dir, app, store.computed_int(app, "lock-timeout")):
         history = History(data_dir)
-        history.close_interrupted()
         state = State.load(data_dir)
+        if history.close_interrupted():  # it may have changed the host part-way: no phase is settled any more
+            state.phases.clear()
+            state.save()
         if may_skip and state.settled(phase, plan_inputs(dokku, app, phase, release, state)):
             _skip(app, phase)
             return

@@ -76,8 +76,9 @@ def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbo
     proc.wait()
     assert "running" in sandbox.ok("ansible-deploy:history", "hello")
 
-    result = sandbox.dokku("ansible-deploy:run", "hello")
+    result = sandbox.push("hello", app_src)  # the same packaging: skipped, were it not for the killed run
     assert result.returncode == 0, output(result)
+    assert "ansible-deploy: pre-deploy for hello: config" in output(result), "the host may be half-changed"
     history = sandbox.ok("ansible-deploy:history", "hello")
     assert "running" not in history
     assert "failed" in history, "the killed run is recorded as failed (interrupted)"
