@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg2
 import pymysql
 import pytest
+import services
 from conftest import REPO, Sandbox, edit_env, output, services_facts, silent_server
 
 NOTES = REPO / "examples" / "notes"
@@ -300,3 +301,18 @@ def test_a_database_server_that_never_answers_fails_the_push_within_its_timeout(
     assert pushed.returncode != 0
     assert "pre-deploy failed at task 'Ensure the app's role, which may log in and do nothing else'" in text, text
     assert "Traceback" not in text
+
+
+def test_a_database_server_that_is_down_fails_the_push_naming_its_address(served: Sandbox, tmp_path: Path) -> None:
+    """The database tasks hide their errors (they handle passwords), so the role first checks the server answers."""
+    port, down = services_facts(served)["postgres"]["port"], services.free_port()
+    served.ok("apps:create", "pgdown")
+    served.ok("ansible-deploy:set", "--global", "postgres-port", str(down))
+    try:
+        pushed = served.push("pgdown", notes_copy(tmp_path, "pgdown"), timeout=180)
+    finally:
+        served.ok("ansible-deploy:set", "--global", "postgres-port", str(port))
+    text = output(pushed)
+    assert pushed.returncode != 0
+    assert "failed at task 'Check that the admin's database server answers'" in text, text
+    assert f"127.0.0.1:{down}" in text
