@@ -283,20 +283,25 @@ def test_no_database_password_shows_anywhere(served: Sandbox, tmp_path: Path, en
     assert leaks == []
 
 
+def _push_against_postgres_port(box: Sandbox, app: str, src: Path, port: int) -> subprocess.CompletedProcess[str]:
+    """A first push of app with the server backend pointed at another port (put back afterwards)."""
+    usual = services_facts(box)["postgres"]["port"]
+    box.ok("apps:create", app)
+    box.ok("ansible-deploy:set", "--global", "postgres-port", str(port))
+    try:
+        return box.push(app, src, timeout=180)
+    finally:
+        box.ok("ansible-deploy:set", "--global", "postgres-port", str(usual))
+
+
 def test_a_database_server_that_never_answers_fails_the_push_within_its_timeout(
     served: Sandbox, tmp_path: Path
 ) -> None:
     """A server that accepts connections and says nothing (overloaded, or a firewall's tarpit) fails the run at
     the database task after PGCONNECT_TIMEOUT instead of hanging the deploy (the task handles the admin's
     password, so its own message stays hidden)."""
-    port = services_facts(served)["postgres"]["port"]
-    served.ok("apps:create", "silent")
     with silent_server() as silent:
-        served.ok("ansible-deploy:set", "--global", "postgres-port", str(silent))
-        try:
-            pushed = served.push("silent", notes_copy(tmp_path, "silent"), timeout=180)
-        finally:
-            served.ok("ansible-deploy:set", "--global", "postgres-port", str(port))
+        pushed = _push_against_postgres_port(served, "silent", notes_copy(tmp_path, "silent"), silent)
     text = output(pushed)
     assert pushed.returncode != 0
     assert "pre-deploy failed at task 'Ensure the app's role, which may log in and do nothing else'" in text, text
@@ -305,13 +310,8 @@ def test_a_database_server_that_never_answers_fails_the_push_within_its_timeout(
 
 def test_a_database_server_that_is_down_fails_the_push_naming_its_address(served: Sandbox, tmp_path: Path) -> None:
     """The database tasks hide their errors (they handle passwords), so the role first checks the server answers."""
-    port, down = services_facts(served)["postgres"]["port"], services.free_port()
-    served.ok("apps:create", "pgdown")
-    served.ok("ansible-deploy:set", "--global", "postgres-port", str(down))
-    try:
-        pushed = served.push("pgdown", notes_copy(tmp_path, "pgdown"), timeout=180)
-    finally:
-        served.ok("ansible-deploy:set", "--global", "postgres-port", str(port))
+    down = services.free_port()
+    pushed = _push_against_postgres_port(served, "pgdown", notes_copy(tmp_path, "pgdown"), down)
     text = output(pushed)
     assert pushed.returncode != 0
     assert "failed at task 'Check that the admin's database server answers'" in text, text
