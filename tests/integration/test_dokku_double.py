@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import stat
 
 from conftest import Sandbox
 
@@ -77,8 +79,7 @@ def test_a_push_to_another_branch_does_not_deploy(sandbox: Sandbox, app_src) -> 
 def test_a_published_port_needs_zero_downtime_off_as_docker_would(sandbox: Sandbox, app_src) -> None:
     assert sandbox.push("hello", app_src).returncode == 0
     sandbox.ok("docker-options:add", "hello", "deploy", "-p 127.0.0.1:45122:45123")
-    sandbox.ok("docker-options:add", "hello", "deploy", "-p 127.0.0.1:45122:45123")  # added once
-    options = sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")  # with the storage mount's -v
+    options = sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")
     assert options.count("-p 127.0.0.1:45122:45123") == 1
     refused = sandbox.dokku("ps:restart", "hello")  # the running container holds the host port
     assert refused.returncode == 1 and "Bind for 0.0.0.0:45122 failed: port is already allocated" in refused.stderr
@@ -90,3 +91,42 @@ def test_a_published_port_needs_zero_downtime_off_as_docker_would(sandbox: Sandb
     sandbox.ok("docker-options:remove", "hello", "deploy", "-p 127.0.0.1:45122:45123")
     sandbox.ok("checks:enable", "hello")
     assert "-p 127.0.0.1:45122:45123" not in sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")
+
+
+def test_storage_entries_are_dokkus_json_idempotent_and_owned_by_dokku(sandbox: Sandbox) -> None:
+    """plugins/storage entry.go and commands_entries.go: host_path (no `path`), data/storage-registry, 0755."""
+    sandbox.ok("storage:create", "shared-files")
+    again = sandbox.dokku("storage:create", "shared-files")
+    assert again.returncode == 0 and "Storage entry shared-files already exists, leaving in place" in again.stdout
+    (entry,) = json.loads(sandbox.ok("storage:list-entries", "--format", "json"))
+    folder = sandbox.lib / "data" / "storage" / "shared-files"
+    assert entry == {"name": "shared-files", "scheduler": "docker-local", "host_path": str(folder), "schema_version": 1}
+    assert (sandbox.lib / "data" / "storage-registry" / "entries" / "shared-files.json").exists()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    if os.geteuid() == 0:
+        assert pwd.getpwuid(folder.stat().st_uid).pw_name == "dokku"
+    reserved = sandbox.dokku("storage:create", "legacy-mine")
+    assert reserved.returncode == 1 and 'must not start with reserved prefix "legacy-"' in reserved.stderr
+
+
+def test_a_legacy_mount_is_a_synthesized_entry_and_storage_list_names_entries(sandbox: Sandbox) -> None:
+    sandbox.ok("apps:create", "demo")
+    host = sandbox.root / "legacy-folder"
+    host.mkdir()
+    sandbox.ok("storage:mount", "demo", f"{host}:/data")
+    assert sandbox.dokku("storage:mount", "demo", f"{host}:/data").stderr.strip() == "!     Mount path already exists."
+    (entry,) = json.loads(sandbox.ok("storage:list-entries", "--format", "json"))
+    assert entry["name"].startswith("legacy-") and entry["host_path"] == str(host)
+    (row,) = json.loads(sandbox.ok("storage:list", "demo", "--format", "json"))
+    assert row == {"entry_name": entry["name"], "host_path": str(host), "container_path": "/data"}
+
+
+def test_docker_options_add_appends_and_requotes_as_dokku_does(sandbox: Sandbox) -> None:
+    """dockeroptions.go: no check for an equal option; one stored option per flag, words re-quoted, sorted."""
+    sandbox.ok("apps:create", "demo")
+    sandbox.ok("docker-options:add", "demo", "deploy", '--label "forge=a b" -p 2222:22')
+    sandbox.ok("docker-options:add", "demo", "deploy", "-p 2222:22")
+    report = sandbox.ok("docker-options:report", "demo", "--docker-options-deploy").strip()
+    assert report == "--label 'forge=a b' -p 2222:22 -p 2222:22"
+    sandbox.ok("docker-options:remove", "demo", "deploy", "--label 'forge=a b'")
+    assert sandbox.ok("docker-options:report", "demo", "--docker-options-deploy").strip() == "-p 2222:22 -p 2222:22"

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import re
+import shlex
 import shutil
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 from double import nginx
-from double.env import Env, Fail, info1_quiet, verbose
+from double.env import Env, Fail, info1, info1_quiet, quiet, verbose
 from double.plugins import trigger
 from double.report import report
 
 DOMAIN = re.compile(r"^[a-z0-9.*-]*[a-z0-9*-]$")
 STORAGE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$")
+HELPERS = Path(__file__).resolve().parent.parent / "bin"  # root helpers the dokku user runs through sudo
+
+
+def privileged(helper: str, *args: str) -> None:
+    """What Dokku's plugins run with `sudo HELPER ARGS` (sudoers rules of their install triggers); as root, directly."""
+    command = [str(HELPERS / helper), *args]
+    done = subprocess.run(
+        command if os.geteuid() == 0 else ["sudo", "-n", *command], check=False, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise Fail(done.stderr.strip().removeprefix(" !     ") or f"{helper} failed")
 
 
 # --- ports (Go, since 0.31.0): list property `map`, sorted lines scheme:host:container
@@ -236,114 +251,197 @@ def _certs_fields(env: Env, app: str) -> dict[str, str]:
     }
 
 
-# --- storage (Go): named entries (0.38) and -v mounts in DOCKER_OPTIONS_DEPLOY/RUN
+# --- storage (Go, plugins/storage): entries in data/storage-registry (entry.go), attachments as the app's `mounts`
+# property list (attachment.go), legacy `HOST:CONTAINER` mounts as synthesized legacy-<sha1> entries
+ENTRY_FIELDS = ("name", "scheduler", "host_path", "size", "access_mode", "storage_class", "namespace", "chown", "mode")
+CHOWN_IDS = {"herokuish": "32767", "heroku": "1000", "paketo": "2000", "root": "0"}  # subcommands.go ResolveChownID
+LEGACY_PREFIX = "legacy-"
+
+
+def _entry_path(env: Env, name: str) -> Path:
+    return env.lib_root / "data" / "storage-registry" / "entries" / f"{name}.json"
+
+
 def _entry(env: Env, name: str) -> dict[str, object]:
-    return env.prop_json("storage", "--global", f"entry-{name}")
+    path = _entry_path(env, name)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save_entry(env: Env, entry: dict[str, object]) -> None:
+    """SaveEntry: empty fields omitted (Go's omitempty), indented JSON, mode 0600."""
+    path = _entry_path(env, str(entry["name"]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    kept = {k: entry[k] for k in ENTRY_FIELDS if entry.get(k) or k in ("name", "scheduler")}
+    path.write_text(json.dumps({**kept, "schema_version": 1}, indent=2))
+    path.chmod(0o600)
+
+
+def _entries(env: Env) -> list[dict[str, object]]:
+    folder = _entry_path(env, "x").parent
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+def _flags(args: list[str], names: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """pflag: `--name value` or `--name=value` anywhere among the positional arguments."""
+    flags, rest, it = {}, [], iter(args)
+    for arg in it:
+        key, eq, value = arg.removeprefix("--").partition("=")
+        if arg.startswith("--") and key in names:
+            flags[key] = value if eq else next(it, "")
+        else:
+            rest.append(arg)
+    return flags, rest
+
+
+def _chown_id(chown: str) -> str:
+    if chown in CHOWN_IDS:
+        return CHOWN_IDS[chown]
+    if not chown.isdigit() or int(chown) > 65535:  # ParseUint(chown, 10, 16)
+        raise Fail("Unsupported chown permissions")
+    return str(int(chown))
 
 
 def storage_create(env: Env, args: list[str]) -> int:
-    names = [a for a in args if not a.startswith("--")]
-    if not names or not STORAGE_NAME.match(names[0]):
-        raise Fail("Storage entry name must be a DNS-1123 label of at most 45 characters")
-    name = names[0]
+    """commands_entries.go CommandCreate: idempotent; --chown/--mode only on the default host path, re-applied."""
+    flags, names = _flags(args, ("chown", "mode", "scheduler"))
+    name = names[0] if names else ""
+    if not name:
+        raise Fail("storage entry name is required")
+    if not STORAGE_NAME.match(name):
+        raise Fail(f'storage entry name "{name}" must be a DNS-1123 label of at most 45 characters')
+    if name.startswith(LEGACY_PREFIX):
+        raise Fail(f'storage entry name "{name}" must not start with reserved prefix "{LEGACY_PREFIX}"')
+    default = env.lib_root / "data" / "storage" / name
+    host = Path(names[1]) if len(names) > 1 else default
+    chown, mode = flags.get("chown", ""), flags.get("mode", "")
+    if (chown not in ("", "false") or mode) and host != default:
+        raise Fail(
+            f"--chown and --mode are only supported when the storage entry uses the default host path ({default})"
+        )
     if _entry(env, name):
-        raise Fail(f"Storage entry {name} already exists")
-    path = names[1] if len(names) > 1 else str(env.lib_root / "data" / "storage" / name)
-    Path(path).mkdir(parents=True, exist_ok=True)
-    env.prop_set(
-        "storage", "--global", f"entry-{name}", json.dumps({"name": name, "path": path, "scheduler": "docker-local"})
-    )
-    info1_quiet(f"Created storage entry {name}")
+        info1_quiet(f"Storage entry {name} already exists, leaving in place")
+    if not host.is_dir():  # ensureDockerLocalPath: MkdirAll 0755, owned by whoever runs dokku (the dokku user)
+        host.mkdir(parents=True, mode=0o755)
+        verbose(f"Created {host}")
+    if mode:
+        privileged("chmod-storage-dir", name, mode)
+    if chown not in ("", "false"):
+        privileged("chown-storage-dir", name, _chown_id(chown))
+    _save_entry(env, {"name": name, "scheduler": "docker-local", "host_path": str(host), "chown": chown, "mode": mode})
+    info1(f"Storage entry {name} created")
     return 0
 
 
 def storage_info(env: Env, args: list[str]) -> int:
     entry = _entry(env, args[0]) if args else {}
     if not entry:
-        raise Fail(f"Storage entry {args[0] if args else ''} does not exist")
+        raise Fail(f'storage entry "{args[0] if args else ""}" does not exist')
     if "--format" in args and args[args.index("--format") + 1] == "json":
-        print(json.dumps(entry))
+        print(json.dumps(entry, indent=2))
     else:
-        for key, value in entry.items():
-            verbose(f"{key}: {value}")
+        info1_quiet(f"Storage entry {entry['name']}")
+        verbose(f"Scheduler:        {entry['scheduler']}")
+        if entry.get("host_path"):
+            verbose(f"Host path:        {entry['host_path']}")
     return 0
 
 
 def storage_list_entries(env: Env, args: list[str]) -> int:
-    folder = env.lib_root / "config" / "storage" / "--global"
-    entries = [json.loads(p.read_text()) for p in sorted(folder.glob("entry-*"))] if folder.is_dir() else []
+    entries = _entries(env)
     if "--format" in args and args[args.index("--format") + 1] == "json":
-        print(json.dumps(entries))
+        print(json.dumps(entries, indent=2))
+    elif not entries:
+        info1_quiet("No storage entries registered")
     else:
+        info1_quiet("Storage entries:")
         for entry in entries:
-            verbose(f"{entry['name']} {entry['path']}")
+            verbose(f"{entry['name']}\t{entry['scheduler']}\t{entry.get('host_path', '')}")
     return 0
 
 
-def _options(env: Env, app: str, phase: str) -> Path:
-    return env.app_dir(app) / f"DOCKER_OPTIONS_{phase}"
+def _attachments(env: Env, app: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in env.prop_list("storage", app, "mounts")]
 
 
-def _mounts(env: Env, app: str) -> list[str]:
-    path = _options(env, app, "DEPLOY")
-    lines = path.read_text().splitlines() if path.exists() else []
-    return [line[3:] for line in lines if line.startswith("-v ")]
+def _save_attachments(env: Env, app: str, attachments: list[dict[str, object]]) -> None:
+    env.prop_list_set("storage", app, "mounts", [json.dumps(a, separators=(",", ":")) for a in attachments])
 
 
-def _write_mounts(env: Env, app: str, mounts: list[str]) -> None:
-    for phase in ("DEPLOY", "RUN"):
-        path = _options(env, app, phase)
-        kept = [line for line in (path.read_text().splitlines() if path.exists() else []) if not line.startswith("-v ")]
-        path.write_text("".join(f"{line}\n" for line in kept + [f"-v {m}" for m in mounts]))
+def mounts(env: Env, app: str) -> list[tuple[str, str, str]]:
+    """(entry name, host path, container path) of each attachment, as ListAppMountEntries joins them."""
+    rows = []
+    for attachment in _attachments(env, app):
+        entry = _entry(env, str(attachment["entry_name"]))
+        if not entry:
+            raise Fail(f'attachment on "{app}" references missing entry "{attachment["entry_name"]}"')
+        rows.append(
+            (str(entry["name"]), str(entry.get("host_path") or entry["name"]), str(attachment["container_path"]))
+        )
+    return rows
+
+
+def _legacy_entry(env: Env, spec: str) -> tuple[str, str]:
+    """LegacyMountToEntry: `legacy-` and the first 10 hex digits of sha1(host path); saved on first use."""
+    host, _, container = spec.partition(":")
+    if not container or not host:
+        raise Fail("Storage path must be two valid paths divided by colon.")
+    if host.startswith("/") and not Path(host).exists():
+        raise Fail(f"Host path {host} does not exist")  # VerifyPaths
+    name = LEGACY_PREFIX + hashlib.sha1(host.encode()).hexdigest()[:10]  # noqa: S324  # Dokku's naming, not security
+    if not _entry(env, name):
+        _save_entry(env, {"name": name, "scheduler": "docker-local", "host_path": host})
+    return name, container.split(":")[0]
 
 
 def storage_mount(env: Env, args: list[str]) -> int:
-    app = env.verify_app(args[0] if args else None)
-    mounts = _mounts(env, app)
-    if "--container-dir" in args:  # named form: idempotent, updates in place
-        name, container = args[1], args[args.index("--container-dir") + 1]
-        entry = _entry(env, name)
-        if not entry:
-            raise Fail(f"Storage entry {name} does not exist")
-        mounts = [m for m in mounts if m.split(":")[1] != container] + [f"{entry['path']}:{container}"]
-    else:  # legacy host:container form
-        spec = args[1] if len(args) > 1 else ""
-        if ":" not in spec:
-            raise Fail("Storage path must be two valid paths divided by colon.")
-        if spec in mounts:
+    flags, rest = _flags(args, ("container-dir",))
+    app = env.verify_app(rest[0] if rest else None)
+    target = rest[1] if len(rest) > 1 else ""
+    attachments = _attachments(env, app)
+    if ":" in target:  # mountLegacyColon: a duplicate is an error
+        name, container = _legacy_entry(env, target)
+        if any(a["entry_name"] == name and a["container_path"] == container for a in attachments):
             raise Fail("Mount path already exists.")
-        if spec.startswith("/") and not Path(spec.split(":")[0]).exists():
-            raise Fail(f"Host path {spec.split(':')[0]} does not exist")
-        mounts.append(spec)
-    _write_mounts(env, app, mounts)
+    else:  # named form: an upsert keyed on (entry, container dir, process type)
+        name, container = target, flags.get("container-dir", "")
+        if not _entry(env, name):
+            raise Fail(f'storage entry "{name}" does not exist; create it first with `dokku storage:create`')
+        if not container:
+            raise Fail("--container-dir is required when mounting a named storage entry")
+        if any(a["entry_name"] == name and a["container_path"] == container for a in attachments):
+            info1(f"Storage entry {name} mount at {container} on {app} updated")
+            return 0
+        info1(f"Storage entry {name} mounted at {container} on {app}")
+    attachment = {"entry_name": name, "container_path": container, "phases": ["deploy", "run"]}
+    _save_attachments(env, app, [*attachments, {**attachment, "process_type": "_default_"}])
     return 0
 
 
 def storage_unmount(env: Env, args: list[str]) -> int:
-    app = env.verify_app(args[0] if args else None)
-    mounts = _mounts(env, app)
-    if "--container-dir" in args:
-        entry, container = _entry(env, args[1]), args[args.index("--container-dir") + 1]
-        spec = f"{entry.get('path')}:{container}"
-    else:
-        spec = args[1] if len(args) > 1 else ""
-    if spec not in mounts:
-        raise Fail("Mount path does not exist.")
-    mounts.remove(spec)
-    _write_mounts(env, app, mounts)
+    flags, rest = _flags(args, ("container-dir",))
+    app = env.verify_app(rest[0] if rest else None)
+    target = rest[1] if len(rest) > 1 else ""
+    name, container = _legacy_entry(env, target) if ":" in target else (target, flags.get("container-dir", ""))
+    attachments = _attachments(env, app)
+    kept = [a for a in attachments if not (a["entry_name"] == name and container in ("", a["container_path"]))]
+    if len(kept) == len(attachments):
+        raise Fail(
+            "Mount path does not exist." if ":" in target else f'storage entry "{name}" is not mounted on app "{app}"'
+        )
+    _save_attachments(env, app, kept)
     return 0
 
 
 def storage_list(env: Env, args: list[str]) -> int:
     app = env.verify_app(args[0] if args else None)
-    mounts = _mounts(env, app)
+    rows = mounts(env, app)
     if "--format" in args and args[args.index("--format") + 1] == "json":
-        rows = [{"host_path": m.split(":")[0], "container_path": m.split(":")[1], "volume_options": ""} for m in mounts]
-        print(json.dumps(rows))
+        keys = ("entry_name", "host_path", "container_path")
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], separators=(",", ":")))
         return 0
     info1_quiet(f"{app} volume bind-mounts:")
-    for mount in mounts:
-        verbose(mount)
+    for _name, host, container in rows:
+        print(f"{host}:{container}") if quiet() else verbose(f"{host}:{container}")
     return 0
 
 
@@ -351,25 +449,54 @@ def storage_list(env: Env, args: list[str]) -> int:
 PHASES = ("build", "deploy", "run")
 
 
+def _options(env: Env, app: str, phase: str) -> Path:
+    return env.app_dir(app) / f"DOCKER_OPTIONS_{phase}"
+
+
 def docker_options(env: Env, app: str, phase: str) -> list[str]:
     path = _options(env, app, phase.upper())
     return [line.strip() for line in (path.read_text().splitlines() if path.exists() else []) if line.strip()]
 
 
+SHELL_SPECIAL = set(" \t\n\"'$`\\*?[]<>|&;(){}!#~")  # dockeroptions.go needsShellQuoting
+
+
+def _quote(token: str) -> str:
+    if not token:
+        return "''"
+    return "'" + token.replace("'", "'\\''") + "'" if SHELL_SPECIAL & set(token) else token
+
+
+def split_options(option: str) -> list[str]:
+    """dockeroptions.go SplitOptionString: shell words, grouped at each flag, each group re-quoted."""
+    try:
+        words = shlex.split(option)
+    except ValueError as exc:
+        raise Fail(f"Unable to parse docker option: {exc}") from None
+    groups: list[list[str]] = []
+    for word in words:
+        if (len(word) > 1 and word[0] == "-") or not groups:
+            groups.append([])
+        groups[-1].append(word)
+    return [" ".join(_quote(w) for w in group) for group in groups]
+
+
 def _docker_options_change(env: Env, args: list[str], *, add: bool) -> int:
+    """docker-options:add appends each option (no check for an equal one) and sorts; remove drops equal words."""
     app = env.verify_app(args[0] if args else None)
     phases = args[1].split(",") if len(args) > 1 else []
     if not phases or any(p not in PHASES for p in phases):
         raise Fail(f"Phase must be one of [{' '.join(PHASES)}]")
-    option = " ".join(args[2:]).strip()
-    if not option:
+    options = split_options(" ".join(args[2:]))
+    if not options:
         raise Fail(f"Please specify docker options to {'add to' if add else 'remove from'} the phase")
     for phase in phases:
         current = docker_options(env, app, phase)
-        if add and option not in current:
-            current.append(option)
-        if not add:
-            current = [line for line in current if line != option]
+        if add:
+            current = sorted([*current, *options])
+        else:
+            gone = [shlex.split(o) for o in options]
+            current = sorted(line for line in current if shlex.split(line) not in gone)
         _options(env, app, phase.upper()).write_text("".join(f"{line}\n" for line in current))
     return 0
 
@@ -379,8 +506,8 @@ def _docker_options_fields(env: Env, app: str) -> dict[str, str]:
 
 
 def _storage_fields(env: Env, app: str) -> dict[str, str]:
-    mounts = " ".join(f"-v {m}" for m in _mounts(env, app))
-    return {"build-mounts": "", "deploy-mounts": mounts, "run-mounts": mounts}
+    volumes = " ".join(f"-v {host}:{container}" for _name, host, container in mounts(env, app))
+    return {"build-mounts": "", "deploy-mounts": volumes, "run-mounts": volumes}
 
 
 # --- checks (bash; report in Go)

@@ -56,23 +56,23 @@ def main() -> None:
     app, prefix = module.params["app"], module.params["entry_prefix"]
     wanted = {m["entry"]: m["path"] for m in module.params["mounts"]}
     dokku = DokkuCli(module)
-    entries = {e["name"]: e["path"] for e in json.loads(dokku.read("storage:list-entries", "--format", "json") or "[]")}
+    # Dokku 0.38's JSON (plugins/storage): entries carry name and host_path; each mount its entry_name (empty for
+    # mounts made before named entries) and container_path.
+    entries = {e["name"] for e in json.loads(dokku.read("storage:list-entries", "--format", "json") or "[]")}
     mounted = {
-        (m["host_path"], m["container_path"])
+        (m.get("entry_name") or m["host_path"], m["container_path"])
         for m in json.loads(dokku.read("storage:list", app, "--format", "json") or "[]")
     }
-    by_path = {path: name for name, path in entries.items()}
-    before = sorted(f"{by_path.get(h, h)}:{c}" for h, c in mounted)
+    before = sorted(f"{name}:{container}" for name, container in mounted)
     changed = False
     for name, container in sorted(wanted.items()):
         if name not in entries:
             dokku.write("storage:create", name)
             changed = True
-        if name not in entries or (entries[name], container) not in mounted:
+        if (name, container) not in mounted:
             dokku.write("storage:mount", app, name, "--container-dir", container)
             changed = True
-    for host, container in sorted(mounted):
-        name = by_path.get(host, "")
+    for name, container in sorted(mounted):
         if prefix and name.startswith(prefix) and wanted.get(name) != container:
             dokku.write("storage:unmount", app, name, "--container-dir", container)
             changed = True
