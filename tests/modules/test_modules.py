@@ -61,7 +61,7 @@ CASES: list[tuple[str, dict[str, Any], Callable[[Sandbox], object]]] = [
      lambda s: s.ok("domains:report", "demo", "--domains-app-vhosts").split()),
     ("storage", {"app": "demo", "mounts": [{"entry": "demo-data", "path": "/data"}], "entry_prefix": "demo-"},
      lambda s: json.loads(s.ok("storage:list", "demo", "--format", "json"))),
-    ("docker_options", {"app": "demo", "options": ["-p 2222:22", "--label forge=yes"], "phases": ["deploy", "run"]},
+    ("docker_options", {"app": "demo", "options": ["-p 2222:22", '--label "forge=yes please"'], "phases": ["deploy", "run"]},
      lambda s: [s.ok("docker-options:report", "demo", f"--docker-options-{p}") for p in ("deploy", "run")]),
     ("checks", {"app": "demo", "zero_downtime": False},
      lambda s: s.ok("checks:report", "demo", "--checks-disabled-list")),

@@ -45,17 +45,31 @@ commands:
   type: list
 """
 
+import shlex
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dokku_deploy.dokku.plugins.module_utils.dokku import DokkuCli
 
 
+def _flags(text: str) -> list[list[str]]:
+    """Shell words grouped at each flag, as Dokku stores options (one per flag, re-quoted: compare words)."""
+    groups: list[list[str]] = []
+    for word in shlex.split(text):
+        if not groups or (len(word) > 1 and word.startswith("-")):
+            groups.append([])
+        groups[-1].append(word)
+    return groups
+
+
 def _has(report: str, option: str) -> bool:
-    """The report joins a phase's options with spaces; an option is there when it appears whole."""
-    return f" {option} " in f" {report} "
+    """The report joins a phase's options with spaces; an option is there when each of its flags is."""
+    stored = _flags(report)
+    return all(flag in stored for flag in _flags(option))
 
 
 def _without(report: str, option: str) -> str:
-    return f" {report} ".replace(f" {option} ", " ").strip()
+    gone = _flags(option)
+    return " ".join(shlex.join(flag) for flag in _flags(report) if flag not in gone)
 
 
 def main() -> None:
