@@ -316,3 +316,39 @@ def test_a_database_server_that_is_down_fails_the_push_naming_its_address(served
     assert pushed.returncode != 0
     assert "failed at task 'Check that the admin's database server answers'" in text, text
     assert f"127.0.0.1:{down}" in text
+
+
+def test_a_forced_destroy_that_purges_a_linked_service_starts_no_deploy(served: Sandbox, tmp_path: Path) -> None:
+    """A nested `dokku` call inherits the outer `--force` in DOKKU_GLOBAL_FLAGS, where dokku-postgres's unlink
+    looks for `--no-restart`: the plugin's unlink must not restart the app being destroyed."""
+    served.ok("apps:create", "gone")
+    served.ok("ansible-deploy:set", "gone", "database-backend", "dokku-service")
+    served.ok("ansible-deploy:set", "gone", "database-purge-on-destroy", "true")
+    deploy(served, "gone", notes_copy(tmp_path, "gone"))
+    destroyed = subprocess.run(
+        [str(served.root / "bin" / "dokku"), "--force", "apps:destroy", "gone"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip  # the timeout only stops a hang
+    assert destroyed.returncode == 0, output(destroyed)
+    assert "Releasing gone" not in output(destroyed) and "Restarting app" not in output(destroyed)
+    assert served.dokku("postgres:exists", "gone").returncode != 0
+    assert not (served.lib / "data" / "apps" / "gone" / ".deploy.lock").exists()
+    assert not (served.lib / "data" / "ps" / "gone").exists()
+
+
+def test_a_link_made_under_an_outer_flag_restarts_nothing(served: Sandbox, tmp_path: Path) -> None:
+    """`dokku --quiet ansible-deploy:run`: DOKKU_GLOBAL_FLAGS is `--quiet` for every nested call, so a nested
+    `postgres:link ... --no-restart` alone would release and deploy the app inside the plugin's own run."""
+    served.ok("apps:create", "relinked")
+    served.ok("ansible-deploy:set", "relinked", "database-backend", "dokku-service")
+    deploy(served, "relinked", notes_copy(tmp_path, "relinked"))
+    served.ok("postgres:unlink", "relinked", "relinked")  # a restart of its own, outside the plugin
+    pid = served.web("relinked")["pid"]
+    ran = subprocess.run(
+        [str(served.root / "bin" / "dokku"), "--quiet", "ansible-deploy:run", "relinked"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip  # the timeout only stops a hang
+    assert ran.returncode == 0, output(ran)
+    served.ok("postgres:linked", "relinked", "relinked")
+    assert served.web("relinked")["pid"] == pid, "the link restarted the app"
+    assert "Releasing relinked" not in output(ran)

@@ -31,8 +31,21 @@ def _global_flags(args: list[str]) -> list[str]:
         else:
             args.insert(0, flag)
             break
-    os.environ["DOKKU_GLOBAL_FLAGS"] = " ".join(a for a in args if a.startswith("--"))
     return args
+
+
+def _inherit_global_flags(argv: list[str]) -> None:
+    """parse_args (plugins/common/functions): every `--flag` of the whole command line, but only when
+    DOKKU_GLOBAL_FLAGS is empty, so a `dokku` call made inside another keeps the outer command's flags."""
+    if os.environ.get("DOKKU_GLOBAL_FLAGS"):
+        return
+    flags, it = [], iter(argv)
+    for arg in it:
+        if arg == "--app":
+            flags.append(f"--app={next(it, '')}")
+        elif arg.startswith("--"):
+            flags.append(arg)
+    os.environ["DOKKU_GLOBAL_FLAGS"] = " ".join(flags)
 
 
 def _export_environment() -> Env:
@@ -151,6 +164,7 @@ def dispatch(env: Env, args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    _inherit_global_flags(argv)
     args = _global_flags(list(argv))
     _become_dokku(argv)
     env = _export_environment()

@@ -146,6 +146,14 @@ def _service_and_app(env: Env, engine: str, args: list[str]) -> tuple[Service, s
     return service, app
 
 
+def _restart_flags() -> list[str]:
+    """dokku-postgres common-functions service_link/service_unlink: `--no-restart` counts only when it is in
+    DOKKU_GLOBAL_FLAGS (the outermost command's flags) or SERVICE_RESTART_APPS is false."""
+    if "--no-restart" in os.environ.get("DOKKU_GLOBAL_FLAGS", "") or os.environ.get("SERVICE_RESTART_APPS") == "false":
+        return ["--no-restart"]
+    return []
+
+
 def cmd_linked(env: Env, engine: str, args: list[str]) -> int:
     service, app = _service_and_app(env, engine, args)
     if app not in service.links:
@@ -162,7 +170,7 @@ def cmd_link(env: Env, engine: str, args: list[str]) -> int:
     key = "DATABASE_URL" if "DATABASE_URL" not in values else f"DOKKU_{engine.upper()}_AQUA_URL"
     service.set_links([*service.links, app])
     info1("Setting config vars")
-    flags = ["--no-restart"] if "--no-restart" in args or "-n" in args else []
+    flags = _restart_flags()
     with quietly():
         config.cmd_set(env, [*flags, app, f"{key}={service.dsn()}"])
     return 0
@@ -175,7 +183,7 @@ def cmd_unlink(env: Env, engine: str, args: list[str]) -> int:
     service.set_links([a for a in service.links if a != app])
     dsn = service.dsn()
     keys = [k for k, v in config.read(env, app).items() if v == dsn]
-    flags = ["--no-restart"] if "--no-restart" in args or "-n" in args else []
+    flags = _restart_flags()
     if keys:
         with quietly():
             config.cmd_unset(env, [*flags, app, *keys])

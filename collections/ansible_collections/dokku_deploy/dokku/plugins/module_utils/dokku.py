@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
@@ -14,6 +15,9 @@ class DokkuCli:
         self.module = module
         self.binary = module.get_bin_path("dokku", required=True)
         self.commands: list[list[str]] = []
+        # Dokku keeps the outermost command's flags in DOKKU_GLOBAL_FLAGS for every nested call, and some plugins
+        # read `--no-restart` only there (dokku-postgres's link and unlink): each command here states its own.
+        os.environ.pop("DOKKU_GLOBAL_FLAGS", None)
 
     def run(self, *args: str, shown: list[str] | None = None, check: bool = True) -> tuple[int, str, str]:
         """Run a command; `shown` is how it is reported (to hide values)."""
