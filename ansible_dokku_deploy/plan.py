@@ -71,7 +71,7 @@ def role_variables(
     roles: dict[str, dict[str, Any]] = {}
     _database_variables(dokku, store, app, spec, state, roles, destroying=destroying)
     values = {k: env_value(v) for k, v in spec.get("env", {}).items()}
-    database_url = roles.get("database", {}).pop("url", "")  # goes with the settings: one config:set in all
+    database_url = roles.get("database", {}).pop("url", "")  # goes with the settings: one config:import in all
     if values or secrets or state.config_keys or database_url:
         owned = set(values) | set(secrets)
         roles["config"] = {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
+import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -352,3 +355,36 @@ def test_a_link_made_under_an_outer_flag_restarts_nothing(served: Sandbox, tmp_p
     served.ok("postgres:linked", "relinked", "relinked")
     assert served.web("relinked")["pid"] == pid, "the link restarted the app"
     assert "Releasing relinked" not in output(ran)
+
+
+def test_no_secret_is_ever_in_a_process_arguments(served: Sandbox, tmp_path: Path) -> None:
+    """Every program a push starts, recorded by strace (sampling /proc would miss short calls): the database
+    password must not be in any argv, neither plain nor as the base64 of DATABASE_URL that config:set --encoded takes."""
+    app = "argv-canary"
+    canary = "canary-argv-password-0123456789"
+    served.ok("apps:create", app)
+    store = served.lib / "config" / "ansible-deploy" / app
+    store.mkdir(parents=True, exist_ok=True)
+    (store / "database-password").write_text(canary)
+    subprocess.run(["chown", "-R", "dokku:dokku", str(store)], check=True)
+    src = notes_copy(tmp_path, app)
+    trace, log, done = tmp_path / "execve.log", tmp_path / "push.log", tmp_path / "push.log.rc"
+    # strace follows every child, the app's processes too, and would wait for them: stop it once the push is done.
+    tracer = subprocess.Popen(
+        ["strace", "-ff", "-qq", "-e", "trace=execve", "-s", "100000", "-o", str(trace),
+         "sh", "-c", '"$@" >"$0" 2>&1; echo $? >"$0.rc"', str(log),
+         sys.executable, str(REPO / "scripts" / "sandbox"), "push", str(served.root), app, str(src)],
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not (done.exists() and done.stat().st_size) and tracer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    tracer.kill()  # the tracees go on untraced; each finished process's own file (-ff) is complete
+    tracer.wait(timeout=30)
+    pushed = log.read_text()
+    assert done.read_text().strip() == "0", pushed
+    dsn = url(served, app)
+    assert canary in dsn  # it did reach the app
+    calls = "".join(p.read_text(errors="replace") for p in tmp_path.glob("execve.log.*"))
+    assert calls.count("execve(") > 100  # the whole push was traced, Ansible's forks included
+    encoded = base64.b64encode(dsn.encode()).decode()
+    assert canary not in calls and encoded not in calls and canary not in pushed

@@ -95,7 +95,7 @@ def test_config_writes_once_and_hides_secret_values(sandbox: Sandbox) -> None:
     result = module(
         sandbox, "config", {"app": "demo", "values": {"A": "1"}, "secret_values": {"TOKEN": "canary-s3cret"}}
     )
-    assert [c[1] for c in result["commands"]] == ["config:export", "config:set"]
+    assert [c[1] for c in result["commands"]] == ["config:export", "config:import"]
     assert "canary-s3cret" not in json.dumps(result)
     assert sandbox.config("demo")["TOKEN"] == "canary-s3cret"
 

@@ -7,6 +7,8 @@ import binascii
 import json
 import re
 import shlex
+import sys
+from pathlib import Path
 
 from double import deploy
 from double.env import Env, Fail, info1_quiet, verbose_quiet
@@ -81,15 +83,50 @@ def cmd_set(env: Env, args: list[str]) -> int:
             except (binascii.Error, UnicodeDecodeError) as exc:
                 raise Fail(f"{exc} for key '{key}'") from None
         updates[key] = value
-    values = read(env, app)
+    set_many(env, app, updates, flags)
+    return 0
+
+
+def set_many(env: Env, app: str, updates: dict[str, str], flags: set[str], *, replace: bool = False) -> None:
+    """config.go SetMany: write (even when nothing changed), list the values unless quiet, restart unless told not."""
+    values = {} if replace else read(env, app)
     values.update(updates)
-    write(env, app, values)  # Dokku rewrites the file even when nothing changed
+    write(env, app, values)
     info1_quiet("Setting config vars")
     width = max(len(k) for k in updates) + 1
     for key, value in updates.items():
         verbose_quiet(f"{(key + ':').ljust(width)}  {value}")
     trigger(env, "post-config-update", app, "set", *updates)
     _maybe_restart(env, app, flags)
+
+
+def cmd_import(env: Env, args: list[str]) -> int:
+    """config:import (APP|--global) FILE|- [--format envfile|json] [--replace] [--no-restart], Dokku 0.37+
+    (plugins/config/functions.go SubImport): every value is echoed unless --quiet, so callers pass --quiet."""
+    flags, rest, fmt = _split_flags(args, ("--no-restart", "--replace", "--global"))
+    app, names = _target(env, rest, "--global" in flags)
+    source = names[0] if names else ""
+    if source == "-":
+        info1_quiet("Reading config vars from stdin")
+    text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    if (fmt or "envfile") == "json":
+        try:
+            loaded = json.loads(text)
+        except ValueError as exc:
+            raise Fail(f"Unable to parse json: {exc}") from None
+        updates = {str(k): str(v) for k, v in loaded.items()}
+    elif (fmt or "envfile") == "envfile":
+        pairs = (line.partition("=") for line in text.splitlines() if line.strip() and not line.startswith("#"))
+        updates = {k.removeprefix("export ").strip(): " ".join(shlex.split(v)) for k, _, v in pairs}
+    else:
+        raise Fail(f"Unknown format: {fmt}")
+    if not updates:
+        raise Fail("No config vars to set")
+    for key, value in updates.items():
+        if not KEY.match(key):
+            raise Fail(f"Invalid key name: '{key}'")
+        info1_quiet(f"Setting config var {key}={value}")
+    set_many(env, app, updates, flags, replace="--replace" in flags)
     return 0
 
 
@@ -185,6 +222,7 @@ def cmd_show(env: Env, args: list[str]) -> int:
 
 COMMANDS = {
     "config:set": cmd_set,
+    "config:import": cmd_import,
     "config:unset": cmd_unset,
     "config:get": cmd_get,
     "config:export": cmd_export,

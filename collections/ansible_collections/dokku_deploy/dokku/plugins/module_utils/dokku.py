@@ -19,10 +19,12 @@ class DokkuCli:
         # read `--no-restart` only there (dokku-postgres's link and unlink): each command here states its own.
         os.environ.pop("DOKKU_GLOBAL_FLAGS", None)
 
-    def run(self, *args: str, shown: list[str] | None = None, check: bool = True) -> tuple[int, str, str]:
-        """Run a command; `shown` is how it is reported (to hide values)."""
+    def run(
+        self, *args: str, shown: list[str] | None = None, check: bool = True, stdin: str | None = None
+    ) -> tuple[int, str, str]:
+        """Run a command; `shown` is how it is reported (to hide values); `stdin` keeps values off the argv."""
         argv = [self.binary, "--quiet", *args]
-        rc, out, err = self.module.run_command(argv)
+        rc, out, err = self.module.run_command(argv, data=stdin)
         self.commands.append(["dokku", *(shown if shown is not None else args)])
         if check and rc != 0:
             detail = (err or out).strip().replace(" !     ", "")
@@ -32,12 +34,12 @@ class DokkuCli:
     def read(self, *args: str) -> str:
         return self.run(*args)[1].strip()
 
-    def write(self, *args: str, shown: list[str] | None = None) -> None:
+    def write(self, *args: str, shown: list[str] | None = None, stdin: str | None = None) -> None:
         """A write command; in check mode it is only recorded, not run."""
         if self.module.check_mode:
             self.commands.append(["dokku", *(shown if shown is not None else args)])
             return
-        self.run(*args, shown=shown)
+        self.run(*args, shown=shown, stdin=stdin)
 
     def exit(self, *, changed: bool, before: Any, after: Any, **extra: Any) -> None:
         self.module.exit_json(changed=changed, diff={"before": before, "after": after}, commands=self.commands, **extra)

@@ -1,4 +1,4 @@
-"""Module: an app's Dokku settings, set with one config:set --no-restart."""
+"""Module: an app's Dokku settings, set with one config:import --no-restart, values on stdin."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ module: config
 short_description: Ensure a Dokku app's settings have the given values
 description:
   - Reads the app's settings once with C(config:export --format json), then sets every differing value in one
-    C(config:set --no-restart --encoded) and removes the listed keys in one C(config:unset --no-restart).
+    C(dokku --quiet config:import --no-restart --format json APP -), the values on stdin (never in a process's
+    arguments; Dokku 0.37.0 or newer), and removes the listed keys in one C(config:unset --no-restart).
   - Never restarts the app and never writes when nothing differs.
 extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
@@ -42,7 +43,6 @@ commands:
   type: list
 """
 
-import base64
 import json
 
 from ansible.module_utils.basic import AnsibleModule
@@ -67,16 +67,8 @@ def main() -> None:
     current = json.loads(dokku.read("config:export", "--format", "json", app) or "{}")
     to_set = {k: v for k, v in wanted.items() if current.get(k) != v}
     to_unset = [k for k in module.params["unset"] if k in current and k not in wanted]
-    if to_set:
-        pairs = [f"{k}={base64.b64encode(v.encode()).decode()}" for k, v in sorted(to_set.items())]
-        dokku.write(
-            "config:set",
-            "--no-restart",
-            "--encoded",
-            app,
-            *pairs,
-            shown=["config:set", "--no-restart", "--encoded", app, *(f"{k}={MASK}" for k in sorted(to_set))],
-        )
+    if to_set:  # values on stdin, never in a process's arguments (Dokku 0.37+; --quiet: it echoes them otherwise)
+        dokku.write("config:import", "--no-restart", "--format", "json", app, "-", stdin=json.dumps(to_set))
     if to_unset:
         dokku.write("config:unset", "--no-restart", app, *to_unset)
 
