@@ -130,3 +130,23 @@ def test_docker_options_add_appends_and_requotes_as_dokku_does(sandbox: Sandbox)
     assert report == "--label 'forge=a b' -p 2222:22 -p 2222:22"
     sandbox.ok("docker-options:remove", "demo", "deploy", "--label 'forge=a b'")
     assert sandbox.ok("docker-options:report", "demo", "--docker-options-deploy").strip() == "-p 2222:22 -p 2222:22"
+
+
+def test_report_without_an_app_is_the_system_block_and_two_flags_fail_only_docker_options(sandbox: Sandbox) -> None:
+    """00_dokku-standard/subcommands/report; ParseReportArgs's error kept only by docker-options' subcommands.go."""
+    sandbox.ok("apps:create", "demo")
+    assert "demo ansible-deploy information" not in sandbox.ok("report")
+    assert "demo ansible-deploy information" in sandbox.ok("report", "--all")
+    two = sandbox.dokku("docker-options:report", "demo", "--docker-options-build", "--docker-options-run")
+    assert two.returncode == 1 and "docker-options:report command allows only a single flag" in two.stderr
+    assert sandbox.dokku("ports:report", "demo", "--ports-map", "--ports-map-detected").returncode == 0
+
+
+def test_a_clone_gets_its_own_domains_and_a_rename_keeps_them(sandbox: Sandbox) -> None:
+    """plugins/git/post-app-clone-setup skips VHOST and URLS; plugins/domains/post-app-rename-setup copies VHOST."""
+    sandbox.ok("apps:create", "demo")
+    sandbox.ok("domains:set", "demo", "demo.example.test")
+    sandbox.ok("apps:clone", "demo", "copy")
+    assert "demo.example.test" not in sandbox.ok("domains:report", "copy", "--domains-app-vhosts")
+    sandbox.ok("apps:rename", "demo", "renamed")
+    assert sandbox.ok("domains:report", "renamed", "--domains-app-vhosts").split() == ["demo.example.test"]

@@ -111,13 +111,16 @@ def _copy_app(env: Env, old: str, new: str) -> None:
             shutil.copytree(src, dst, dirs_exist_ok=True)
     for plugin_config in (env.lib_root / "config").glob(f"*/{old}"):
         shutil.copytree(plugin_config, plugin_config.parent / new, dirs_exist_ok=True)
+    # plugins/git/post-app-clone-setup and post-app-rename-setup: `find ./*` (no top-level dotfiles) pruning
+    # VHOST, URLS, cache and .cache at any depth, copied with cpio; the new app's hooks are its own
+    skipped = shutil.ignore_patterns("VHOST", "URLS", "cache", ".cache")
     old_dir, new_dir = env.app_dir(old), env.app_dir(new)
     for item in old_dir.iterdir():
-        if item.name == "hooks":
+        if item.name == "hooks" or item.name.startswith(".") or skipped(str(old_dir), [item.name]):
             continue
         dest = new_dir / item.name
         if item.is_dir():
-            shutil.copytree(item, dest, dirs_exist_ok=True, symlinks=True)
+            shutil.copytree(item, dest, dirs_exist_ok=True, symlinks=True, ignore=skipped)
         else:
             shutil.copy2(item, dest)
 
@@ -134,6 +137,13 @@ def cmd_rename(env: Env, args: list[str]) -> int:
     info1(f"Renaming {old} to {new}")
     create(env, new)
     _copy_app(env, old, new)
+    vhosts = env.app_dir(old) / "VHOST"  # plugins/domains/post-app-rename-setup (a clone gets new defaults)
+    if vhosts.exists():
+        default = (env.root / "VHOST").read_text().split() if (env.root / "VHOST").exists() else []
+        text = vhosts.read_text()
+        for domain in default:
+            text = text.replace(f"{old}.{domain}", f"{new}.{domain}")
+        (env.app_dir(new) / "VHOST").write_text(text)
     trigger_honoured(env, "post-app-rename-setup", old, new)
     services.rename_app(env, old, new)  # the service plugins' post-app-rename-setup
     os.environ["DOKKU_APPS_FORCE_DELETE"] = "1"

@@ -133,12 +133,14 @@ def _help(env: Env) -> int:
 
 
 def _report(env: Env, args: list[str]) -> int:
-    if "--format" in args:
+    """plugins/00_dokku-standard/subcommands/report: the system block, then `report` for APP, or every app with
+    --all; without an app, nothing more."""
+    if args and args[0] == "--format":
         raise Fail("--format flag not supported on global report")
-    targets = [env.verify_app(args[0])] if args else env.apps()
+    print(f"-----> uname: {os.uname().sysname} {os.uname().release}")
+    print(f"-----> dokku version: dokku version {VERSION} (test double)")
+    targets = env.apps() if args[:1] == ["--all"] else [env.verify_app(args[0])] if args else []
     for app in targets:
-        print(f"-----> uname: {os.uname().sysname} {os.uname().release}")
-        print(f"-----> dokku version: dokku version {VERSION} (test double)")
         code = plugins.trigger(env, "report", app)
         if code:
             return code

@@ -592,5 +592,7 @@ COMMANDS = {
     "checks:report": lambda env, args: report(env, "checks", _checks_fields, args),
     "docker-options:add": lambda env, args: _docker_options_change(env, args, add=True),
     "docker-options:remove": lambda env, args: _docker_options_change(env, args, add=False),
-    "docker-options:report": lambda env, args: report(env, "docker-options", _docker_options_fields, args),
+    "docker-options:report": lambda env, args: report(
+        env, "docker-options", _docker_options_fields, args, single_flag_error=True
+    ),
 }

@@ -10,7 +10,9 @@ from double.env import Env, Fail, info2_quiet, verbose, warn
 Fields = Callable[[Env, str], dict[str, str]]
 
 
-def report(env: Env, kind: str, fields: Fields, args: list[str]) -> int:
+def report(env: Env, kind: str, fields: Fields, args: list[str], *, single_flag_error: bool = False) -> int:
+    """common.go ParseReportArgs refuses two info flags; only docker-options' subcommands.go passes that error on
+    (exit 1), the others (checks, domains, ports, storage) drop it and exit 0 silently."""
     fmt, flags, apps = "stdout", [], []
     it = iter(args)
     for arg in it:
@@ -27,7 +29,9 @@ def report(env: Env, kind: str, fields: Fields, args: list[str]) -> int:
         warn("You haven't deployed any applications yet")
         return 0
     if len(flags) > 1:
-        return 0  # Go's ParseReportArgs error is swallowed
+        if single_flag_error:
+            raise Fail(f"{kind}:report command allows only a single flag")
+        return 0
     for app in targets:
         values = fields(env, app)
         if flags:
