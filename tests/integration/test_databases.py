@@ -42,12 +42,15 @@ def url(box: Sandbox, app: str) -> str:
 def sql(box: Sandbox, app: str, *statements: str) -> list[tuple[object, ...]]:
     """Run statements with the app's own DATABASE_URL (PostgreSQL or MariaDB); the last one's rows."""
     parts = urllib.parse.urlsplit(url(box, app))
+    host = str(parts.hostname)
+    for engine in ("postgres", "mysql"):  # a service's container name: the host reaches its internal IP
+        if host.startswith(f"dokku-{engine}-"):
+            host = box.ok(f"{engine}:info", host.removeprefix(f"dokku-{engine}-"), "--internal-ip").strip()
+    login = {"host": host, "port": parts.port, "user": parts.username, "password": parts.password}
     if parts.scheme == "postgres":
-        conn = psycopg2.connect(url(box, app))
+        conn = psycopg2.connect(dbname=parts.path[1:], **login)
     else:
-        conn = pymysql.connect(
-            host=parts.hostname, port=parts.port, user=parts.username, password=parts.password, database=parts.path[1:]
-        )
+        conn = pymysql.connect(database=parts.path[1:], **login)
     with conn:
         cur = conn.cursor()
         rows: list[tuple[object, ...]] = []
@@ -388,3 +391,23 @@ def test_no_secret_is_ever_in_a_process_arguments(served: Sandbox, tmp_path: Pat
     assert calls.count("execve(") > 100  # the whole push was traced, Ansible's forks included
     encoded = base64.b64encode(dsn.encode()).decode()
     assert canary not in calls and encoded not in calls and canary not in pushed
+
+
+def test_a_clone_of_an_app_with_a_service_gets_its_own_database(served: Sandbox, tmp_path: Path) -> None:
+    """apps:clone copies DATABASE_URL and adds the clone to the original service's links (dokku-postgres's
+    post-app-clone-setup); a link then leaves DATABASE_URL alone. The clone must write to its own data."""
+    served.ok("apps:create", "orig")
+    served.ok("ansible-deploy:set", "orig", "database-backend", "dokku-service")
+    deploy(served, "orig", notes_copy(tmp_path, "orig"))
+    sql(served, "orig", "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('original')")
+    cloned = served.dokku("apps:clone", "orig", "twin")
+    assert cloned.returncode == 0, output(cloned)
+    assert url(served, "twin") != url(served, "orig")
+    assert urllib.parse.urlsplit(url(served, "twin")).hostname == "dokku-postgres-twin"
+    assert served.dokku("postgres:linked", "orig", "twin").returncode != 0
+    sql(served, "twin", "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('clone')")
+    assert sql(served, "orig", "SELECT name FROM items") == [("original",)]
+    assert sql(served, "twin", "SELECT name FROM items") == [("clone",)]
+    assert report(served, "twin", "database-name") == "twin"
+    served.ok("ansible-deploy:backup", "twin", "--drill")
+    assert report(served, "twin", "last-drill-result") == "succeeded"

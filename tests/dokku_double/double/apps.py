@@ -165,8 +165,9 @@ def cmd_clone(env: Env, args: list[str]) -> int:
         raise Fail("Name is already taken")
     info1_quiet(f"Cloning {old} to {new}")
     create(env, new)
-    _copy_app(env, old, new)
+    _copy_app(env, old, new)  # with config's post-app-clone-setup: the ENV, DATABASE_URL included
     trigger_honoured(env, "post-app-clone-setup", old, new)
+    services.clone_app(env, old, new)  # the service plugins' post-app-clone-setup
     if deploy.is_deployed(env, old) and not skip:
         deploy.rebuild(env, new)
     trigger(env, "post-app-clone", old, new)

@@ -284,6 +284,15 @@ def rename_app(env: Env, old: str, new: str) -> None:
             links.write_text("".join(f"{a}\n" for a in sorted({*apps, new})))
 
 
+def clone_app(env: Env, old: str, new: str) -> None:
+    """dokku-postgres's (and dokku-mysql's) post-app-clone-setup: the clone joins every service the original is
+    linked to (its DATABASE_URL came along with the config)."""
+    for links in (env.lib_root / "services").glob("*/*/LINKS"):
+        apps = [line for line in links.read_text().splitlines() if line]
+        if old in apps:
+            links.write_text("".join(f"{a}\n" for a in sorted({*apps, new})))
+
+
 VERBS = {
     "create": cmd_create,
     "exists": cmd_exists,

@@ -8,7 +8,8 @@ short_description: Ensure a Dokku database service (postgres:* or mysql:*) exist
 description:
   - C(present) creates the service when C(ENGINE:exists) says it is missing and links it to O(app) with
     C(--no-restart) when C(ENGINE:linked) says it is not (both commands fail when repeated, so they are checked first).
-    The service plugin sets the app's C(DATABASE_URL).
+    The service plugin sets the app's C(DATABASE_URL). When the app's C(DATABASE_URL) points at another service
+    the app is linked to (an C(apps:clone) copies both), that link is removed first, so the app gets its own.
   - C(absent) unlinks O(app) when linked, then destroys the service with C(--force); its data is gone.
   - C(dump) writes C(ENGINE:export) to O(target) (gzip-compressed when O(target) ends in C(.gz)), unless O(target)
     exists. C(restore) feeds O(target) to C(ENGINE:import).
@@ -69,6 +70,7 @@ import gzip
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dokku_deploy.dokku.plugins.module_utils.dokku import DokkuCli
@@ -102,6 +104,18 @@ def _stream(dokku: DokkuCli, verb: str, name: str, target: str) -> None:
         dokku.module.fail_json(msg=f"dokku {verb} failed: {err.decode(errors='replace').strip()}")
 
 
+def _inherited_service(dokku: DokkuCli, engine: str, name: str, app: str) -> str:
+    """The service another app's DATABASE_URL points at, when the app is linked to it: apps:clone copies the
+    settings and the service plugins add the clone to the original's links, so a link of the clone's own service
+    would only add DOKKU_ENGINE_COLOR_URL and leave DATABASE_URL on the original's data."""
+    url = dokku.run("config:get", app, "DATABASE_URL", check=False)[1].strip()
+    host = urlsplit(url).hostname or ""
+    other = host.removeprefix(f"dokku-{engine}-") if host.startswith(f"dokku-{engine}-") else ""
+    if not other or other == name:
+        return ""
+    return other if dokku.run(f"{engine}:linked", other, app, check=False)[0] == 0 else ""
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -130,6 +144,9 @@ def main() -> None:
         if not exists:
             dokku.write(f"{engine}:create", name)
         if app and not linked:
+            other = _inherited_service(dokku, engine, name, app)
+            if other:  # a clone: unlinking the original's service also unsets the DATABASE_URL copied from it
+                dokku.write(f"{engine}:unlink", other, app, "--no-restart")
             dokku.write(f"{engine}:link", name, app, "--no-restart")
         after = {"exists": True, "linked": bool(app)}
     else:
