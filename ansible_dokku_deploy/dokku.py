@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,14 +55,24 @@ class Dokku:
             p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".") and not p.name[0].isupper()
         )
 
-    def restart(self, app: str) -> None:
-        """`dokku ps:restart APP`: new containers with the current settings; post-deploy runs for them.
-        An app that was never deployed is only warned about, as Dokku does."""
-        import subprocess  # noqa: PLC0415  # every hook imports this module; only two commands restart
+    def release_and_deploy(self, app: str) -> None:
+        """A new release with the current settings, then a deploy (post-deploy and the health check run for it).
 
-        result = subprocess.run(["dokku", "ps:restart", app], check=False)  # noqa: S603, S607  # argv, Dokku PATH
-        if result.returncode != 0:
-            raise DeployError(f"dokku ps:restart {app} failed (exit {result.returncode})", hint="See its output above.")
+        Not `ps:restart`: it only deploys, and herokuish images keep the settings baked at their release
+        (builder-herokuish/builder-release). Not `ps:rebuild`: it builds the branch's last push again. Dokku's
+        `config:set` without --no-restart fires release-and-deploy; GIT_REV, set to its own value, changes nothing.
+        An app that was never deployed is not released, as Dokku does."""
+        import subprocess  # noqa: PLC0415  # every hook imports this module; only rollback releases
+
+        def dokku(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(["dokku", *args], check=False, text=True, capture_output=True)  # noqa: S603, S607
+
+        rev = dokku("config:get", app, "GIT_REV").stdout.strip()
+        result = dokku("config:set", app, f"GIT_REV={rev}")
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        if result.returncode != 0 or "Failure while restarting app" in result.stderr:  # config.go only warns
+            raise DeployError(f"the new release of {app} failed", hint="See its output above.")
 
     def require_app(self, app: str) -> str:
         if not (self.root / check_app_name(app)).is_dir():

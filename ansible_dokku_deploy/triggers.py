@@ -72,9 +72,24 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
         )
 
 
+def post_build(builder: str, app: str, source_dir: str, *_: str) -> None:
+    """The pre-deploy phase once the image is built and before the release: herokuish bakes the app's settings
+    into the image at its release (builder-herokuish/builder-release), before pre-release-builder fires, so
+    settings set later would reach the app one release late. A failed build has changed nothing."""
+    del builder, source_dir
+    _pre_deploy(app)
+
+
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
-    """The pre-deploy phase: provision before the new release serves (replaces Dokku's deprecated pre-deploy)."""
+    """The pre-deploy phase again for a release without a build (`config:set` restarts it): after post-build it
+    finds nothing to do. Settings it repairs here reach a herokuish app at its next release."""
     del builder, image
+    _pre_deploy(app)
+
+
+def _pre_deploy(app: str) -> None:
+    """Provision before the new release serves (Dokku's pre-deploy trigger is deprecated); a failure puts back
+    the release that still serves."""
     from ansible_dokku_deploy import rollback  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
     from ansible_dokku_deploy.state import PRE_DEPLOY  # noqa: PLC0415
@@ -225,6 +240,7 @@ update = install
 TRIGGERS: dict[str, Callable[..., None]] = {
     "post-extract": post_extract,
     "pre-build": pre_build,
+    "post-build": post_build,
     "pre-release-builder": pre_release_builder,
     "post-deploy": post_deploy,
     "post-app-rename-setup": post_app_rename_setup,

@@ -20,5 +20,5 @@ def main(args: list[str]) -> None:
     output.step(f"ansible-deploy: rolling {app} back to release {release.id} (rev {release.rev[:12] or 'none'})")
     with dokku_deploy_lock(dokku.deploy_lock(app), app):
         rollback.reapply(dokku, app, release)
-    dokku.restart(app)  # the settings reach the containers; post-deploy and the health check run for them
+    dokku.release_and_deploy(app)  # the settings reach the containers; post-deploy and the health check run for them
     output.detail(rollback.NOT_THE_DATA.format(app=app))

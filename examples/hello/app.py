@@ -1,6 +1,7 @@
 """A tiny web app for the sandbox: answers every path with its settings, on $PORT.
 
-/healthz answers HEALTHZ_STATUS (default 200), so a deploy can be shown failing its health check.
+/healthz answers HEALTHZ_STATUS (default 200), so a deploy can be shown failing its health check; /env/NAME also
+answers the setting NAME as the running process sees it.
 """
 
 import json
@@ -10,7 +11,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server's name
-        body = json.dumps({"app": "hello", "greeting": os.environ.get("GREETING", ""), "path": self.path}).encode()
+        setting = os.environ.get(self.path.removeprefix("/env/")) if self.path.startswith("/env/") else None
+        answer = {"app": "hello", "greeting": os.environ.get("GREETING", ""), "path": self.path, "setting": setting}
+        body = json.dumps(answer).encode()
         status = int(os.environ.get("HEALTHZ_STATUS", "200")) if self.path == "/healthz" else 200
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

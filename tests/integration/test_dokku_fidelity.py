@@ -24,3 +24,41 @@ def test_storage_survives_entries_already_on_the_server_and_redeploys_idempotent
     (row,) = json.loads(sandbox.ok("storage:list", "hello", "--format", "json"))
     assert (row["entry_name"], row["container_path"]) == ("hello-uploads", "/app/files")
     assert json.loads(sandbox.ok("storage:list", "other", "--format", "json"))[0]["container_path"] == "/old"
+
+
+def _sees(sandbox: Sandbox, name: str) -> object:
+    """What the running app's process sees for a setting (herokuish: the baked .profile.d wins)."""
+    return sandbox.get("hello", f"/env/{name}")["setting"]
+
+
+def test_settings_reach_a_herokuish_app_in_the_release_that_changes_them(sandbox: Sandbox, app_src) -> None:
+    """builder-herokuish bakes the settings at its release, before pre-release-builder: a changed value, a removed
+    key and a rollback must each be what the app sees in that same release."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    assert _sees(sandbox, "GREETING") == "hello from env.yml"
+    edit_env(app_src, env={"GREETING": "changed", "WORKERS": 2})  # DEBUG removed
+    changed = sandbox.push("hello", app_src)
+    assert changed.returncode == 0, output(changed)
+    assert (_sees(sandbox, "GREETING"), _sees(sandbox, "DEBUG")) == ("changed", None)
+    back = sandbox.dokku("ansible-deploy:rollback", "hello")
+    assert back.returncode == 0, output(back)
+    assert (_sees(sandbox, "GREETING"), _sees(sandbox, "DEBUG")) == ("hello from env.yml", "false")
+
+
+def test_app_json_postdeploy_runs_after_the_plugins_post_deploy_and_not_after_its_failure(
+    sandbox: Sandbox, app_src
+) -> None:
+    """plugn runs post-deploy alphabetically: ansible-deploy (TLS, steps, health check), then app-json's
+    scripts.dokku.postdeploy, then cron; a failure stops the chain."""
+    (app_src / "app.json").write_text(
+        json.dumps({"scripts": {"dokku": {"postdeploy": "echo postdeploy-ran-$GREETING"}}})
+    )
+    pushed = sandbox.push("hello", app_src)
+    text = output(pushed)
+    assert pushed.returncode == 0, text
+    assert "postdeploy-ran-hello from env.yml" in text
+    assert text.index("Checking http") < text.index("Checking for postdeploy task")
+    edit_env(app_src, env={"GREETING": "broken", "HEALTHZ_STATUS": 500})
+    failed = sandbox.push("hello", app_src)
+    assert failed.returncode != 0
+    assert "Checking for postdeploy task" not in output(failed)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from double import deploy
-from double.env import Env, Fail, info1_quiet, verbose_quiet
+from double.env import Env, Fail, info1, info1_quiet, verbose_quiet, warn
 from double.plugins import trigger
 
 KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -156,8 +156,11 @@ def _maybe_restart(env: Env, app: str, flags: set[str]) -> None:
         return
     if env.prop_get("ps", app, "restore", "true") == "false":
         return
-    info1_quiet(f"Restarting app {app}")
-    deploy.release_and_deploy(env, app)
+    info1(f"Restarting app {app}")
+    try:
+        deploy.release_and_deploy(env, app)
+    except Fail as failure:  # config.go triggerRestart: a failed release is only a warning, the exit status stays 0
+        warn(f"Failure while restarting app: {failure.message.splitlines()[0] if failure.message else failure.code}")
 
 
 def cmd_get(env: Env, args: list[str]) -> int:

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -126,12 +127,27 @@ def release_and_deploy(env: Env, app: str, builder: str | None = None) -> None:
     builder = builder or env.prop_get("builder", app, "detected", "herokuish")
     image = f"dokku/{app}:latest"
     info1(f"Releasing {app}...")
+    if builder == "herokuish":
+        _bake_settings(env, app)
     trigger_honoured(env, "pre-release-builder", builder, app, image)
     trigger_honoured(env, "post-release-builder", builder, app, image)
     if has_trigger(env, "pre-deploy"):  # the registry plugin calls it from post-release-builder
         warn("Deprecated: please upgrade plugin to use 'pre-release-builder' plugin trigger instead of pre-deploy")
         trigger_honoured(env, "pre-deploy", app, "latest")
     deploy(env, app)
+
+
+def _bake_settings(env: Env, app: str) -> None:
+    """plugins/builder-herokuish/builder-release: `config_export global` and `config_export app` are written into
+    the image as /app/.profile.d/00-global-env.sh and 01-app-env.sh *before* pre-release-builder fires; herokuish
+    sources them at every start, over the environment the container is given. ps:restart does not come here."""
+    from double import config  # cycle
+
+    profile = (ps_dir(env, app) / "image").resolve() / ".profile.d"
+    profile.mkdir(exist_ok=True)
+    for name, scope in (("00-global-env.sh", "--global"), ("01-app-env.sh", app)):
+        exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(config.read(env, scope).items()))
+        (profile / name).write_text(exports)
 
 
 def _procfile_web(image: Path) -> str | None:
@@ -166,28 +182,51 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _container_env(env: Env, app: str, image: Path) -> dict[str, str]:
+    """What Docker gives an app's container: the app's settings (docker-args-deploy), HOME at /app."""
+    from double import config  # cycle
+
+    app_env = {**config.read(env, "--global"), **config.read(env, app)}
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(image), **app_env, "DOKKU_APP_NAME": app}
+
+
+def _container_command(image: Path, command: str) -> list[str]:
+    """herokuish's procfile-load-profile: the baked .profile.d files win over the container's environment."""
+    profile = 'for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; ' if (image / ".profile.d").is_dir() else ""
+    return ["/bin/sh", "-c", f"{profile}{command}"]
+
+
+def _app_json_postdeploy(env: Env, app: str) -> None:
+    """plugins/app-json/triggers.go TriggerPostDeploy: app.json's scripts.dokku.postdeploy in a one-off container
+    of the new image; a failure fails the deploy (and, as a later plugin's post-deploy, stops the chain)."""
+    image = (ps_dir(env, app) / "image").resolve()
+    app_json = image / "app.json"
+    scripts = json.loads(app_json.read_text()).get("scripts", {}) if app_json.exists() else {}
+    command = (scripts.get("dokku") or {}).get("postdeploy", "")
+    info1("Checking for postdeploy task")
+    if not command:
+        verbose("No postdeploy task found, skipping")
+        return
+    verbose(f"Executing postdeploy task from app.json in ephemeral container: {command}")
+    done = subprocess.run(
+        _container_command(image, command), cwd=image, env=_container_env(env, app, image), check=False
+    )
+    if done.returncode != 0:
+        raise Fail(f"Execution of postdeploy task failed: {command}", done.returncode)
+
+
 def _start_web(env: Env, app: str) -> dict[str, object] | None:
     """Where Dokku starts the web container: run the Procfile's web command on 127.0.0.1 with PORT set."""
     image = (ps_dir(env, app) / "image").resolve()
     command = _procfile_web(image)
     if command is None:
         return None
-    from double import config  # cycle
-
     port = _free_port()
-    app_env = {**config.read(env, "--global"), **config.read(env, app)}
-    proc_env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(image),
-        **app_env,
-        "PORT": str(port),
-        "DOKKU_APP_NAME": app,
-    }
     log = (ps_dir(env, app) / "web.log").open("ab")
     proc = subprocess.Popen(
-        ["/bin/sh", "-c", f"exec {command}"],
+        _container_command(image, f"exec {command}"),
         cwd=image,
-        env=proc_env,
+        env={**_container_env(env, app, image), "PORT": str(port)},
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -290,8 +329,11 @@ def deploy(env: Env, app: str) -> None:
     env.prop_set("common", app, "deployed", "true")  # core-post-deploy
     nginx.build_config(env, app)  # nginx-vhosts' part of core-post-deploy: traffic switches here
     trigger_honoured(env, "core-post-deploy", app, "", "", "latest")
+    # plugn runs post-deploy in the plugins' alphabetical order and stops at the first failure: ansible-deploy,
+    # then app-json (scripts.dokku.postdeploy), then cron (the crontab, scheduler-docker-local)
     trigger_honoured(env, "post-deploy", app, "", "", "latest")
-    cron_write(env)  # the cron plugin's post-deploy (scheduler-docker-local), after ansible-deploy's
+    _app_json_postdeploy(env, app)
+    cron_write(env)
     if old is not None and (new is None or old["pid"] != new["pid"]):
         _kill(int(old["pid"]))
     if new is not None:
