@@ -12,6 +12,7 @@ from ansible_dokku_deploy import PLUGIN_NAME
 from ansible_dokku_deploy.errors import AppMissingError, DeployError
 
 DATA_NAME = "ansible"  # the plugin's data dir: $DOKKU_LIB_ROOT/data/ansible/$APP
+SETTINGS_DIR = ".settings"  # $DOKKU_LIB_ROOT/data/ansible/.settings/(APP|--global)/KEY; no app name starts with '.'
 _APP_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")  # Dokku still accepts existing names with '_'
 
 
@@ -33,6 +34,14 @@ class Dokku:
 
     @property
     def config_root(self) -> Path:
+        """The plugin's settings, kept beside its data rather than at Dokku's usual $DOKKU_LIB_ROOT/config/PLUGIN:
+        an app may be named like the plugin, its ENV lives in config/APP, and config's post-delete removes that
+        folder on apps:destroy (plugins/config/triggers.go), which would take every app's settings with it."""
+        return self.data_root / SETTINGS_DIR
+
+    @property
+    def legacy_config_root(self) -> Path:
+        """Where settings were kept before (Dokku's property layout); install moves them to config_root."""
         return self.lib_root / "config" / PLUGIN_NAME
 
     def data_dir(self, app: str) -> Path:

@@ -151,7 +151,7 @@ _READ: dict[tuple[Path, str], dict[str, str]] = {}  # (Dokku's lib root, app): i
 
 @dataclass(frozen=True)
 class Store:
-    """Property files at $DOKKU_LIB_ROOT/config/ansible-deploy/(APP|--global)/KEY, raw values without newline."""
+    """Property files at $DOKKU_LIB_ROOT/data/ansible/.settings/(APP|--global)/KEY, raw values without newline."""
 
     dokku: Dokku
 

@@ -6,6 +6,7 @@ it needs itself (a code-only push runs four hooks; see docs/benchmark.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -225,6 +226,7 @@ def install(*_: str) -> None:
 
     compileall.compile_dir(Path(__file__).parent, quiet=1)
     dokku = Dokku.from_environ()
+    _move_legacy_settings(dokku)
     for path in (dokku.data_root, dokku.config_root, dokku.config_root / "--global"):
         secure_dir(path)
         path.chmod(0o700)
@@ -235,6 +237,22 @@ def install(*_: str) -> None:
 
 
 update = install
+
+
+def _move_legacy_settings(dokku: Dokku) -> None:
+    """Settings of an older install, in config/ansible-deploy/: each app's folder and --global's move over (an
+    app named ansible-deploy keeps its ENV file there); a folder already moved is left as it is."""
+    legacy = dokku.legacy_config_root
+    if not legacy.is_dir():
+        return
+    secure_dir(dokku.data_root)
+    secure_dir(dokku.config_root)
+    for folder in legacy.iterdir():
+        target = dokku.config_root / folder.name
+        if folder.is_dir() and not folder.is_symlink() and not target.exists():
+            folder.rename(target)
+    with contextlib.suppress(OSError):
+        legacy.rmdir()  # only when nothing else is left
 
 
 TRIGGERS: dict[str, Callable[..., None]] = {

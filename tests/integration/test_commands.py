@@ -104,7 +104,7 @@ def test_set_validates_keys_and_values_and_clears(sandbox: Sandbox) -> None:
     sandbox.ok("apps:create", "hello")
     assert "=====> Setting keep-runs to 3" in sandbox.ok("ansible-deploy:set", "hello", "keep-runs", "3")
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-keep-runs").strip() == "3"
-    stored = sandbox.lib / "config" / "ansible-deploy" / "hello" / "keep-runs"
+    stored = sandbox.lib / "data" / "ansible" / ".settings" / "hello" / "keep-runs"
     assert stored.read_text() == "3" and oct(stored.stat().st_mode & 0o777) == "0o600"
     typo = sandbox.dokku("ansible-deploy:set", "hello", "keep-run", "3")
     assert typo.returncode == 1 and "Did you mean 'keep-runs'?" in typo.stderr

@@ -262,7 +262,7 @@ def test_no_database_password_shows_anywhere(served: Sandbox, tmp_path: Path, en
     app = f"canary-{engine}"
     canary = f"canary-db-password-{engine}-0123456789"
     served.ok("apps:create", app)
-    store = served.lib / "config" / "ansible-deploy" / app
+    store = served.lib / "data" / "ansible" / ".settings" / app
     store.mkdir(parents=True, exist_ok=True)
     (store / "database-password").write_text(canary)  # the plugin uses the stored password: make it a canary
     subprocess.run(["chown", "-R", "dokku:dokku", str(store)], check=True)
@@ -366,7 +366,7 @@ def test_no_secret_is_ever_in_a_process_arguments(served: Sandbox, tmp_path: Pat
     app = "argv-canary"
     canary = "canary-argv-password-0123456789"
     served.ok("apps:create", app)
-    store = served.lib / "config" / "ansible-deploy" / app
+    store = served.lib / "data" / "ansible" / ".settings" / app
     store.mkdir(parents=True, exist_ok=True)
     (store / "database-password").write_text(canary)
     subprocess.run(["chown", "-R", "dokku:dokku", str(store)], check=True)

@@ -230,7 +230,7 @@ def test_the_tsig_secret_is_in_no_file_but_the_plugins_secret_store(served: Sand
     served.ok("ansible-deploy:run", "shop", "--check")
     secret = str(services_facts(served)["bind"]["secret"]).encode()
     allowed = {
-        served.lib / "config" / "ansible-deploy" / "--global" / "dns-tsig-secret",  # the 0600 store
+        served.lib / "data" / "ansible" / ".settings" / "--global" / "dns-tsig-secret",  # the 0600 store
         served.root / "services" / "bind" / "key.conf",  # BIND's own key file (0600)
         served.root / "services" / "services.json",  # the test harness' record (0600)
     }

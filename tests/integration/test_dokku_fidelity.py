@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from conftest import Sandbox, edit_env, output
 
@@ -62,3 +63,29 @@ def test_app_json_postdeploy_runs_after_the_plugins_post_deploy_and_not_after_it
     failed = sandbox.push("hello", app_src)
     assert failed.returncode != 0
     assert "Checking for postdeploy task" not in output(failed)
+
+
+def test_destroying_an_app_named_like_the_plugin_keeps_every_apps_settings(sandbox: Sandbox) -> None:
+    """config's post-delete removes $DOKKU_LIB_ROOT/config/APP on apps:destroy (plugins/config/triggers.go): for an
+    app named ansible-deploy that was the plugin's own settings folder in Dokku's property layout."""
+    sandbox.ok("apps:create", "other")
+    sandbox.ok("ansible-deploy:set", "other", "environment", "staging")
+    sandbox.ok("ansible-deploy:set", "--global", "keep-runs", "7")
+    sandbox.ok("apps:create", "ansible-deploy")
+    sandbox.ok("config:set", "--no-restart", "ansible-deploy", "A=1")
+    sandbox.ok("--force", "apps:destroy", "ansible-deploy")
+    assert sandbox.ok("ansible-deploy:report", "other", "--ansible-deploy-environment").strip() == "staging"
+    assert (sandbox.lib / "data" / "ansible" / ".settings" / "--global" / "keep-runs").read_text() == "7"
+
+
+def test_install_moves_settings_from_the_older_layout(sandbox: Sandbox) -> None:
+    legacy = sandbox.lib / "config" / "ansible-deploy"
+    (legacy / "other").mkdir(parents=True)
+    (legacy / "other" / "environment").write_text("staging")
+    sandbox.ok("apps:create", "other")
+    shutil.rmtree(sandbox.lib / "data" / "ansible" / ".settings" / "other", ignore_errors=True)
+    sandbox.ok("plugin:install")  # every enabled plugin's install trigger, as root
+    assert not legacy.exists()
+    moved = sandbox.lib / "data" / "ansible" / ".settings" / "other" / "environment"
+    assert moved.read_text() == "staging"
+    assert sandbox.ok("ansible-deploy:report", "other", "--ansible-deploy-environment").strip() == "staging"

@@ -55,7 +55,7 @@ def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:
     result = sandbox.dokku("--force", "apps:destroy", "hello")
     assert result.returncode == 0, output(result)
     assert not sandbox.data_dir("hello").exists()
-    assert not (sandbox.lib / "config" / "ansible-deploy" / "hello").exists()
+    assert not (sandbox.lib / "data" / "ansible" / ".settings" / "hello").exists()
 
 
 def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbox, app_src) -> None:

@@ -62,7 +62,7 @@ def test_vault_password_is_never_taken_from_the_command_line(sandbox: Sandbox) -
     sandbox.ok("apps:create", "hello")
     refused = sandbox.dokku("ansible-deploy:set", "hello", "vault-password", "on-the-command-line")
     assert refused.returncode == 1 and "never taken as a command-line value" in refused.stderr
-    stored = sandbox.lib / "config" / "ansible-deploy" / "hello" / "vault-password"
+    stored = sandbox.lib / "data" / "ansible" / ".settings" / "hello" / "vault-password"
     sandbox.dokku("ansible-deploy:vault-password", "hello", input="from-stdin\n")
     assert stored.read_text() == "from-stdin" and stored.stat().st_mode & 0o777 == 0o600
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-vault-password").strip() == "********"

@@ -32,7 +32,7 @@ def test_a_secret_comes_from_stdin_and_is_stored_0600_and_masked(
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("hunter2-canary\n"))
     set_command.main(["app", "test-secret", "-"])
-    stored = dokku_env / "lib" / "config" / "ansible-deploy" / "app" / "test-secret"
+    stored = dokku_env / "lib" / "data" / "ansible" / ".settings" / "app" / "test-secret"
     assert stored.read_text() == "hunter2-canary"
     assert stored.stat().st_mode & 0o777 == 0o600
     assert "hunter2-canary" not in capsys.readouterr().out
@@ -43,7 +43,9 @@ def test_a_secret_comes_from_a_file(dokku_env: Path) -> None:
     source = dokku_env / "secret.txt"
     source.write_text("from-a-file\n")
     set_command.main(["--global", "test-secret", "--from-file", str(source)])
-    assert (dokku_env / "lib" / "config" / "ansible-deploy" / "--global" / "test-secret").read_text() == "from-a-file"
+    assert (
+        dokku_env / "lib" / "data" / "ansible" / ".settings" / "--global" / "test-secret"
+    ).read_text() == "from-a-file"
 
 
 def test_int_settings_are_checked() -> None:
