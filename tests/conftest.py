@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -84,6 +85,14 @@ class Sandbox:
     def get(self, app: str, path: str = "/") -> dict[str, object]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.web(app)['port']}{path}", timeout=5) as answer:
             return json.loads(answer.read())
+
+
+def dokku_secret_stores(box: Sandbox, app: str) -> set[Path]:
+    """Where Dokku itself keeps an app's settings, values included: its ENV, and the settings herokuish bakes into
+    the release image (.profile.d/01-app-env.sh). Every one of them is 0600."""
+    stores = {box.lib / "config" / app / "ENV", *(box.lib / "data" / "ps" / app).rglob("01-app-env.sh")}
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in stores if p.exists())
+    return stores
 
 
 def new_sandbox() -> Sandbox:

@@ -15,7 +15,7 @@ import psycopg2
 import pymysql
 import pytest
 import services
-from conftest import REPO, Sandbox, edit_env, output, services_facts, silent_server
+from conftest import REPO, Sandbox, dokku_secret_stores, edit_env, output, services_facts, silent_server
 
 NOTES = REPO / "examples" / "notes"
 
@@ -283,7 +283,7 @@ def test_no_database_password_shows_anywhere(served: Sandbox, tmp_path: Path, en
     edit_env(src, database={"engine": "mysql" if engine == "postgres" else "postgres"})
     seen.append(served.push(app, src))  # refused
     assert all(canary not in output(result) for result in seen)
-    allowed = {store / "database-password", served.lib / "config" / app / "ENV"}  # the 0600 secret stores
+    allowed = {store / "database-password", *dokku_secret_stores(served, app)}  # the 0600 secret stores
     leaks = [p for p in served.root.rglob("*") if p.is_file() and not p.is_symlink() and p not in allowed
              and canary.encode() in p.read_bytes()]  # fmt: skip
     assert leaks == []

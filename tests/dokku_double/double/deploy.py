@@ -148,6 +148,7 @@ def _bake_settings(env: Env, app: str) -> None:
     for name, scope in (("00-global-env.sh", "--global"), ("01-app-env.sh", app)):
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(config.read(env, scope).items()))
         (profile / name).write_text(exports)
+        (profile / name).chmod(0o600)  # secrets: in Dokku they are inside an image only root's Docker reads
 
 
 def _procfile_web(image: Path) -> str | None:
