@@ -50,5 +50,5 @@ def test_an_app_without_a_health_check_is_not_probed(sandbox: Sandbox, app_src: 
     edit_env(app_src, monitoring=None)
     result = sandbox.push("hello", app_src)
     assert result.returncode == 0, output(result)
-    assert "Checking" not in output(result)
+    assert "Checking http" not in output(result)  # app-json's "Checking for postdeploy task" is Dokku's
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-health-path").strip() == "none declared"
