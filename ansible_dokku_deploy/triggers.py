@@ -1,7 +1,7 @@
 """One short function per Dokku trigger, named after it; arguments exactly as Dokku passes them.
 
 Every hook is a fresh Python process and imports are most of its cost, so each one imports the heavier modules
-it needs itself (a code-only push runs four hooks; see docs/benchmark.md).
+it needs itself (a code-only push runs six of them; see docs/benchmark.md).
 """
 
 from __future__ import annotations
