@@ -326,6 +326,8 @@ def deploy(env: Env, app: str) -> None:
             raise Fail("Deploy failed: check-deploy", code)
     if new is not None:
         (ps_dir(env, app) / "web.json").write_text(json.dumps(new))
+    if old is not None and (new is None or old["pid"] != new["pid"]):  # kept running if what follows fails
+        _retiring(env, app, [*_retiring(env, app), int(old["pid"])])
     info1("Running post-deploy")
     env.prop_set("common", app, "deployed", "true")  # core-post-deploy
     nginx.build_config(env, app)  # nginx-vhosts' part of core-post-deploy: traffic switches here
@@ -335,8 +337,7 @@ def deploy(env: Env, app: str) -> None:
     trigger_honoured(env, "post-deploy", app, "", "", "latest")
     _app_json_postdeploy(env, app)
     cron_write(env)
-    if old is not None and (new is None or old["pid"] != new["pid"]):
-        _kill(int(old["pid"]))
+    _retire(env, app)
     if new is not None:
         _publish(env, app)  # the relays now lead to the new container
     _prune_images(env, app)
@@ -357,10 +358,25 @@ def _prune_images(env: Env, app: str) -> None:
             shutil.rmtree(image, ignore_errors=True)
 
 
+def _retiring(env: Env, app: str, pids: list[int] | None = None) -> list[int]:
+    """Old containers still running: scheduler-deploy retires them only after post-deploy succeeded."""
+    path = ps_dir(env, app) / "retiring.json"
+    if pids is not None:
+        path.write_text(json.dumps(pids))
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _retire(env: Env, app: str) -> None:
+    for pid in _retiring(env, app):
+        _kill(pid)
+    (ps_dir(env, app) / "retiring.json").unlink(missing_ok=True)
+
+
 def stop_processes(env: Env, app: str) -> None:
     proc = running(env, app)
     if proc is not None:
         _kill(int(proc["pid"]))
+    _retire(env, app)
     _unpublish(env, app)
     (ps_dir(env, app) / "web.json").unlink(missing_ok=True)
 
