@@ -145,7 +145,7 @@ def cmd_rename(env: Env, args: list[str]) -> int:
             text = text.replace(f"{old}.{domain}", f"{new}.{domain}")
         (env.app_dir(new) / "VHOST").write_text(text)
     trigger_honoured(env, "post-app-rename-setup", old, new)
-    services.rename_app(env, old, new)  # the service plugins' post-app-rename-setup
+    services.add_to_links(env, old, new)  # the service plugins' post-app-rename-setup
     os.environ["DOKKU_APPS_FORCE_DELETE"] = "1"
     destroy(env, old)
     trigger(env, "post-app-rename", old, new)
@@ -167,7 +167,7 @@ def cmd_clone(env: Env, args: list[str]) -> int:
     create(env, new)
     _copy_app(env, old, new)  # with config's post-app-clone-setup: the ENV, DATABASE_URL included
     trigger_honoured(env, "post-app-clone-setup", old, new)
-    services.clone_app(env, old, new)  # the service plugins' post-app-clone-setup
+    services.add_to_links(env, old, new)  # the service plugins' post-app-clone-setup
     if deploy.is_deployed(env, old) and not skip:
         deploy.rebuild(env, new)
     trigger(env, "post-app-clone", old, new)

@@ -108,14 +108,20 @@ def cmd_import(env: Env, args: list[str]) -> int:
     source = names[0] if names else ""
     if source == "-":
         info1_quiet("Reading config vars from stdin")
-    text = sys.stdin.read() if source == "-" else Path(source).read_text()
-    if (fmt or "envfile") == "json":
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    except OSError as exc:
+        raise Fail(f"Unable to read {source}: {exc.strerror}") from None
+    fmt = fmt or "envfile"
+    if fmt == "json":
         try:
             loaded = json.loads(text)
         except ValueError as exc:
             raise Fail(f"Unable to parse json: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise Fail("Unable to parse json: expected an object of KEY: VALUE")
         updates = {str(k): str(v) for k, v in loaded.items()}
-    elif (fmt or "envfile") == "envfile":
+    elif fmt == "envfile":
         pairs = (line.partition("=") for line in text.splitlines() if line.strip() and not line.startswith("#"))
         updates = {k.removeprefix("export ").strip(): " ".join(shlex.split(v)) for k, _, v in pairs}
     else:

@@ -276,17 +276,10 @@ def forget_app(env: Env, app: str) -> None:
         links.write_text("".join(f"{a}\n" for a in apps))
 
 
-def rename_app(env: Env, old: str, new: str) -> None:
-    """The plugins' post-app-rename-setup: links move to the new name (DATABASE_URL moved with the config)."""
-    for links in (env.lib_root / "services").glob("*/*/LINKS"):
-        apps = [line for line in links.read_text().splitlines() if line]
-        if old in apps:
-            links.write_text("".join(f"{a}\n" for a in sorted({*apps, new})))
-
-
-def clone_app(env: Env, old: str, new: str) -> None:
-    """dokku-postgres's (and dokku-mysql's) post-app-clone-setup: the clone joins every service the original is
-    linked to (its DATABASE_URL came along with the config)."""
+def add_to_links(env: Env, old: str, new: str) -> None:
+    """The service plugins' post-app-rename-setup and post-app-clone-setup: the new app joins every service the old
+    one is linked to (its DATABASE_URL came along with the config); a rename's destroy of the old name then drops
+    the old one."""
     for links in (env.lib_root / "services").glob("*/*/LINKS"):
         apps = [line for line in links.read_text().splitlines() if line]
         if old in apps:
