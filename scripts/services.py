@@ -108,6 +108,7 @@ def _openssl(*args: str) -> None:
 
 
 NGINX_CONF = """daemon off;
+{user}
 pid {d}/nginx.pid;
 error_log {d}/error.log;
 events {{ worker_connections 256; }}
@@ -123,18 +124,17 @@ http {{
 
 
 def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
-    """Dokku's nginx, on two loopback ports in place of 80 and 443, run as the dokku user (who reloads it)."""
+    """Dokku's nginx, on two loopback ports in place of 80 and 443: the master as root and the workers as www-data,
+    as Debian's nginx runs (the dokku user reloads it through a root helper, as through Dokku's sudoers rule)."""
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     https_port = free_port()
-    (folder / "nginx.conf").write_text(NGINX_CONF.format(d=folder, http=http_port, apps=root / "home" / "dokku"))
-    as_dokku: list[str] = []
-    if os.geteuid() == 0:
-        _give_to("dokku", folder)
-        as_dokku = ["runuser", "-u", "dokku", "--"]
+    user = "user www-data;" if os.geteuid() == 0 else ""
+    conf = NGINX_CONF.format(d=folder, http=http_port, apps=root / "home" / "dokku", user=user)
+    (folder / "nginx.conf").write_text(conf)
     log = (folder / "nginx.log").open("w")
     proc = subprocess.Popen(
-        [*as_dokku, "nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+        ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

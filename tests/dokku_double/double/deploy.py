@@ -7,6 +7,7 @@ import fcntl
 import io
 import json
 import os
+import pwd
 import re
 import shlex
 import shutil
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from double import nginx
-from double.env import Env, Fail, info1, info2_quiet, quietly, verbose, warn
+from double.env import Env, Fail, info1, info2_quiet, privileged, privileged_command, quietly, verbose, warn
 from double.plugins import cron_write, has_trigger, trigger, trigger_honoured
 
 CHECK_WAIT = 10.0  # Dokku's default-wait for the process-uptime check
@@ -139,16 +140,37 @@ def release_and_deploy(env: Env, app: str, builder: str | None = None) -> None:
 
 def _bake_settings(env: Env, app: str) -> None:
     """plugins/builder-herokuish/builder-release: `config_export global` and `config_export app` are written into
-    the image as /app/.profile.d/00-global-env.sh and 01-app-env.sh *before* pre-release-builder fires; herokuish
-    sources them at every start, over the environment the container is given. ps:restart does not come here."""
+    the image as /app/.profile.d/00-global-env.sh and 01-app-env.sh, owned by the app's user, *before*
+    pre-release-builder fires; herokuish sources them at every start, over the environment the container is given.
+    ps:restart does not come here."""
     from double import config  # cycle
 
-    profile = (ps_dir(env, app) / "image").resolve() / ".profile.d"
+    image = (ps_dir(env, app) / "image").resolve()
+    profile = image / ".profile.d"
     profile.mkdir(exist_ok=True)
+    uid, gid = app_user(env, app)
     for name, scope in (("00-global-env.sh", "--global"), ("01-app-env.sh", app)):
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(config.read(env, scope).items()))
+        (profile / name).unlink(missing_ok=True)  # the last release's, the app user's
+        (profile / name).touch(mode=0o600)  # secrets: in Dokku they are inside an image only root's Docker reads
         (profile / name).write_text(exports)
-        (profile / name).chmod(0o600)  # secrets: in Dokku they are inside an image only root's Docker reads
+        privileged("container", "chown", str(profile / name), str(uid), str(gid))
+
+
+def app_user(env: Env, app: str) -> tuple[int, int]:
+    """Who the app's containers run as: a herokuish image's processes as DOKKU_APP_USER, `herokuishuser` unless set
+    (plugins/builder-herokuish/docker-args-build); a Dockerfile image as root (Docker's default; the double does not
+    read the Dockerfile's USER)."""
+    from double import config  # cycle
+
+    if env.prop_get("builder", app, "detected", "herokuish") != "herokuish":
+        return 0, 0
+    name = config.read(env, app).get("DOKKU_APP_USER") or "herokuishuser"
+    try:
+        user = pwd.getpwnam(name)
+    except KeyError:
+        raise Fail(f"unable to find user {name}: no matching entries in passwd file") from None
+    return user.pw_uid, user.pw_gid
 
 
 def _procfile_web(image: Path) -> str | None:
@@ -188,13 +210,27 @@ def _container_env(env: Env, app: str, image: Path) -> dict[str, str]:
     from double import config  # cycle
 
     app_env = {**config.read(env, "--global"), **config.read(env, app)}
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(image), **app_env, "DOKKU_APP_NAME": app}
+    container = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(image), **app_env, "DOKKU_APP_NAME": app}
+    return {**container, "DOKKU_LIB_ROOT": str(env.lib_root)}  # for the root helper, which drops it
 
 
-def _container_command(image: Path, command: str) -> list[str]:
-    """herokuish's procfile-load-profile: the baked .profile.d files win over the container's environment."""
+def _container_command(env: Env, app: str, image: Path, command: str) -> list[str]:
+    """`docker run --user APP_USER -v HOST:CONTAINER ...` of the image, through the double's root helper: the
+    command runs as the app's user in the image folder (the container's /app), each storage mount under /app bound
+    where the app looks for it, and herokuish's procfile-load-profile first (the baked .profile.d files win over the
+    container's environment)."""
+    from double.proxy import mounts  # cycle: proxy renders nginx through this package
+
+    uid, gid = app_user(env, app)
+    binds = [
+        f"{host}:{image / Path(container).relative_to('/app')}"
+        for _name, host, container in mounts(env, app)
+        if Path(container).is_relative_to("/app")  # a mount elsewhere has no place in a process "container"
+    ]
     profile = 'for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; ' if (image / ".profile.d").is_dir() else ""
-    return ["/bin/sh", "-c", f"{profile}{command}"]
+    path = os.environ.get("PATH", "/usr/bin:/bin")
+    run = ("run", str(uid), str(gid), str(image), path, *binds, "--", "/bin/sh", "-c", f"{profile}{command}")
+    return privileged_command("container", *run)
 
 
 def _app_json_postdeploy(env: Env, app: str) -> None:
@@ -210,7 +246,7 @@ def _app_json_postdeploy(env: Env, app: str) -> None:
         return
     verbose(f"Executing postdeploy task from app.json in ephemeral container: {command}")
     done = subprocess.run(
-        _container_command(image, command), cwd=image, env=_container_env(env, app, image), check=False
+        _container_command(env, app, image, command), env=_container_env(env, app, image), check=False
     )
     if done.returncode != 0:
         raise Fail(f"Execution of postdeploy task failed: {command}", done.returncode)
@@ -225,8 +261,7 @@ def _start_web(env: Env, app: str) -> dict[str, object] | None:
     port = _free_port()
     log = (ps_dir(env, app) / "web.log").open("ab")
     proc = subprocess.Popen(
-        _container_command(image, f"exec {command}"),
-        cwd=image,
+        _container_command(env, app, image, f"exec {command}"),
         env={**_container_env(env, app, image), "PORT": str(port)},
         stdin=subprocess.DEVNULL,
         stdout=log,

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ NOT_IMPLEMENTED = 10
 APP_MISSING = 20
 NEW_APP_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 OLD_APP_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+HELPERS = Path(__file__).resolve().parent.parent / "bin"  # root helpers, as Dokku's plugins ship theirs
+INSTALLED_HELPERS = Path("/usr/local/libexec/dokku-double")  # root's copies, named in sudoers (install-system-packages)
 
 
 class Fail(Exception):  # noqa: N818  # mirrors dokku_log_fail
@@ -25,6 +28,21 @@ class Fail(Exception):  # noqa: N818  # mirrors dokku_log_fail
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+def privileged_command(helper: str, *args: str) -> list[str]:
+    """How the dokku user runs a root helper: `sudo -n -E` (the sudoers rule keeps the environment, as Dokku's
+    keeps DOKKU_LIB_ROOT); as root, the helper itself."""
+    if os.geteuid() == 0:
+        return [str(HELPERS / helper), *args]
+    return ["sudo", "-n", "-E", str(INSTALLED_HELPERS / helper), *args]
+
+
+def privileged(helper: str, *args: str) -> None:
+    """What Dokku's plugins run with `sudo HELPER ARGS`; its ` !     ` message is the failure's."""
+    done = subprocess.run(privileged_command(helper, *args), check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise Fail(done.stderr.strip().removeprefix(" !     ") or f"{helper} failed")
 
 
 @contextlib.contextmanager

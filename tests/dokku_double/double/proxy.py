@@ -5,33 +5,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 from double import nginx
-from double.env import Env, Fail, info1, info1_quiet, quiet, verbose
+from double.env import Env, Fail, info1, info1_quiet, privileged, quiet, verbose
 from double.plugins import trigger
 from double.report import report
 
 DOMAIN = re.compile(r"^[a-z0-9.*-]*[a-z0-9*-]$")
 STORAGE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,43}[a-z0-9])?$")
-HELPERS = Path(__file__).resolve().parent.parent / "bin"  # root helpers the dokku user runs through sudo
-
-
-def privileged(helper: str, *args: str) -> None:
-    """What Dokku's plugins run with `sudo HELPER ARGS` (sudoers rules of their install triggers); as root, directly."""
-    command = [str(HELPERS / helper), *args]
-    done = subprocess.run(
-        command if os.geteuid() == 0 else ["sudo", "-n", *command], check=False, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise Fail(done.stderr.strip().removeprefix(" !     ") or f"{helper} failed")
 
 
 # --- ports (Go, since 0.31.0): list property `map`, sorted lines scheme:host:container
@@ -397,20 +384,22 @@ def storage_mount(env: Env, args: list[str]) -> int:
     flags, rest = _flags(args, ("container-dir",))
     app = env.verify_app(rest[0] if rest else None)
     target = rest[1] if len(rest) > 1 else ""
-    attachments = _attachments(env, app)
-    if ":" in target:  # mountLegacyColon: a duplicate is an error
+    if ":" in target:  # mountLegacyColon
         name, container = _legacy_entry(env, target)
-        if any(a["entry_name"] == name and a["container_path"] == container for a in attachments):
-            raise Fail("Mount path already exists.")
-    else:  # named form: an upsert keyed on (entry, container dir, process type)
+    else:  # named form
         name, container = target, flags.get("container-dir", "")
         if not _entry(env, name):
             raise Fail(f'storage entry "{name}" does not exist; create it first with `dokku storage:create`')
         if not container:
             raise Fail("--container-dir is required when mounting a named storage entry")
-        if any(a["entry_name"] == name and a["container_path"] == container for a in attachments):
-            info1(f"Storage entry {name} mount at {container} on {app} updated")
-            return 0
+    attachments = _attachments(env, app)
+    present = any(a["entry_name"] == name and a["container_path"] == container for a in attachments)
+    if present and ":" in target:  # a legacy duplicate is an error
+        raise Fail("Mount path already exists.")
+    if present:  # the named form is an upsert keyed on (entry, container dir, process type)
+        info1(f"Storage entry {name} mount at {container} on {app} updated")
+        return 0
+    if ":" not in target:
         info1(f"Storage entry {name} mounted at {container} on {app}")
     attachment = {"entry_name": name, "container_path": container, "phases": ["deploy", "run"]}
     _save_attachments(env, app, [*attachments, {**attachment, "process_type": "_default_"}])
