@@ -53,6 +53,15 @@ class Dokku:
     def app_dir(self, app: str) -> Path:
         return self.root / check_app_name(app)
 
+    @property
+    def acme_webroots(self) -> Path:
+        """Where the apps' http-01 answers are, for nginx's workers to serve: they run as www-data, who may look
+        neither into $DOKKU_ROOT (0700) nor into the plugin's data (0700), so this folder (0755) is outside both."""
+        return self.lib_root / "data" / f"{DATA_NAME}-acme"
+
+    def acme_webroot(self, app: str) -> Path:
+        return self.acme_webroots / check_app_name(app)
+
     def deploy_lock(self, app: str) -> Path:
         return self.lib_root / "data" / "apps" / app / ".deploy.lock"
 

@@ -36,9 +36,11 @@ def run_phase(
     check: bool = False,
     inputs: dict[str, Any] | None = None,
     record_as: str | None = None,
+    builder: str = "",
 ) -> None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
-    record_as names the run in the history when it is not the phase's own name (a rollback)."""
+    record_as names the run in the history when it is not the phase's own name (a rollback); builder is the one
+    that built the release being deployed (kept for the runs without a build)."""
     data_dir = dokku.data_dir(app)
     release = Staging(data_dir).current()
     if release is None:
@@ -50,6 +52,9 @@ def run_phase(
         state = State.load(data_dir)
         if history.close_interrupted():  # it may have changed the host part-way: no phase is settled any more
             state.phases.clear()
+            state.save()
+        if builder and builder != state.builder:
+            state.builder = builder
             state.save()
         if may_skip and state.settled(phase, plan_inputs(dokku, app, phase, release, state)):
             _skip(app, phase)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -46,6 +47,13 @@ class Plan:
     on_failure: tuple[str, ...] = ()  # and those run when the phase fails
 
 
+def storage_chown(spec: dict[str, Any], state: State) -> str:
+    """Who gets the app's storage folders, as `storage:create --chown` takes it: herokuish runs the app as
+    herokuishuser; a DOKKU_APP_USER of the app's own, or a Dockerfile's USER, is the admin's to chown to (""
+    leaves the folders as they are)."""
+    return "herokuish" if state.builder == "herokuish" and "DOKKU_APP_USER" not in spec.get("env", {}) else ""
+
+
 def storage_entry(app: str, name: str) -> str:
     """Dokku storage entries are global: name them after the app (a DNS-1123 label of at most 45 characters)."""
     entry = re.sub(r"[^a-z0-9-]", "-", f"{app}-{name}")
@@ -86,10 +94,11 @@ def role_variables(
         roles["domains"] = {"list": spec["domains"]}
     if spec.get("storage"):
         mounts = [{"entry": storage_entry(app, s["name"]), "path": s["path"]} for s in spec["storage"]]
-        roles["storage"] = {"mounts": mounts, "entry_prefix": storage_entry(app, "")}
+        chown = storage_chown(spec, state)
+        roles["storage"] = {"mounts": mounts, "entry_prefix": storage_entry(app, ""), "chown": chown}
     snippets = [{"name": f"{SNIPPET_PREFIX}{Path(rel).name}", "src": rel} for rel in packaging.snippets]
     if tls is not None and tls.challenge == "http-01":
-        webroot = dokku.app_dir(app) / "ansible-deploy-acme"
+        webroot = dokku.acme_webroot(app)
         content = f"location ^~ /.well-known/acme-challenge/ {{\n  alias {webroot}/;\n  default_type text/plain;\n}}\n"
         snippets.append({"name": ACME_SNIPPET, "content": content})
     if snippets or state.snippets:
@@ -133,14 +142,17 @@ def _database_variables(  # noqa: PLR0917  # the shared inputs of role_variables
                 "password": database.password,
                 "url": url,
             }
+    entries = [storage_entry(app, s["name"]) for s in spec.get("storage", [])]
     storage = [
-        {"name": s["name"], "path": str(dokku.lib_root / "data" / "storage" / storage_entry(app, s["name"]))}
-        for s in spec.get("storage", [])
+        {"name": s["name"], "entry": entry, "path": str(dokku.lib_root / "data" / "storage" / entry)}
+        for s, entry in zip(spec.get("storage", []), entries, strict=True)
     ]
     if database is not None or storage:
         roles["backups"] = {
             "database": database.role_inputs() if database else {},
             "storage": storage,
+            "storage_chown": storage_chown(spec, state),  # a restore takes the folders back for the dokku user
+            "dokku_uid": os.getuid(),
         }
 
 
@@ -208,7 +220,7 @@ def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: 
         "timeout": acme.timeout,
         "account_key": str(dokku.data_root / ".acme" / f"account-{account}.key"),
         "dir": str(dokku.data_dir(app) / "tls"),
-        "webroot": str(dokku.app_dir(app) / "ansible-deploy-acme"),
+        "webroot": str(dokku.acme_webroot(app)),
         "dns_server": "",
         "dns_port": 53,
         "dns_key_name": "",

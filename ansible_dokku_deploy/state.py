@@ -36,6 +36,7 @@ class State:
     dns: list[dict[str, str]] = field(default_factory=list)
     database: dict[str, str] = field(default_factory=dict)  # engine, backend, name: where the app's data is
     backups: dict[str, Any] = field(default_factory=dict)  # env.yml's schedule and keep, for the cron job
+    builder: str = ""  # the last build's (herokuish, dockerfile, ...): whose uid the app's processes run as
 
     @classmethod
     def load(cls, data_dir: Path) -> State:
@@ -83,7 +84,7 @@ class State:
             self.dns = []
 
 
-STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups")
+STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups", "builder")
 
 
 def plan_inputs(dokku: Dokku, app: str, phase: str, release: Release, state: State) -> str:

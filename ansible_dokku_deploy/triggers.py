@@ -77,18 +77,18 @@ def post_build(builder: str, app: str, source_dir: str, *_: str) -> None:
     """The pre-deploy phase once the image is built and before the release: herokuish bakes the app's settings
     into the image at its release (builder-herokuish/builder-release), before pre-release-builder fires, so
     settings set later would reach the app one release late. A failed build has changed nothing."""
-    del builder, source_dir
-    _pre_deploy(app)
+    del source_dir
+    _pre_deploy(app, builder)
 
 
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
     """The pre-deploy phase again for a release without a build (`config:set` restarts it): after post-build it
     finds nothing to do. Settings it repairs here reach a herokuish app at its next release."""
-    del builder, image
-    _pre_deploy(app)
+    del image
+    _pre_deploy(app, builder)
 
 
-def _pre_deploy(app: str) -> None:
+def _pre_deploy(app: str, builder: str) -> None:
     """Provision before the new release serves (Dokku's pre-deploy trigger is deprecated); a failure puts back
     the release that still serves."""
     from ansible_dokku_deploy import rollback  # noqa: PLC0415  # see the module docstring
@@ -97,7 +97,7 @@ def _pre_deploy(app: str) -> None:
 
     dokku = Dokku.from_environ()
     try:
-        run_phase(dokku, app, PRE_DEPLOY)
+        run_phase(dokku, app, PRE_DEPLOY, builder=builder)
     except ProvisioningError:
         rollback.after_failed_pre_deploy(dokku, app)  # the old containers still serve: match them again
         raise
@@ -193,8 +193,8 @@ def post_delete(app: str, *_: str) -> None:
         kept = f"its {database['engine']} database {database['name']} and " if database else ""
         output.step(f"ansible-deploy: kept {kept}its backups in {backups.root(dokku, app)}")
         output.detail("(the admin opts in to dropping them with database-purge-on-destroy true)")
-    shutil.rmtree(dokku.data_dir(app), ignore_errors=True)
-    shutil.rmtree(dokku.config_dir(app), ignore_errors=True)
+    for folder in (dokku.data_dir(app), dokku.config_dir(app), dokku.acme_webroot(app)):
+        shutil.rmtree(folder, ignore_errors=True)
     monitoring.forget(dokku, app)
 
 
@@ -219,17 +219,22 @@ def cron_entries(*_: str) -> None:
 
 
 def install(*_: str) -> None:
-    """Root: the data and config dirs, owned by the dokku user, 0700, and the plugin's modules compiled (the hooks
-    run as dokku, who cannot write the bytecode cache: each would compile them again). Idempotent (every
-    plugin:install re-runs it)."""
+    """Root: the data and config dirs, owned by the dokku user, 0700 (the http-01 answers' 0755), and the plugin's
+    modules compiled (the hooks run as dokku, who cannot write the bytecode cache: each would compile them again).
+    Idempotent (every plugin:install re-runs it)."""
     import compileall  # noqa: PLC0415  # install only
 
     compileall.compile_dir(Path(__file__).parent, quiet=1)
     dokku = Dokku.from_environ()
     _move_legacy_settings(dokku)
-    for path in (dokku.data_root, dokku.config_root, dokku.config_root / "--global"):
+    for path, mode in (
+        (dokku.data_root, 0o700),
+        (dokku.config_root, 0o700),
+        (dokku.config_root / GLOBAL, 0o700),
+        (dokku.acme_webroots, 0o755),  # nginx's workers read the http-01 answers
+    ):
         secure_dir(path)
-        path.chmod(0o700)
+        path.chmod(mode)
         if os.geteuid() == 0:
             shutil.chown(
                 path, os.environ.get("DOKKU_SYSTEM_USER", "dokku"), os.environ.get("DOKKU_SYSTEM_GROUP", "dokku")

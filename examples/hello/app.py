@@ -1,20 +1,35 @@
 """A tiny web app for the sandbox: answers every path with its settings, on $PORT.
 
 /healthz answers HEALTHZ_STATUS (default 200), so a deploy can be shown failing its health check; /env/NAME also
-answers the setting NAME as the running process sees it.
+answers the setting NAME as the running process sees it; every answer says which uid the process runs as. PUT
+/uploads/NAME stores the request's body in the persistent folder uploads/ (201; 403 when the process may not write).
 """
 
 import json
 import os
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server's name
         setting = os.environ.get(self.path.removeprefix("/env/")) if self.path.startswith("/env/") else None
         answer = {"app": "hello", "greeting": os.environ.get("GREETING", ""), "path": self.path, "setting": setting}
-        body = json.dumps(answer).encode()
         status = int(os.environ.get("HEALTHZ_STATUS", "200")) if self.path == "/healthz" else 200
+        self._answer(status, answer)
+
+    def do_PUT(self) -> None:  # http.server's name
+        name = Path(self.path.removeprefix("/uploads/")).name
+        data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        try:
+            (Path("uploads") / name).write_bytes(data)
+        except OSError as exc:
+            self._answer(403, {"app": "hello", "error": exc.strerror})
+            return
+        self._answer(201, {"app": "hello", "stored": name})
+
+    def _answer(self, status: int, answer: dict[str, object]) -> None:
+        body = json.dumps({**answer, "uid": os.getuid()}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

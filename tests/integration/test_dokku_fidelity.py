@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 from conftest import Sandbox, edit_env, output
+
+from ansible_dokku_deploy.dokku import Dokku
 
 
 def test_storage_survives_entries_already_on_the_server_and_redeploys_idempotently(sandbox: Sandbox, app_src) -> None:
@@ -89,3 +96,52 @@ def test_install_moves_settings_from_the_older_layout(sandbox: Sandbox) -> None:
     moved = sandbox.lib / "data" / "ansible" / ".settings" / "other" / "environment"
     assert moved.read_text() == "staging"
     assert sandbox.ok("ansible-deploy:report", "other", "--ansible-deploy-environment").strip() == "staging"
+
+
+def _put(sandbox: Sandbox, app: str, name: str, data: bytes) -> int:
+    """PUT /uploads/NAME to the app's process: 201 once it wrote the file into its storage folder."""
+    request = urllib.request.Request(f"http://127.0.0.1:{sandbox.web(app)['port']}/uploads/{name}", data, method="PUT")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310  # the app on loopback
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def test_a_herokuish_app_runs_as_herokuishuser_and_writes_its_storage_which_restores(sandbox: Sandbox, app_src) -> None:
+    """herokuish runs processes as herokuishuser (32767), who cannot write a folder `storage:create` left to the
+    dokku user: the plugin asks Dokku for `--chown herokuish`, and a restore as the dokku user gives it back."""
+    home = sandbox.home
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700  # as on Debian 12
+    assert sandbox.push("hello", app_src).returncode == 0
+    assert sandbox.get("hello")["uid"] == 32767
+    folder = sandbox.lib / "data" / "storage" / "hello-uploads"
+    assert _put(sandbox, "hello", "note.txt", b"kept") == 201
+    assert (folder / "note.txt").stat().st_uid == 32767
+    sandbox.ok("ansible-deploy:backup", "hello")
+    [taken] = [b["id"] for b in json.loads(sandbox.ok("ansible-deploy:backups", "hello", "--format", "json"))]
+    assert _put(sandbox, "hello", "note.txt", b"overwritten") == 201
+    assert _put(sandbox, "hello", "stray.txt", b"after the backup") == 201
+    restored = sandbox.dokku("ansible-deploy:restore", "hello", taken, "--force")
+    assert restored.returncode == 0, output(restored)
+    assert sorted(p.name for p in folder.iterdir()) == ["note.txt"]
+    assert (folder / "note.txt").read_bytes() == b"kept"
+    assert {p.stat().st_uid for p in (folder, folder / "note.txt")} == {32767}
+    assert json.loads(sandbox.ok("storage:info", "hello-uploads", "--format", "json"))["chown"] == "herokuish"
+    assert _put(sandbox, "hello", "after.txt", b"the app writes again") == 201
+    again = sandbox.push("hello", app_src)  # a redeploy keeps it so, without chowning again
+    assert again.returncode == 0, output(again)
+    assert "Setting directory ownership" not in again.stdout + again.stderr
+    assert _put(sandbox, "hello", "later.txt", b"and after a redeploy") == 201
+
+
+def test_nginx_workers_run_as_www_data_and_answer_http_01_from_outside_dokkus_home(sandbox: Sandbox) -> None:
+    """Debian's nginx: the master is root's, the workers www-data's, who may not look into $DOKKU_ROOT (0700)."""
+    facts = json.loads((sandbox.lib / "data" / "nginx-vhosts" / "sandbox.json").read_text())
+    master = int((Path(str(facts["pid_file"]))).read_text())
+    workers = subprocess.run(
+        ["ps", "-o", "user=", "--ppid", str(master)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert workers and set(workers) == {"www-data"}
+    webroot = Dokku(sandbox.home, sandbox.lib).acme_webroot("web")
+    assert not webroot.is_relative_to(sandbox.home)

@@ -7,8 +7,9 @@ module: storage
 short_description: Ensure a Dokku app's named storage entries are created and mounted
 description:
   - Reads C(storage:list-entries --format json) and C(storage:list APP --format json) once, creates missing
-    entries with C(storage:create), mounts them with C(storage:mount APP NAME --container-dir PATH), and unmounts
-    entries named with O(entry_prefix) that are no longer wanted. Data is never deleted.
+    entries with C(storage:create) (and runs it again with C(--chown) for an entry whose owner is not O(chown)),
+    mounts them with C(storage:mount APP NAME --container-dir PATH), and unmounts entries named with
+    O(entry_prefix) that are no longer wanted. Data is never deleted.
 extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
   mounts:
@@ -20,6 +21,12 @@ options:
     description: Entries whose names start with this belong to the app; unwanted ones are unmounted.
     type: str
     default: ""
+  chown:
+    description:
+      - Who owns the entries' folders, as C(storage:create --chown) takes it (C(herokuish), C(heroku), C(paketo),
+        C(root), a uid); Dokku chowns the folder recursively each time. Empty leaves an entry's ownership alone.
+    type: str
+    default: ""
 author: ansible-deploy developers
 """
 
@@ -29,6 +36,7 @@ EXAMPLES = r"""
     app: hello
     mounts: [{entry: hello-uploads, path: /app/uploads}]
     entry_prefix: hello-
+    chown: herokuish
 """
 
 RETURN = r"""
@@ -50,15 +58,17 @@ def main() -> None:
             "app": {"type": "str", "required": True},
             "mounts": {"type": "list", "elements": "dict", "required": True},
             "entry_prefix": {"type": "str", "default": ""},
+            "chown": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
-    app, prefix = module.params["app"], module.params["entry_prefix"]
+    app, prefix, chown = module.params["app"], module.params["entry_prefix"], module.params["chown"]
     wanted = {m["entry"]: m["path"] for m in module.params["mounts"]}
     dokku = DokkuCli(module)
     # Dokku 0.38's JSON (plugins/storage): entries carry name and host_path; each mount its entry_name (empty for
     # mounts made before named entries) and container_path.
-    entries = {e["name"] for e in json.loads(dokku.read("storage:list-entries", "--format", "json") or "[]")}
+    listed = json.loads(dokku.read("storage:list-entries", "--format", "json") or "[]")
+    owners = {entry["name"]: entry.get("chown", "") for entry in listed}
     mounted = {
         (m.get("entry_name") or m["host_path"], m["container_path"])
         for m in json.loads(dokku.read("storage:list", app, "--format", "json") or "[]")
@@ -66,8 +76,8 @@ def main() -> None:
     before = sorted(f"{name}:{container}" for name, container in mounted)
     changed = False
     for name, container in sorted(wanted.items()):
-        if name not in entries:
-            dokku.write("storage:create", name)
+        if name not in owners or (chown and owners[name] != chown):
+            dokku.write("storage:create", name, *(["--chown", chown] if chown else []))
             changed = True
         if (name, container) not in mounted:
             dokku.write("storage:mount", app, name, "--container-dir", container)
