@@ -1,20 +1,26 @@
-"""Post-deploy health verification: the app's health path, through its own vhost on the server's nginx, per domain."""
+"""Health verification: the new container's health path before the switch (check-deploy), then through the app's
+own vhost on the server's nginx, per domain, once nginx serves the new container (post-deploy)."""
 
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import ProvisioningError
 from ansible_dokku_deploy.packaging import Packaging
-from ansible_dokku_deploy.settings import Store
+from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import write_private
 
+if TYPE_CHECKING:
+    import ssl
+
 RECORD = "health.json"
+GATE = "gate.json"  # what check-deploy saw, for the route check of the same deploy
 
 
 @dataclass(frozen=True)
@@ -31,36 +37,86 @@ class Route:
         return f"{self.scheme}://{self.domain}{self.path}"
 
 
+def health_path(packaging: Packaging) -> str:
+    return str((packaging.spec.get("monitoring") or {}).get("healthcheck", ""))
+
+
 def routes(dokku: Dokku, app: str, packaging: Packaging) -> list[Route]:
-    monitoring = packaging.spec.get("monitoring") or {}
-    if "healthcheck" not in monitoring:
+    path = health_path(packaging)
+    if not path:
         return []
     store = Store(dokku)
     https = (dokku.app_dir(app) / "tls" / "server.crt").exists()  # Dokku serves HTTPS once a certificate is in
     port = store.computed_int(app, "healthcheck-https-port" if https else "healthcheck-http-port")
     address = store.computed(app, "healthcheck-address")
     scheme = "https" if https else "http"
-    return [Route(scheme, d, monitoring["healthcheck"], address, port) for d in packaging.spec.get("domains", [])]
+    return [Route(scheme, d, path, address, port) for d in packaging.spec.get("domains", [])]
 
 
-def verify(dokku: Dokku, app: str, packaging: Packaging) -> None:
-    """Every domain's health path answers 2xx within healthcheck-timeout (retries with backoff), or the deploy fails."""
+def gate(dokku: Dokku, app: str, packaging: Packaging, release: str, *, address: str, port: str) -> None:
+    """check-deploy: the new web container's health path, asked of the container itself before Dokku switches
+    traffic to it, answers 2xx within healthcheck-timeout, or the deploy fails and the old release keeps serving.
+    Also notes what the route check after the switch needs to know it is answered by this container."""
+    path = health_path(packaging)
+    if not path:
+        return
+    store = Store(dokku)
+    record = {"release": release, "upstream": f"{address}:{port}", "workers": nginx_workers(store)}
+    write_private(dokku.data_dir(app) / GATE, json.dumps(record).encode())
+    domain = (packaging.spec.get("domains") or [app])[0]
+    route = Route("http", domain, path, address, int(port))
+    try:
+        _probe(dokku, app, [route], None, time.monotonic() + _timeout(store, app), before_switch=True)
+    except ProvisioningError:
+        (dokku.data_dir(app) / GATE).unlink(missing_ok=True)
+        raise
+
+
+def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
+    """After the switch, every domain's health path answers 2xx through nginx within healthcheck-timeout (retries
+    with backoff), or the deploy fails. It first waits until nginx serves the container the gate checked, so
+    that the old release, still running for wait-to-retire, cannot answer for the new one."""
+    gate_record = _take_gate(dokku, app)
     targets = routes(dokku, app, packaging)
     if not targets:
-        if (packaging.spec.get("monitoring") or {}).get("healthcheck"):
+        if health_path(packaging):
             output.warn(f"{app} declares a health check but no domains: there is no route to check")
         return
-    from ansible_dokku_deploy.http_probe import get  # noqa: PLC0415  # only when probing
-
     store = Store(dokku)
+    deadline = time.monotonic() + _timeout(store, app)
+    if gate_record.get("release") == release:
+        _await_switch(dokku, app, gate_record, deadline)
+    else:
+        output.step("No check ran before the switch (zero downtime is off: checks:disable)")
+        output.detail("the old release is already gone: the route check is the only check of this one")
     context = None  # ssl and its CA bundle take longer than a probe: only for HTTPS
     if any(route.scheme == "https" for route in targets):
         import ssl  # noqa: PLC0415
 
         context = ssl.create_default_context(cafile=store.computed(app, "healthcheck-ca-file") or None)
-    deadline = time.monotonic() + store.computed_int(app, "healthcheck-timeout")
+    _probe(dokku, app, targets, context, deadline, before_switch=False)
+
+
+def _timeout(store: Store, app: str) -> int:
+    return store.computed_int(app, "healthcheck-timeout")
+
+
+def _probe(
+    dokku: Dokku,
+    app: str,
+    targets: list[Route],
+    context: ssl.SSLContext | None,
+    deadline: float,
+    *,
+    before_switch: bool,
+) -> None:
+    """GET each route until it answers 2xx; past the deadline, record and raise what was asked and what came back
+    (before the switch, the gate records only a failure: the route check after it has the last word)."""
+    from ansible_dokku_deploy.http_probe import get  # noqa: PLC0415  # only when probing
+
     for route in targets:
-        output.step(f"Checking {route} (through {route.address}:{route.port})")
+        at = f"{route.address}:{route.port}"
+        output.step(f"Checking {route} ({'at the new container, ' if before_switch else 'through '}{at})")
         delay = 0.25
         while True:
             status, body = get(route, context)
@@ -70,13 +126,76 @@ def verify(dokku: Dokku, app: str, packaging: Packaging) -> None:
             if time.monotonic() + delay > deadline:
                 answer = f"answered {status}: {body[:120]!r}" if status else f"could not be reached: {body}"
                 _record(dokku, app, f"failed: {route} {answer}")
+                if before_switch:
+                    raise ProvisioningError(
+                        f"health check failed before the switch: GET {route} (at the new container, {at}) {answer}",
+                        hint="The old release keeps serving; fix the app (or env.yml's monitoring.healthcheck) and "
+                        "deploy again.",
+                    )
                 raise ProvisioningError(
-                    f"health check failed: GET {route} (through {route.address}:{route.port}) {answer}",
+                    f"health check failed: GET {route} (through {at}) {answer}",
                     hint="The new release is serving; fix the app (or env.yml's monitoring.healthcheck), deploy again.",
                 )
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
-    _record(dokku, app, "succeeded")
+    if not before_switch:
+        _record(dokku, app, "succeeded")
+
+
+def _take_gate(dokku: Dokku, app: str) -> dict[str, Any]:
+    """What the gate of this deploy noted, read once: a later deploy without a gate must not find it."""
+    path = dokku.data_dir(app) / GATE
+    try:
+        record: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    path.unlink(missing_ok=True)
+    return record
+
+
+def _await_switch(dokku: Dokku, app: str, gate_record: dict[str, Any], deadline: float) -> None:
+    """Until the app's nginx.conf sends traffic to the gated container and none of nginx's workers from before the
+    switch still takes connections (nginx reloads asynchronously: old workers serve until the new ones start)."""
+    upstream, before = str(gate_record["upstream"]), gate_record.get("workers")
+    conf = dokku.app_dir(app) / "nginx.conf"
+    output.step(f"Waiting for nginx to send {app}'s traffic to the new container ({upstream})")
+    while True:
+        routed = conf.exists() and upstream in conf.read_text()
+        serving = nginx_workers(Store(dokku))
+        old = [w for w in before or [] if serving is not None and w in serving]
+        if routed and not old:
+            break
+        if time.monotonic() > deadline:
+            why = f"{conf} does not name {upstream}" if not routed else f"{len(old)} of its workers are still the old"
+            _record(dokku, app, f"failed: nginx did not switch to the new container: {why}")
+            raise ProvisioningError(
+                f"nginx did not switch {app} to the new container within the health check's timeout: {why}",
+                hint="Check nginx (`nginx -t`, its error log) and deploy again.",
+            )
+        time.sleep(0.05)
+    if before is None:
+        output.detail("nginx's workers could not be seen (nginx-pid-file): its reload was not waited for")
+    else:
+        output.detail("nginx serves the new container")
+
+
+def nginx_workers(store: Store) -> list[list[int]] | None:
+    """nginx's workers that take connections, as [pid, start time] pairs (a pid may be reused, the pair is not);
+    None when the master cannot be found from nginx-pid-file. Workers shutting down after a reload are left out."""
+    try:
+        master = int(Path(store.computed(GLOBAL, "nginx-pid-file")).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) != master or b"shutting down" in (stat.parent / "cmdline").read_bytes():
+                continue
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+        workers.append([int(stat.parent.name), int(fields[19])])  # fields[19]: starttime, in clock ticks
+    return sorted(workers)
 
 
 def _record(dokku: Dokku, app: str, result: str) -> None:

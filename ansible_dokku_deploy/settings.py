@@ -58,6 +58,12 @@ SETTINGS: dict[str, Setting] = {
             "healthcheck-ca-file", "CA bundle trusted for the app's HTTPS in the health check (empty: the system's)"
         ),
         Setting(
+            "nginx-pid-file",
+            "nginx's pid file: the route check waits until its workers serve the new release",
+            "/run/nginx.pid",
+            per_app=False,
+        ),
+        Setting(
             "monitoring-targets-dir", "Folder of Prometheus file_sd target files (empty: no targets)", per_app=False
         ),
         Setting("monitoring-rules-dir", "Folder of Prometheus rule files (empty: no alert rules)", per_app=False),

@@ -10,15 +10,20 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.resolve import check_push, packaging_for, resolve
 from ansible_dokku_deploy.settings import GLOBAL, Store
-from ansible_dokku_deploy.staging import Staging, secure_dir
+from ansible_dokku_deploy.staging import Release, Staging, secure_dir
+
+if TYPE_CHECKING:
+    from ansible_dokku_deploy.packaging import Packaging
 
 RENEW_SCHEDULE = "17 4 * * *"  # daily, off the hour
 RENAMES = ".renames"  # $DATA/.renames/OLD marks an apps:rename in progress, so post-delete OLD does not deprovision
@@ -103,10 +108,24 @@ def _pre_deploy(app: str, builder: str) -> None:
         raise
 
 
+def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *_: str) -> None:
+    """Before Dokku switches traffic to a new container (not called with zero downtime off): the web container
+    answers the health path itself, or Dokku kills it and the old ones keep serving."""
+    from ansible_dokku_deploy import health  # noqa: PLC0415  # see the module docstring
+
+    del container
+    dokku = Dokku.from_environ()
+    release = Staging(dokku.data_dir(app)).current()
+    if proc_type != "web" or release is None:
+        return
+    with _reported_check(dokku, app, release, "check-deploy"):
+        health.gate(dokku, app, _packaging(dokku, app, release), release.id, address=ip, port=port)
+
+
 def post_deploy(app: str, *_: str) -> None:
     """Record the staged release as the one serving (Dokku has switched traffic), then the post-deploy phase and
-    the health check; Dokku passes the port and IP arguments empty."""
-    from ansible_dokku_deploy import health, monitoring  # noqa: PLC0415  # see the module docstring
+    the health check through nginx; Dokku passes the port and IP arguments empty."""
+    from ansible_dokku_deploy import health  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
     from ansible_dokku_deploy.state import POST_DEPLOY  # noqa: PLC0415
 
@@ -117,25 +136,36 @@ def post_deploy(app: str, *_: str) -> None:
         staging.mark_deployed(release, keep=Store(dokku).computed_int(app, "keep-releases"))
     run_phase(dokku, app, POST_DEPLOY)
     if release is not None:
-        started = time.time()
-        try:
-            environment = Store(dokku).computed(app, "environment")
-            packaging = (  # staged by an earlier plugin: no parsed env.yml beside it
-                release.packaging(environment) if release.document else packaging_for(dokku, app, release.path)
-            )
-            health.verify(dokku, app, packaging)
-        except ProvisioningError as failure:  # not an Ansible run, but a deploy result people want to hear about
-            from ansible_dokku_deploy import notify  # noqa: PLC0415
-            from ansible_dokku_deploy.history import FAILED, Run  # noqa: PLC0415
+        with _reported_check(dokku, app, release, "health-check"):
+            health.verify(dokku, app, _packaging(dokku, app, release), release.id)
 
-            check = Run(
-                id="", app=app, phase="health-check", rev=release.rev, started_at=started,
-                status=FAILED, finished_at=time.time(), message=failure.message,
-            )  # fmt: skip
-            notify.send(Store(dokku), check)
-            raise
-        finally:
-            monitoring.write_metrics(dokku)
+
+def _packaging(dokku: Dokku, app: str, release: Release) -> Packaging:
+    environment = Store(dokku).computed(app, "environment")
+    # staged by an earlier plugin version: no parsed env.yml beside it
+    return release.packaging(environment) if release.document else packaging_for(dokku, app, release.path)
+
+
+@contextlib.contextmanager
+def _reported_check(dokku: Dokku, app: str, release: Release, phase: str) -> Iterator[None]:
+    """A health check is not an Ansible run, but a deploy result people want to hear about: a failure goes into the
+    run history and the notifications, and the metrics follow every check."""
+    from ansible_dokku_deploy import monitoring  # noqa: PLC0415
+
+    started = time.time()
+    try:
+        yield
+    except ProvisioningError as failure:
+        from ansible_dokku_deploy import notify  # noqa: PLC0415
+        from ansible_dokku_deploy.history import FAILED, History  # noqa: PLC0415
+
+        history = History(dokku.data_dir(app))
+        run = history.start(app, phase, release.rev, check=False, roles=[], release=release.id)
+        run = history.finish(replace(run, started_at=started), status=FAILED, changed=0, message=failure.message)
+        notify.send(Store(dokku), run)
+        raise
+    finally:
+        monitoring.write_metrics(dokku)
 
 
 def post_app_rename_setup(old: str, new: str, *_: str) -> None:
@@ -265,6 +295,7 @@ TRIGGERS: dict[str, Callable[..., None]] = {
     "pre-build": pre_build,
     "post-build": post_build,
     "pre-release-builder": pre_release_builder,
+    "check-deploy": check_deploy,
     "post-deploy": post_deploy,
     "post-app-rename-setup": post_app_rename_setup,
     "post-app-clone-setup": post_app_clone_setup,

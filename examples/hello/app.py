@@ -1,12 +1,14 @@
 """A tiny web app for the sandbox: answers every path with its settings, on $PORT.
 
-/healthz answers HEALTHZ_STATUS (default 200), so a deploy can be shown failing its health check; /env/NAME also
+/healthz answers HEALTHZ_STATUS (default 200), so a deploy can be shown failing its health check, and 503 for the
+first HEALTHY_AFTER seconds (default 0), as an app that warms up; /env/NAME also
 answers the setting NAME as the running process sees it; every answer says which uid the process runs as. PUT
 /uploads/NAME stores the request's body in the persistent folder uploads/ (201; 403 when the process may not write).
 """
 
 import json
 import os
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -16,6 +18,8 @@ class Handler(BaseHTTPRequestHandler):
         setting = os.environ.get(self.path.removeprefix("/env/")) if self.path.startswith("/env/") else None
         answer = {"app": "hello", "greeting": os.environ.get("GREETING", ""), "path": self.path, "setting": setting}
         status = int(os.environ.get("HEALTHZ_STATUS", "200")) if self.path == "/healthz" else 200
+        if self.path == "/healthz" and time.monotonic() - STARTED < float(os.environ.get("HEALTHY_AFTER", "0")):
+            status = 503
         self._answer(status, answer)
 
     def do_PUT(self) -> None:  # http.server's name
@@ -40,4 +44,5 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+STARTED = time.monotonic()
 HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import Sandbox, break_pre_deploy, output
+from conftest import Sandbox, break_pre_deploy, edit_env, output
 
 TOKEN = "hook-token-8d1f0c"  # a webhook URL's secret part: it must never show
 
@@ -155,3 +155,16 @@ def test_undeliverable_notifications_are_logged_and_never_fail_the_deploy(
     assert "the mail notification could not be delivered (" in text
     assert "could not be delivered" in sandbox.ok("ansible-deploy:logs", "hello")
     assert TOKEN not in text
+
+
+def test_a_release_failing_its_check_before_the_switch_is_posted(
+    sandbox: Sandbox, app_src: Path, hook: Receiver, mailbox: Mailbox
+) -> None:
+    _notify_to(sandbox, hook, mailbox)
+    assert sandbox.push("hello", app_src).returncode == 0
+    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "1")
+    edit_env(app_src, env={"GREETING": "hi", "HEALTHZ_STATUS": 500})
+    assert sandbox.push("hello", app_src).returncode != 0
+    assert [(p["phase"], p["status"]) for p in hook.posts] == [("check-deploy", "failed")]
+    assert "health check failed before the switch" in str(hook.posts[0]["message"])
+    assert message_from_string(mailbox.mails[0])["Subject"] == "[ansible-deploy] hello: check-deploy failed"

@@ -354,7 +354,8 @@ def deploy(env: Env, app: str) -> None:
     if old is not None and _published(env, app):  # what Docker answers: the old container holds the host port
         raise Fail(f"Bind for 0.0.0.0:{_published(env, app)[0][0]} failed: port is already allocated")
     new = _start_web(env, app)
-    if new is not None and zero_downtime:
+    if new is not None and zero_downtime:  # bin/scheduler-deploy-process-container: not when checks are disabled
+        verbose("Attempting pre-flight checks (web.1)")
         code = trigger(env, "check-deploy", app, str(new["pid"]), "web", str(new["port"]), "127.0.0.1", "1")
         if code != 0:
             _kill(int(new["pid"]))
