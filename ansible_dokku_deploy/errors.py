@@ -8,16 +8,27 @@ class DeployError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, where: str | None = None, hint: str | None = None, key: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
-        self.where = where
+        self.where = where  # FILE or FILE:LINE
         self.hint = hint
+        self.key = key  # the key path inside the file (`storage[0].path`), when the problem is a key's
 
     def lines(self) -> list[str]:
         """The error as Dokku-style lines, location first and hint last."""
-        head = f"{self.where}: {self.message}" if self.where else self.message
+        head = ": ".join(part for part in (self.where, self.key, self.message) if part)
         return [head] + ([self.hint] if self.hint else [])
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        """file, line, key, message, hint: for tools (ansible-deploy:validate --format json)."""
+        file, _, line = (self.where or "").rpartition(":")
+        if not line.isdigit():
+            file, line = self.where or "", ""
+        return {"file": file or None, "line": int(line) if line else None, "key": self.key, "message": self.message,
+                "hint": self.hint}  # fmt: skip
 
 
 class PackagingError(DeployError):
@@ -55,3 +66,14 @@ class LockError(DeployError):
 
 class ProvisioningError(DeployError):
     """An Ansible run failed."""
+
+
+class AlreadyReportedError(DeployError):
+    """The command has printed its whole answer (a JSON document); only its exit code is left to give."""
+
+    def __init__(self, exit_code: int) -> None:
+        super().__init__(f"exit {exit_code}")
+        self.exit_code = exit_code
+
+    def lines(self) -> list[str]:
+        return []

@@ -8,6 +8,7 @@ from typing import TextIO
 
 MASK = "********"
 _secrets: set[str] = set()
+_progress_to_stderr = False
 
 
 def register_secret(value: str) -> None:
@@ -33,20 +34,30 @@ def _emit(stream: TextIO, prefix: str, message: str) -> None:
     stream.flush()
 
 
+def progress_to_stderr() -> None:
+    """Steps, headers and details go to stderr from now on: stdout is kept for one document (--format json)."""
+    global _progress_to_stderr  # noqa: PLW0603  # one switch for the whole process
+    _progress_to_stderr = True
+
+
+def _progress() -> TextIO:
+    return sys.stderr if _progress_to_stderr else sys.stdout
+
+
 def step(message: str) -> None:
     """`-----> message`, a step as it happens."""
-    _emit(sys.stdout, "-----> ", message)
+    _emit(_progress(), "-----> ", message)
 
 
 def header(message: str) -> None:
     """`=====> message`, suppressed by --quiet like Dokku's info2_quiet."""
     if not quiet():
-        _emit(sys.stdout, "=====> ", message)
+        _emit(_progress(), "=====> ", message)
 
 
 def detail(message: str) -> None:
     """Seven-space indented detail line."""
-    _emit(sys.stdout, "       ", message)
+    _emit(_progress(), "       ", message)
 
 
 def plain(message: str) -> None:

@@ -37,14 +37,15 @@ def run_phase(
     inputs: dict[str, Any] | None = None,
     record_as: str | None = None,
     builder: str = "",
-) -> None:
+) -> Outcome | None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
+    Returns the Ansible run's outcome (in check mode with the changes it found), None when nothing ran.
     record_as names the run in the history when it is not the phase's own name (a rollback); builder is the one
     that built the release being deployed (kept for the runs without a build)."""
     data_dir = dokku.data_dir(app)
     release = Staging(data_dir).current()
     if release is None:
-        return
+        return None
     store = Store(dokku)
     may_skip = not force and not check and inputs is None
     with app_lock(data_dir, app, store.computed_int(app, "lock-timeout")):
@@ -58,8 +59,8 @@ def run_phase(
             state.save()
         if may_skip and state.settled(phase, plan_inputs(dokku, app, phase, release, state)):
             _skip(app, phase)
-            return
-        _provision(
+            return None
+        return _provision(
             dokku, app, phase, release=release, state=state, history=history, may_skip=may_skip, check=check,
             inputs=inputs, label=record_as or phase,
         )  # fmt: skip
@@ -77,7 +78,7 @@ def _provision(  # run_phase past its fast path, with its locals
     check: bool,
     inputs: dict[str, Any] | None,
     label: str,
-) -> None:
+) -> Outcome | None:
     from ansible_dokku_deploy import monitoring  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.plan import make_plan  # noqa: PLC0415
     from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
@@ -92,14 +93,14 @@ def _provision(  # run_phase past its fast path, with its locals
         output.warn("The admin sets one with: dokku ansible-deploy:set --global acme-directory URL")
     if not plan.roles and not plan.steps:
         output.step(f"ansible-deploy: nothing to provision in {phase} for {app}")
-        return
+        return None
     settled_by = plan_inputs(dokku, app, phase, release, state)  # planning may have set a setting (a password)
     if may_skip and state.unchanged(plan):
         if not plain_http:  # the warning is said on every deploy: no fast path past it
             state.settle(phase, settled_by)
             state.save()
         _skip(app, phase)
-        return
+        return None
     mode = " (check mode: nothing is changed)" if check else ""
     parts = [*plan.roles, *(f"step {Path(s).name}" for s in plan.steps)]
     output.step(f"ansible-deploy: {label} for {app}: {', '.join(parts)}{mode}")
@@ -119,6 +120,7 @@ def _provision(  # run_phase past its fast path, with its locals
         )
     verb = "would change" if check else "changed"
     output.step(f"ansible-deploy: {label} for {app} done in {run.duration:.1f}s, {verb} {outcome.changed}")
+    return outcome
 
 
 def _skip(app: str, phase: str) -> None:

@@ -27,6 +27,7 @@ class Outcome:
     failed_task: str = ""
     message: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # where the run's time went (see _Progress)
+    changes: list[dict[str, Any]] = field(default_factory=list)  # in check mode: what would change (see _change)
 
 
 _RAN = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")  # a task's result on the host
@@ -41,6 +42,7 @@ class _Progress:
         self.message = ""
         self.started = time.monotonic()
         self.timings: dict[str, float] = {}
+        self.changes: list[dict[str, Any]] = []
 
     def _time(self, kind: str, data: dict[str, Any]) -> None:
         """ansible-start: until Ansible has parsed the playbook; role:NAME / steps: task time, skipped included."""
@@ -57,15 +59,17 @@ class _Progress:
         task = str(data.get("task", ""))
         if kind in _RAN and not task.startswith(_QUIET_TASKS):  # skipped tasks are not shown
             output.step(task)
-        if kind in ("runner_on_ok", "runner_item_on_ok") and self.show_diff and data.get("res", {}).get("changed"):
-            result = data.get("res", {})
+        result = data.get("res", {})
+        summary = "results" in result  # a loop's summary: its items were reported one by one
+        if kind in ("runner_on_ok", "runner_item_on_ok") and self.show_diff and result.get("changed") and not summary:
             label = result.get("_ansible_item_label")
             output.detail(f"would change: {task}" + (f" ({label})" if label else ""))
             for diff in _diffs(result):
                 output.detail(f"  {diff}")
+            self.changes.append(_change(data, result))
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             self.failed_task = task
-            self.message = _message(data.get("res", {}))
+            self.message = _message(result)
         return True  # keep the event in the artifacts (the private dir is deleted after the run)
 
 
@@ -78,6 +82,24 @@ def _diffs(result: dict[str, Any]) -> list[str]:
         elif "before" in diff or "after" in diff:
             lines.append(f"would change: {json.dumps(diff.get('before'))} -> {json.dumps(diff.get('after'))}")
     return lines
+
+
+def _change(data: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """One change check mode found: the role, task, module and loop item, and the module's before and after."""
+    change: dict[str, Any] = {
+        "role": data.get("role") or None,
+        "task": data.get("task", ""),
+        "action": data.get("task_action", ""),
+        "item": result.get("_ansible_item_label"),
+        "state": (result.get("invocation") or {}).get("module_args", {}).get("state"),
+    }
+    diffs = result.get("diff") or []
+    for diff in diffs if isinstance(diffs, list) else [diffs]:
+        if "before" in diff or "after" in diff:
+            change.update(before=diff.get("before"), after=diff.get("after"))
+        elif "prepared" in diff:
+            change["diff"] = str(diff["prepared"])
+    return change
 
 
 def _message(result: dict[str, Any]) -> str:
@@ -152,7 +174,7 @@ def run_playbook(
         changed = sum(stats.get("changed", {}).values())
         timings = {**progress.timings, "ansible": round(time.monotonic() - progress.started, 3)}
         if result.status == "successful" and result.rc == 0:
-            return Outcome(succeeded=True, changed=changed, timings=timings)
+            return Outcome(succeeded=True, changed=changed, timings=timings, changes=progress.changes)
         message = progress.message or _error_line(stdout) or f"ansible-playbook ended with status {result.status}"
         return Outcome(
             succeeded=False,

@@ -6,6 +6,7 @@ import json
 import time
 
 from ansible_dokku_deploy import backups, output
+from ansible_dokku_deploy.commands import take_format
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import UsageError
 
@@ -21,12 +22,8 @@ def age(seconds: float) -> str:
 
 
 def main(args: list[str]) -> None:
-    fmt = "stdout"
-    if "--format" in args:
-        i = args.index("--format")
-        fmt = args[i + 1] if i + 1 < len(args) else ""
-        args = args[:i] + args[i + 2 :]
-    if len(args) != 1 or fmt not in ("stdout", "json"):
+    fmt, args = take_format(args)
+    if len(args) != 1:
         raise UsageError("Please specify one app", hint=f"Usage: dokku ansible-deploy:backups {USAGE}")
     dokku = Dokku.from_environ()
     app = dokku.require_app(args[0])

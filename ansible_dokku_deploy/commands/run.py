@@ -1,21 +1,36 @@
-"""ansible-deploy:run <app> [--check] [--phase pre-deploy|post-deploy]"""
+"""ansible-deploy:run <app> [--check [--format stdout|json]] [--phase pre-deploy|post-deploy]"""
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING, Any
+
 from ansible_dokku_deploy import output
+from ansible_dokku_deploy.commands import take_format
 from ansible_dokku_deploy.dokku import Dokku
-from ansible_dokku_deploy.errors import DeployError, UsageError
+from ansible_dokku_deploy.errors import AlreadyReportedError, DeployError, UsageError
 from ansible_dokku_deploy.lock import dokku_deploy_lock
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import PHASES
 from ansible_dokku_deploy.staging import Staging
 
-USAGE = "<app> [--check] [--phase pre-deploy|post-deploy]"
+if TYPE_CHECKING:
+    from ansible_dokku_deploy.runner import Outcome
+
+USAGE = "<app> [--check [--format stdout|json]] [--phase pre-deploy|post-deploy]"
 DESCRIPTION = "Provision an app again from its staged packaging, without a push (--check: show what would change)"
 
 
+DNS_ACTION, ACME_ACTION = "community.general.nsupdate", "community.crypto.acme_certificate"
+
+
 def main(args: list[str]) -> None:
+    fmt, args = take_format(args)
     check = "--check" in args
+    if fmt == "json" and not check:
+        raise UsageError("--format json is for --check: a plan of what would change")
+    if fmt == "json":
+        output.progress_to_stderr()
     rest = [a for a in args if a != "--check"]
     phases: tuple[str, ...] = PHASES
     if "--phase" in rest:
@@ -33,7 +48,29 @@ def main(args: list[str]) -> None:
             f"{app} has no staged packaging", hint="Push the app with an env.yml first: git push dokku main"
         )
     with dokku_deploy_lock(dokku.deploy_lock(app), app):
-        for phase in phases:
-            run_phase(dokku, app, phase, force=True, check=check)
+        outcomes = {phase: run_phase(dokku, app, phase, force=True, check=check) for phase in phases}
     if check:
         output.step("Check mode: nothing was changed")
+    if fmt == "json":
+        plan = _plan_document(app, outcomes)
+        output.plain(json.dumps(plan, indent=2))
+        raise AlreadyReportedError(2 if plan["would_change"] else 0)  # terraform plan -detailed-exitcode's codes
+
+
+def _plan_document(app: str, outcomes: dict[str, Outcome | None]) -> dict[str, Any]:
+    """What check mode found, per phase, with the certificate order and the DNS records pulled out."""
+    found = {phase: outcome.changes if outcome else [] for phase, outcome in outcomes.items()}
+    phases = [{"phase": phase, "would_change": len(c), "changes": c} for phase, c in found.items()]
+    changes = [change for phase_changes in found.values() for change in phase_changes]
+    dns = []
+    for change in changes:
+        if change["action"] == DNS_ACTION:
+            kind, _, record = str(change["item"] or "").partition(" ")
+            dns.append({"type": kind, "record": record, "state": change.get("state") or "present"})
+    return {
+        "app": app,
+        "would_change": bool(changes),
+        "phases": phases,
+        "certificate_order": any(change["action"] == ACME_ACTION for change in changes),
+        "dns_records": dns,
+    }

@@ -160,7 +160,7 @@ def _explain(error: Any, lines: Lines) -> list[DeployError]:
     if error.validator == "additionalProperties":
         return _unknown_keys(error, path, lines)
     message, hint = _sentence(error, path)
-    return [DeployError(f"{_keypath(path)}: {message}", where=_where(lines, path), hint=hint)]
+    return [DeployError(message, key=_keypath(path), where=_where(lines, path), hint=hint)]
 
 
 def _unknown_keys(error: Any, path: tuple[str | int, ...], lines: Lines) -> list[DeployError]:
@@ -172,7 +172,8 @@ def _unknown_keys(error: Any, path: tuple[str | int, ...], lines: Lines) -> list
         where = _where(lines, (*path, name))
         out.append(
             DeployError(
-                f"{_keypath((*path, name))}: unknown key",
+                "unknown key",
+                key=_keypath((*path, name)),
                 where=where,
                 hint=f"{guess}Valid keys here: {', '.join(known)}.",
             )

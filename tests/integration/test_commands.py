@@ -156,3 +156,49 @@ def test_help_lists_every_command(sandbox: Sandbox) -> None:
     assert "ansible-deploy  Provision apps" in sandbox.ok("help")
     unknown = sandbox.dokku("ansible-deploy:nope")
     assert unknown.returncode == 1 and "is not a dokku command" in unknown.stderr
+
+
+def _plan(sandbox: Sandbox, app: str) -> tuple[int, dict[str, object]]:
+    result = sandbox.dokku("ansible-deploy:run", app, "--check", "--format", "json")
+    return result.returncode, json.loads(result.stdout)  # stdout is the one document; progress went to stderr
+
+
+def test_the_json_plan_exits_0_2_or_1_and_masks_secrets(sandbox: Sandbox, app_src) -> None:
+    """terraform plan -detailed-exitcode's contract: 0 nothing would change, 2 something would, 1 an error."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    code, plan = _plan(sandbox, "hello")
+    assert (code, plan["would_change"], plan["certificate_order"], plan["dns_records"]) == (0, False, False, [])
+    assert [p["phase"] for p in plan["phases"]] == ["pre-deploy", "post-deploy"]  # type: ignore[index]
+    sandbox.ok("config:set", "--no-restart", "hello", "GREETING=drifted", "SECRET_KEY=drifted-secret-value")
+    code, plan = _plan(sandbox, "hello")
+    assert code == 2 and plan["would_change"] is True
+    (change,) = plan["phases"][0]["changes"]  # type: ignore[index]
+    assert change["role"] == "config" and change["action"] == "dokku_deploy.dokku.config"
+    assert (change["before"]["GREETING"], change["after"]["GREETING"]) == ("drifted", "hello from env.yml")
+    assert change["before"]["SECRET_KEY"] == change["after"]["SECRET_KEY"] == "********"
+    text = sandbox.dokku("ansible-deploy:run", "hello", "--check", "--format", "json")
+    assert "drifted-secret-value" not in text.stdout + text.stderr
+    assert "hello-demo-secret-key-do-not-use" not in text.stdout + text.stderr
+    assert sandbox.config("hello")["GREETING"] == "drifted"  # check mode changed nothing
+    missing = sandbox.dokku("ansible-deploy:run", "nope", "--check", "--format", "json")
+    assert missing.returncode not in {0, 2} and "Traceback" not in missing.stderr
+    refused = sandbox.dokku("ansible-deploy:run", "hello", "--format", "json")
+    assert refused.returncode == 1 and "--format json is for --check" in refused.stderr
+
+
+def test_validate_prints_every_problem_as_one_json_document(sandbox: Sandbox) -> None:
+    packaging = sandbox.root / "packaging"
+    packaging.mkdir()
+    (packaging / "env.yml").write_text("version: 1\nport: abc\nstorage:\n  - {name: x, pth: /a}\n")
+    bad = sandbox.dokku("ansible-deploy:validate", str(packaging), "--format", "json")
+    assert bad.returncode == 1 and bad.stderr == ""
+    document = json.loads(bad.stdout)
+    assert document["valid"] is False
+    assert {(p["file"], p["line"], p["key"], p["message"]) for p in document["problems"]} == {
+        ("env.yml", 2, "port", 'expected a whole number, found the string "abc"'),
+        ("env.yml", 4, "storage[0].pth", "unknown key"),
+        ("env.yml", 4, "storage[0]", "missing key 'path'"),
+    }
+    assert all(p["hint"] for p in document["problems"])
+    good = sandbox.dokku("ansible-deploy:validate", str(EXAMPLE), "--format", "json")
+    assert good.returncode == 0 and json.loads(good.stdout)["valid"] is True

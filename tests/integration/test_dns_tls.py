@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -315,3 +316,26 @@ def test_a_failed_first_push_takes_back_the_records_it_created(served: Sandbox, 
     assert "taking back what the failed run set" in output(failed)
     assert "Ensure each of the app's domains has its address records" in output(failed), "the records were made"
     assert lookup(served, "undone.example.test") == []
+
+
+def test_the_json_plan_names_the_dns_records_and_the_certificate_a_domain_needs(
+    served: Sandbox, tmp_path: Path
+) -> None:
+    """A domain the server lost (its Dokku domain, its record, the certificate covering it) is what a domain added
+    to env.yml looks like to the plan: the domains, the DNS record and a certificate order."""
+    pushed(served, "planned", make_app(tmp_path, "planned", ["planned.example.test", "www.planned.example.test"]))
+    served.ok("domains:remove", "planned", "www.planned.example.test")
+    facts = services_facts(served)["bind"]
+    subprocess.run(["nsupdate", "-y", f"hmac-sha256:{facts['key_name']}:{facts['secret']}"],
+                   input=f"server 127.0.0.1 {facts['port']}\nupdate delete www.planned.example.test. A\nsend\n",
+                   text=True, check=True)  # fmt: skip
+    (served.lib / "data" / "ansible" / "planned" / "tls" / "server.crt").unlink()  # the plugin's, Dokku's kept
+    result = served.dokku("ansible-deploy:run", "planned", "--check", "--format", "json")
+    assert result.returncode == 2, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["dns_records"] == [{"type": "A", "record": "www.planned.example.test.", "state": "present"}]
+    assert plan["certificate_order"] is True, json.dumps(plan["phases"], indent=1)
+    roles = {c["role"] for phase in plan["phases"] for c in phase["changes"]}
+    assert {"domains", "dns", "tls"} <= roles
+    assert facts["secret"] not in result.stdout + result.stderr
+    assert lookup(served, "www.planned.example.test") == []  # nothing was changed
