@@ -96,6 +96,24 @@ def test_a_release_answering_500_never_takes_traffic_and_the_old_one_keeps_answe
     assert 'ansible_deploy_health_success{app="hello"} 1' in (textfile / "ansible-deploy.prom").read_text()
 
 
+def test_a_route_broken_by_a_snippet_fails_the_route_check_once_nginx_serves_it(
+    sandbox: Sandbox, app_src: Path
+) -> None:
+    """The container is healthy (the gate passes) but a new nginx.conf.d snippet breaks the route: what only the
+    route check, run once nginx's workers serve the new configuration, can see."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "3")
+    (app_src / "nginx.conf.d" / "maintenance.conf").write_text("location = /healthz {\n  return 503;\n}\n")
+    result = sandbox.push("hello", app_src)
+    assert result.returncode != 0
+    text = output(result)
+    assert "Checking http://hello.example.test/healthz (at the new container" in text
+    assert "nginx serves the new container" in text
+    assert "health check failed: GET http://hello.example.test/healthz (through 127.0.0.1:" in text
+    assert "answered 503" in text
+    assert _checks_in_history(sandbox, "hello") == [("health-check", "failed")]
+
+
 def test_a_code_only_change_that_breaks_the_health_path_never_takes_traffic(sandbox: Sandbox, app_src: Path) -> None:
     """Every phase is unchanged and takes its fast path: the check lands right after the switch, when the old
     release would still answer it through nginx; the gate asks the new container itself."""
