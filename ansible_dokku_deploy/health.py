@@ -61,7 +61,7 @@ def gate(dokku: Dokku, app: str, packaging: Packaging, release: str, *, address:
     if not path:
         return
     store = Store(dokku)
-    record = {"release": release, "upstream": f"{address}:{port}", "workers": nginx_workers(store)}
+    record = {"release": release, "upstream": f"{address}:{port}", "workers": nginx_workers(_pid_file(store))}
     write_private(dokku.data_dir(app) / GATE, json.dumps(record).encode())
     domain = (packaging.spec.get("domains") or [app])[0]
     route = Route("http", domain, path, address, int(port))
@@ -85,7 +85,17 @@ def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
     store = Store(dokku)
     deadline = time.monotonic() + _timeout(store, app)
     if gate_record.get("release") == release:
-        _await_switch(dokku, app, gate_record, deadline)
+        upstream, before = str(gate_record["upstream"]), gate_record.get("workers")
+        output.step(f"Waiting for nginx to send {app}'s traffic to the new container ({upstream})")
+        try:
+            await_switch(dokku.app_dir(app) / "nginx.conf", upstream, before, _pid_file(store), deadline)
+        except ProvisioningError as stuck:
+            _record(dokku, app, f"failed: {stuck.message}")
+            raise
+        if before is None:
+            output.detail("nginx's workers could not be seen (nginx-pid-file): its reload was not waited for")
+        else:
+            output.detail("nginx serves the new container")
     else:
         output.step("No check ran before the switch (zero downtime is off: checks:disable)")
         output.detail("the old release is already gone: the route check is the only check of this one")
@@ -95,6 +105,10 @@ def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
 
         context = ssl.create_default_context(cafile=store.computed(app, "healthcheck-ca-file") or None)
     _probe(dokku, app, targets, context, deadline, before_switch=False)
+
+
+def _pid_file(store: Store) -> Path:
+    return Path(store.computed(GLOBAL, "nginx-pid-file"))
 
 
 def _timeout(store: Store, app: str) -> int:
@@ -153,37 +167,29 @@ def _take_gate(dokku: Dokku, app: str) -> dict[str, Any]:
     return record
 
 
-def _await_switch(dokku: Dokku, app: str, gate_record: dict[str, Any], deadline: float) -> None:
+def await_switch(conf: Path, upstream: str, before: list[list[int]] | None, pid_file: Path, deadline: float) -> None:
     """Until the app's nginx.conf sends traffic to the gated container and none of nginx's workers from before the
     switch still takes connections (nginx reloads asynchronously: old workers serve until the new ones start)."""
-    upstream, before = str(gate_record["upstream"]), gate_record.get("workers")
-    conf = dokku.app_dir(app) / "nginx.conf"
-    output.step(f"Waiting for nginx to send {app}'s traffic to the new container ({upstream})")
     while True:
         routed = conf.exists() and upstream in conf.read_text()
-        serving = nginx_workers(Store(dokku))
+        serving = nginx_workers(pid_file)
         old = [w for w in before or [] if serving is not None and w in serving]
         if routed and not old:
-            break
+            return
         if time.monotonic() > deadline:
             why = f"{conf} does not name {upstream}" if not routed else f"{len(old)} of its workers are still the old"
-            _record(dokku, app, f"failed: nginx did not switch to the new container: {why}")
             raise ProvisioningError(
-                f"nginx did not switch {app} to the new container within the health check's timeout: {why}",
+                f"nginx did not switch to the new container within the health check's timeout: {why}",
                 hint="Check nginx (`nginx -t`, its error log) and deploy again.",
             )
         time.sleep(0.05)
-    if before is None:
-        output.detail("nginx's workers could not be seen (nginx-pid-file): its reload was not waited for")
-    else:
-        output.detail("nginx serves the new container")
 
 
-def nginx_workers(store: Store) -> list[list[int]] | None:
+def nginx_workers(pid_file: Path) -> list[list[int]] | None:
     """nginx's workers that take connections, as [pid, start time] pairs (a pid may be reused, the pair is not);
-    None when the master cannot be found from nginx-pid-file. Workers shutting down after a reload are left out."""
+    None when the master cannot be found from its pid file. Workers shutting down after a reload are left out."""
     try:
-        master = int(Path(store.computed(GLOBAL, "nginx-pid-file")).read_text().strip())
+        master = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
     workers = []

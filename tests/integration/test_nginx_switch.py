@@ -1,0 +1,71 @@
+"""The route check's wait for nginx's reload, against a real nginx: its old workers are seen until they stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ansible_dokku_deploy.errors import ProvisioningError
+from ansible_dokku_deploy.health import await_switch, nginx_workers
+
+CONF = """daemon off;
+worker_processes 2;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 16; }}
+http {{
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  access_log off;
+  server {{ listen 127.0.0.1:{port}; return 204; }}
+}}
+"""
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Path]:
+    """A real nginx with two workers on a free loopback port; yields its pid file."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "nginx.conf").write_text(CONF.format(d=tmp_path, port=port))
+    proc = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
+    pid_file = tmp_path / "nginx.pid"
+    deadline = time.monotonic() + 10
+    while len(nginx_workers(pid_file) or []) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield pid_file
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_the_wait_ends_only_when_the_workers_from_before_the_reload_stop_taking_connections(
+    nginx: Path, tmp_path: Path
+) -> None:
+    app_conf = tmp_path / "app-nginx.conf"
+    app_conf.write_text("upstream app-web { server 127.0.0.1:5000; }\n")
+    before = nginx_workers(nginx)
+    assert before is not None and len(before) == 2
+    with pytest.raises(ProvisioningError, match="2 of its workers are still the old"):
+        await_switch(app_conf, "127.0.0.1:5000", before, nginx, time.monotonic() + 0.3)
+    os.kill(int(nginx.read_text()), signal.SIGHUP)  # what Dokku's reload does; nginx answers it asynchronously
+    await_switch(app_conf, "127.0.0.1:5000", before, nginx, time.monotonic() + 10)
+    after = nginx_workers(nginx)
+    assert after and not {tuple(w) for w in before} & {tuple(w) for w in after}
+    with pytest.raises(ProvisioningError, match=r"does not name 127\.0\.0\.1:6000"):
+        await_switch(app_conf, "127.0.0.1:6000", after, nginx, time.monotonic() + 0.2)
+
+
+def test_without_a_pid_file_only_the_configuration_is_waited_for(tmp_path: Path) -> None:
+    app_conf = tmp_path / "app-nginx.conf"
+    app_conf.write_text("upstream app-web { server 127.0.0.1:5000; }\n")
+    missing = tmp_path / "none.pid"
+    assert nginx_workers(missing) is None
+    await_switch(app_conf, "127.0.0.1:5000", None, missing, time.monotonic() + 1)
