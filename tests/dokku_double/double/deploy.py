@@ -288,9 +288,14 @@ def _kill(pid: int, wait: float = 5.0) -> None:
     deadline = time.monotonic() + wait
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
+    with contextlib.suppress(FileNotFoundError):  # gone meanwhile
+        if _alive(pid) and Path(f"/proc/{pid}").stat().st_uid != os.getuid():  # root's helper runs it: Docker kills
+            privileged("container", "kill", str(pid))
     with contextlib.suppress(ProcessLookupError):
         if _alive(pid):
             os.killpg(pid, signal.SIGKILL)
+    while _alive(pid):  # gone, with its ports, before the caller starts what takes them over
+        time.sleep(0.02)
 
 
 def running(env: Env, app: str) -> dict[str, object] | None:
