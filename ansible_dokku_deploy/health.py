@@ -177,7 +177,11 @@ def await_switch(conf: Path, upstream: str, before: list[list[int]] | None, pid_
         if routed and not old:
             return
         if time.monotonic() > deadline:
-            why = f"{conf} does not name {upstream}" if not routed else f"{len(old)} of its workers are still the old"
+            why = (
+                f"{conf} does not name {upstream}"
+                if not routed
+                else f"{len(old)} of its workers from before the reload still take connections"
+            )
             raise ProvisioningError(
                 f"nginx did not switch to the new container within the health check's timeout: {why}",
                 hint="Check nginx (`nginx -t`, its error log) and deploy again.",

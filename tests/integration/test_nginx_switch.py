@@ -11,35 +11,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import services
 
 from ansible_dokku_deploy.errors import ProvisioningError
 from ansible_dokku_deploy.health import await_switch, nginx_workers
 
-CONF = """daemon off;
-worker_processes 2;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 16; }}
-http {{
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  access_log off;
-  server {{ listen 127.0.0.1:{port}; return 204; }}
-}}
-"""
-
 
 @pytest.fixture
 def nginx(tmp_path: Path) -> Iterator[Path]:
-    """A real nginx with two workers on a free loopback port; yields its pid file."""
+    """A real nginx (the sandbox's configuration, one worker) on a free loopback port; yields its pid file."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    (tmp_path / "nginx.conf").write_text(CONF.format(d=tmp_path, port=port))
+    (tmp_path / "nginx.conf").write_text(services.NGINX_CONF.format(d=tmp_path, http=port, apps=tmp_path, user=""))
     proc = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
     pid_file = tmp_path / "nginx.pid"
     deadline = time.monotonic() + 10
-    while len(nginx_workers(pid_file) or []) < 2 and time.monotonic() < deadline:
+    while not nginx_workers(pid_file) and time.monotonic() < deadline:
         time.sleep(0.02)
     yield pid_file
     proc.terminate()
@@ -52,8 +40,8 @@ def test_the_wait_ends_only_when_the_workers_from_before_the_reload_stop_taking_
     app_conf = tmp_path / "app-nginx.conf"
     app_conf.write_text("upstream app-web { server 127.0.0.1:5000; }\n")
     before = nginx_workers(nginx)
-    assert before is not None and len(before) == 2
-    with pytest.raises(ProvisioningError, match="2 of its workers are still the old"):
+    assert before is not None and len(before) == 1
+    with pytest.raises(ProvisioningError, match="1 of its workers from before the reload still take connections"):
         await_switch(app_conf, "127.0.0.1:5000", before, nginx, time.monotonic() + 0.3)
     os.kill(int(nginx.read_text()), signal.SIGHUP)  # what Dokku's reload does; nginx answers it asynchronously
     await_switch(app_conf, "127.0.0.1:5000", before, nginx, time.monotonic() + 10)
