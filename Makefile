@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SANDBOX ?= .sandbox
 
-.PHONY: setup system-packages demo test lint pytest clean
+.PHONY: setup system-packages demo test test-fast lint pytest clean
 
 setup: system-packages $(VENV)/.ansible-deploy-requirements
 
@@ -30,6 +30,10 @@ pytest: setup
 	$(BIN)/pytest
 
 test: lint pytest
+
+# The inner loop: lint and the unit tests (no server, no sandbox).
+test-fast: lint
+	$(BIN)/pytest tests/unit
 
 clean:
 	rm -rf $(VENV) $(SANDBOX) .pytest_cache .mypy_cache .ruff_cache
