@@ -85,17 +85,7 @@ def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
     store = Store(dokku)
     deadline = time.monotonic() + _timeout(store, app)
     if gate_record.get("release") == release:
-        upstream, before = str(gate_record["upstream"]), gate_record.get("workers")
-        output.step(f"Waiting for nginx to send {app}'s traffic to the new container ({upstream})")
-        try:
-            await_switch(dokku.app_dir(app) / "nginx.conf", upstream, before, _pid_file(store), deadline)
-        except ProvisioningError as stuck:
-            _record(dokku, app, f"failed: {stuck.message}")
-            raise
-        if before is None:
-            output.detail("nginx's workers could not be seen (nginx-pid-file): its reload was not waited for")
-        else:
-            output.detail("nginx serves the new container")
+        _wait_for_nginx(dokku, app, gate_record, deadline)
     else:
         output.step("No check ran before the switch (zero downtime is off: checks:disable)")
         output.detail("the old release is already gone: the route check is the only check of this one")
@@ -105,6 +95,20 @@ def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
 
         context = ssl.create_default_context(cafile=store.computed(app, "healthcheck-ca-file") or None)
     _probe(dokku, app, targets, context, deadline, before_switch=False)
+
+
+def _wait_for_nginx(dokku: Dokku, app: str, gate_record: dict[str, Any], deadline: float) -> None:
+    upstream, before = str(gate_record["upstream"]), gate_record.get("workers")
+    output.step(f"Waiting for nginx to send {app}'s traffic to the new container ({upstream})")
+    try:
+        await_switch(dokku.app_dir(app) / "nginx.conf", upstream, before, _pid_file(Store(dokku)), deadline)
+    except ProvisioningError as stuck:
+        _record(dokku, app, f"failed: {stuck.message}")
+        raise
+    if before is None:
+        output.detail("nginx's workers could not be seen (nginx-pid-file): its reload was not waited for")
+    else:
+        output.detail("nginx serves the new container")
 
 
 def _pid_file(store: Store) -> Path:
