@@ -99,9 +99,13 @@ def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
 
 def _wait_for_nginx(dokku: Dokku, app: str, gate_record: dict[str, Any], deadline: float) -> None:
     upstream, before = str(gate_record["upstream"]), gate_record.get("workers")
+    conf = dokku.app_dir(app) / "nginx.conf"
+    if not conf.exists():  # another proxy (proxy:set), or none: nothing tells which release answers
+        output.detail(f"{app} is not served by Dokku's nginx: the route check cannot wait for the switch")
+        return
     output.step(f"Waiting for nginx to send {app}'s traffic to the new container ({upstream})")
     try:
-        await_switch(dokku.app_dir(app) / "nginx.conf", upstream, before, _pid_file(Store(dokku)), deadline)
+        await_switch(conf, upstream, before, _pid_file(Store(dokku)), deadline)
     except ProvisioningError as stuck:
         _record(dokku, app, f"failed: {stuck.message}")
         raise
