@@ -103,6 +103,9 @@ def main(args: list[str]) -> int:
     except KeyboardInterrupt:
         output.warn("interrupted")
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): what it did not read is not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the interpreter's last flush stays silent
+        return 141
     except Exception as exc:  # noqa: BLE001  # the one sink: a short line for people, the traceback in a log
         import traceback  # noqa: PLC0415  # every hook starts this module: only on a crash
 
