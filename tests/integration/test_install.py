@@ -57,3 +57,25 @@ def test_plugin_install_builds_an_isolated_venv_and_is_idempotent() -> None:
     finally:
         subprocess.run([sys.executable, str(REPO / "scripts" / "sandbox"), "down", str(root)], check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_packager_gets_a_working_validate_from_pip(tmp_path: Path) -> None:
+    """`pip install <git url>` outside any checkout, then `ansible-deploy-validate`: the checks the server runs,
+    clear messages and exit 1 for a broken packaging, never a traceback."""
+    source = tmp_path / "source"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(source)], check=True)  # what pip gets from a git url
+    venv = tmp_path / "packager"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(source)], check=True, capture_output=True)
+    shutil.rmtree(source)
+    validate = str(venv / "bin" / "ansible-deploy-validate")
+    for example in ("hello", "notes", "forge"):
+        good = subprocess.run([validate, str(REPO / "examples" / example)], capture_output=True, text=True, check=False)
+        assert good.returncode == 0 and "the packaging files are valid" in good.stdout, good.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "env.yml").write_text("version: 1\nport: abc\n")
+    bad = subprocess.run([validate, str(broken)], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and 'env.yml:2: port: expected a whole number, found the string "abc"' in bad.stderr
+    assert "Traceback" not in bad.stdout + bad.stderr
