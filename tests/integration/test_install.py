@@ -79,3 +79,12 @@ def test_a_packager_gets_a_working_validate_from_pip(tmp_path: Path) -> None:
     bad = subprocess.run([validate, str(broken)], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and 'env.yml:2: port: expected a whole number, found the string "abc"' in bad.stderr
     assert "Traceback" not in bad.stdout + bad.stderr
+
+
+def test_scripts_sandbox_works_as_the_readme_prints_it_on_the_system_python() -> None:
+    """The README shows `scripts/sandbox ...`: run so, it starts on the system's Python, which lacks the project's
+    packages; it carries on on the project's venv."""
+    result = subprocess.run(
+        ["/usr/bin/python3", str(REPO / "scripts" / "sandbox")], capture_output=True, text=True, check=False
+    )
+    assert "scripts/sandbox init ROOT" in result.stderr and "Error" not in result.stderr, result.stderr
