@@ -161,6 +161,9 @@ def _reported_check(dokku: Dokku, app: str, release: Release, phase: str) -> Ite
 
         history = History(dokku.data_dir(app))
         run = history.start(app, phase, release.rev, check=False, roles=[], release=release.id)
+        log = history.open_log(run.id)  # what `ansible-deploy:logs` shows for it
+        os.write(log, output.redact("\n".join(failure.lines()) + "\n").encode())
+        os.close(log)
         run = history.finish(replace(run, started_at=started), status=FAILED, changed=0, message=failure.message)
         notify.send(Store(dokku), run)
         raise

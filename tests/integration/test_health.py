@@ -87,6 +87,7 @@ def test_a_release_answering_500_never_takes_traffic_and_the_old_one_keeps_answe
     assert seen and set(seen) == {"hello from env.yml"}, seen  # the old release, every time, the whole push
     assert sandbox.get("hello")["greeting"] == "hello from env.yml"
     assert _checks_in_history(sandbox, "hello") == [("check-deploy", "failed")]
+    assert "health check failed before the switch" in sandbox.ok("ansible-deploy:logs", "hello")
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-health-last-result").startswith("failed:")
     assert 'ansible_deploy_health_success{app="hello"} 0' in (textfile / "ansible-deploy.prom").read_text()
     edit_env(app_src, env={"GREETING": "fixed", "HEALTHZ_STATUS": 200})
