@@ -67,6 +67,7 @@ def test_app_json_postdeploy_runs_after_the_plugins_post_deploy_and_not_after_it
     assert "postdeploy-ran-hello from env.yml" in text
     assert text.index("Checking http") < text.index("Checking for postdeploy task")
     edit_env(app_src, env={"GREETING": "broken", "HEALTHZ_STATUS": 500})
+    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "2")  # the gate need not wait its 60 s
     failed = sandbox.push("hello", app_src)
     assert failed.returncode != 0
     assert "Checking for postdeploy task" not in output(failed)
