@@ -27,8 +27,8 @@ class DeployError(Exception):
         file, _, line = (self.where or "").rpartition(":")
         if not line.isdigit():
             file, line = self.where or "", ""
-        return {"file": file or None, "line": int(line) if line else None, "key": self.key, "message": self.message,
-                "hint": self.hint}  # fmt: skip
+        line_number = int(line) if line else None
+        return {"file": file or None, "line": line_number, "key": self.key, "message": self.message, "hint": self.hint}
 
 
 class PackagingError(DeployError):

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 
 RECORD = "health.json"
 GATE = "gate.json"  # what check-deploy saw, for the route check of the same deploy
+_BEFORE_SWITCH = (  # what a failed check says, and its hint
+    "health check failed before the switch",
+    "The old release keeps serving; fix the app (or env.yml's monitoring.healthcheck) and deploy again.",
+)
+_AFTER_SWITCH = (
+    "health check failed",
+    "The new release is serving; fix the app (or env.yml's monitoring.healthcheck), deploy again.",
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,7 @@ def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
     store = Store(dokku)
     deadline = time.monotonic() + _timeout(store, app)
     if gate_record.get("release") == release:
-        _wait_for_nginx(dokku, app, gate_record, deadline)
+        _wait_for_nginx(dokku, app, store, gate_record, deadline)
     else:
         output.step("No check ran before the switch (zero downtime is off: checks:disable)")
         output.detail("the old release is already gone: the route check is the only check of this one")
@@ -97,7 +105,7 @@ def verify(dokku: Dokku, app: str, packaging: Packaging, release: str) -> None:
     _probe(dokku, app, targets, context, deadline, before_switch=False)
 
 
-def _wait_for_nginx(dokku: Dokku, app: str, gate_record: dict[str, Any], deadline: float) -> None:
+def _wait_for_nginx(dokku: Dokku, app: str, store: Store, gate_record: dict[str, Any], deadline: float) -> None:
     upstream, before = str(gate_record["upstream"]), gate_record.get("workers")
     conf = dokku.app_dir(app) / "nginx.conf"
     if not conf.exists():  # another proxy (proxy:set), or none: nothing tells which release answers
@@ -105,7 +113,7 @@ def _wait_for_nginx(dokku: Dokku, app: str, gate_record: dict[str, Any], deadlin
         return
     output.step(f"Waiting for nginx to send {app}'s traffic to the new container ({upstream})")
     try:
-        await_switch(conf, upstream, before, _pid_file(Store(dokku)), deadline)
+        await_switch(conf, upstream, before, _pid_file(store), deadline)
     except ProvisioningError as stuck:
         _record(dokku, app, f"failed: {stuck.message}")
         raise
@@ -136,9 +144,10 @@ def _probe(
     (before the switch, the gate records only a failure: the route check after it has the last word)."""
     from ansible_dokku_deploy.http_probe import get  # noqa: PLC0415  # only when probing
 
+    failed, hint = _BEFORE_SWITCH if before_switch else _AFTER_SWITCH
     for route in targets:
-        at = f"{route.address}:{route.port}"
-        output.step(f"Checking {route} ({'at the new container, ' if before_switch else 'through '}{at})")
+        where = f"{'at the new container, ' if before_switch else 'through '}{route.address}:{route.port}"
+        output.step(f"Checking {route} ({where})")
         delay = 0.25
         while True:
             status, body = get(route, context)
@@ -148,16 +157,7 @@ def _probe(
             if time.monotonic() + delay > deadline:
                 answer = f"answered {status}: {body[:120]!r}" if status else f"could not be reached: {body}"
                 _record(dokku, app, f"failed: {route} {answer}")
-                if before_switch:
-                    raise ProvisioningError(
-                        f"health check failed before the switch: GET {route} (at the new container, {at}) {answer}",
-                        hint="The old release keeps serving; fix the app (or env.yml's monitoring.healthcheck) and "
-                        "deploy again.",
-                    )
-                raise ProvisioningError(
-                    f"health check failed: GET {route} (through {at}) {answer}",
-                    hint="The new release is serving; fix the app (or env.yml's monitoring.healthcheck), deploy again.",
-                )
+                raise ProvisioningError(f"{failed}: GET {route} ({where}) {answer}", hint=hint)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
     if not before_switch:

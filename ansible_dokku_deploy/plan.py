@@ -142,10 +142,10 @@ def _database_variables(  # noqa: PLR0917  # the shared inputs of role_variables
                 "password": database.password,
                 "url": url,
             }
-    entries = [storage_entry(app, s["name"]) for s in spec.get("storage", [])]
     storage = [
         {"name": s["name"], "entry": entry, "path": str(dokku.lib_root / "data" / "storage" / entry)}
-        for s, entry in zip(spec.get("storage", []), entries, strict=True)
+        for s in spec.get("storage", [])
+        for entry in [storage_entry(app, s["name"])]
     ]
     if database is not None or storage:
         roles["backups"] = {

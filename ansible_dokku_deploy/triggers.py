@@ -114,9 +114,11 @@ def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *
     from ansible_dokku_deploy import health  # noqa: PLC0415  # see the module docstring
 
     del container
+    if proc_type != "web":
+        return
     dokku = Dokku.from_environ()
     release = Staging(dokku.data_dir(app)).current()
-    if proc_type != "web" or release is None:
+    if release is None:
         return
     with _reported_check(dokku, app, release, "check-deploy"):
         health.gate(dokku, app, _packaging(dokku, app, release), release.id, address=ip, port=port)
