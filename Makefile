@@ -26,8 +26,10 @@ lint: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections:$(CURDIR)/$(VENV)/collections $(BIN)/ansible-lint -q playbooks roles
 	$(BIN)/shellcheck commands subcommands/* $$(scripts/list-shell-files)
 
+# Tests are independent (each has its own sandbox and servers), so they run on one worker per core;
+# the slowest 30 are listed at the end.
 pytest: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal --durations=30
 
 test: lint pytest
 
