@@ -5,6 +5,7 @@ Also a command for the nginx role's copy validation: `python -m ansible_dokku_de
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -47,6 +48,10 @@ http {{
 }}
 """
 _MESSAGE = re.compile(r"\[(?:emerg|crit|alert|error)\] (?P<msg>.*?)(?: in (?P<file>\S+?):(?P<line>\d+))?$")
+# Before 1.19.5 (Ubuntu 22.04 and Debian 11 ship 1.18) nginx has no -e and first opens its built-in error log,
+# which the dokku user cannot: it says so and goes on, so that alert is no verdict on the snippets.
+_ERROR_LOG_FLAG_SINCE = (1, 19, 5)
+_DEFAULT_LOG_ALERT = "could not open error log file"
 
 
 def nginx_binary() -> str | None:
@@ -69,8 +74,11 @@ def check(snippets: Sequence[Path]) -> list[DeployError]:
             )
         servers = "".join(_SERVER.format(port=port, prefix=prefix, snippets=snippet_dir) for port in (8080, 8443))
         (prefix / "nginx.conf").write_text(_CONF.format(prefix=prefix, servers=servers))
+        argv = [binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
+        if takes_error_log_flag(_version_text(binary)):
+            argv += ["-e", str(prefix / "error.log")]
         result = subprocess.run(  # noqa: S603  # argv list, no shell
-            [binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")],
+            argv,
             capture_output=True,
             text=True,
             check=False,
@@ -78,9 +86,22 @@ def check(snippets: Sequence[Path]) -> list[DeployError]:
         )
         if result.returncode == 0:
             return []
-        return [_problem(line, snippet_dir) for line in result.stderr.splitlines() if _MESSAGE.search(line)][:1] or [
+        verdicts = [line for line in result.stderr.splitlines() if _DEFAULT_LOG_ALERT not in line]
+        return [_problem(line, snippet_dir) for line in verdicts if _MESSAGE.search(line)][:1] or [
             DeployError(f"nginx -t failed: {result.stderr.strip()[:300]}", where="nginx.conf.d/")
         ]
+
+
+@functools.cache
+def _version_text(binary: str) -> str:
+    """What `nginx -v` says ("nginx version: nginx/1.22.1"), on stderr."""
+    result = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False, timeout=10)  # noqa: S603
+    return result.stderr
+
+
+def takes_error_log_flag(version_text: str) -> bool:
+    found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", version_text)
+    return found is None or tuple(map(int, found.groups())) >= _ERROR_LOG_FLAG_SINCE  # unknown: a current one
 
 
 def _problem(line: str, snippet_dir: Path) -> DeployError:

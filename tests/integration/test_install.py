@@ -14,6 +14,21 @@ import pytest
 from conftest import REPO
 
 
+def plugin_repo(dest: Path) -> Path:
+    """A git repository of the working tree as it is (uncommitted changes too): what plugin:install clones."""
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name, follow_symlinks=False)
+    git = ["git", "-C", str(dest), "-c", "user.name=test", "-c", "user.email=test@example.test"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the working tree"], check=True)
+    return dest
+
+
 @pytest.mark.slow
 def test_plugin_install_builds_an_isolated_venv_and_is_idempotent() -> None:
     root = Path(tempfile.mkdtemp(prefix="ansible-deploy-install-"))
@@ -26,8 +41,7 @@ def test_plugin_install_builds_an_isolated_venv_and_is_idempotent() -> None:
         plugins = root / "var" / "lib" / "dokku" / "plugins"
         (plugins / "enabled" / "ansible-deploy").unlink()  # start from a server without the plugin
         (plugins / "available" / "ansible-deploy").unlink()
-        source = root / "source.git"
-        subprocess.run(["git", "clone", "-q", "--bare", str(REPO), str(source)], check=True)
+        source = plugin_repo(root / "source")
 
         first = subprocess.run([dokku, "plugin:install", f"file://{source}", "--name", "ansible-deploy"],
                                capture_output=True, text=True, check=False)  # fmt: skip
@@ -88,3 +102,69 @@ def test_scripts_sandbox_works_as_the_readme_prints_it_on_the_system_python() ->
         ["/usr/bin/python3", str(REPO / "scripts" / "sandbox")], capture_output=True, text=True, check=False
     )
     assert "scripts/sandbox init ROOT" in result.stderr and "Error" not in result.stderr, result.stderr
+
+
+def _plain_copy(src: Path, dest: Path) -> Path:
+    """The example app without its packaging files: an app the plugin has nothing to do for."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("env.yml", "vault", "nginx.conf.d", "ansible"))
+    return dest
+
+
+@pytest.mark.slow
+def test_a_failed_install_leaves_dokku_working_and_refuses_only_what_needs_the_plugin(tmp_path: Path) -> None:
+    """plugn stops at the first failing install trigger: ours never fails. Until a later install succeeds, the
+    other plugins' installs have run, `dokku help` works, an app without packaging deploys, and a push the plugin
+    would provision is refused with what the install said."""
+    root = Path(tempfile.mkdtemp(prefix="ansible-deploy-install-"))
+    root.chmod(0o755)
+    sandbox = [sys.executable, str(REPO / "scripts" / "sandbox")]
+    try:
+        subprocess.run([*sandbox, "init", str(root)], check=True, capture_output=True)
+        dokku = str(root / "bin" / "dokku")
+        plugins = root / "var" / "lib" / "dokku" / "plugins"
+        (plugins / "enabled" / "ansible-deploy").unlink()
+        (plugins / "available" / "ansible-deploy").unlink()
+        witness = plugins / "available" / "zz-witness"  # installed after ours: plugn runs them in name order
+        witness.mkdir()
+        (witness / "plugin.toml").write_text('[plugin]\ndescription = "witness"\nversion = "0.1.0"\n[plugin.config]\n')
+        (witness / "install").write_text(f"#!/bin/sh\ntouch {root}/witness-installed\n")
+        (witness / "install").chmod(0o755)
+        subprocess.run([dokku, "plugin:enable", "zz-witness"], check=True, capture_output=True)
+        source = plugin_repo(root / "source")
+
+        offline = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": ""}
+        failed = subprocess.run([dokku, "plugin:install", f"file://{source}", "--name", "ansible-deploy"],
+                                capture_output=True, text=True, check=False, env=offline)  # fmt: skip
+        problem = "ansible-deploy could not install its Python packages"
+        assert failed.returncode == 0, failed.stdout + failed.stderr
+        assert problem in failed.stderr and "the other plugins go on working" in failed.stderr
+        assert "Traceback" not in failed.stdout + failed.stderr
+        assert (root / "witness-installed").exists()
+
+        helped = subprocess.run([dokku, "help"], capture_output=True, text=True, check=False)
+        assert helped.returncode == 0, helped.stderr
+        report = subprocess.run([dokku, "ansible-deploy:report"], capture_output=True, text=True, check=False)
+        assert report.returncode == 1 and problem in report.stderr and "Traceback" not in report.stderr
+
+        plain = _plain_copy(REPO / "examples" / "hello", tmp_path / "plain")
+        subprocess.run([dokku, "apps:create", "plain"], check=True, capture_output=True)
+        pushed = subprocess.run([*sandbox, "push", str(root), "plain", str(plain)],
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        assert "ansible-deploy" not in pushed.stdout + pushed.stderr
+
+        subprocess.run([dokku, "apps:create", "hello"], check=True, capture_output=True)
+        refused = subprocess.run([*sandbox, "push", str(root), "hello", str(REPO / "examples" / "hello")],
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+        assert refused.returncode != 0 and problem in refused.stdout + refused.stderr
+        assert not (root / "var" / "lib" / "dokku" / "data" / "ps" / "hello" / "web.json").exists()
+
+        fixed = subprocess.run([dokku, "plugin:install"], capture_output=True, text=True, check=False)
+        assert fixed.returncode == 0 and "stands aside" not in fixed.stderr, fixed.stderr
+        assert not (plugins / "available" / "ansible-deploy" / ".install-problem").exists()
+        assert (
+            subprocess.run([dokku, "ansible-deploy:report", "hello"], capture_output=True, check=False).returncode == 0
+        )
+    finally:
+        subprocess.run([*sandbox, "down", str(root)], check=False)
+        shutil.rmtree(root, ignore_errors=True)

@@ -32,3 +32,10 @@ def test_location_slash_clashes_with_dokkus_own(tmp_path: Path) -> None:
 def test_the_role_validation_command_accepts_files_without_the_conf_suffix(tmp_path: Path) -> None:
     assert nginx_check.main([str(snippet(tmp_path, "tmpXYZ", "gzip on;\n"))]) == 0
     assert nginx_check.main([str(snippet(tmp_path, "tmpABC", "gzip maybe;\n"))]) == 1
+
+
+def test_nginx_before_1_19_5_is_run_without_the_error_log_flag_it_lacks() -> None:
+    assert not nginx_check.takes_error_log_flag("nginx version: nginx/1.18.0")
+    assert nginx_check.takes_error_log_flag("nginx version: nginx/1.19.5")
+    assert nginx_check.takes_error_log_flag("nginx version: nginx/1.26.3\n")
+    assert nginx_check.takes_error_log_flag("nginx version: openresty/1.27.1.2")  # no nginx/ version: a current one
