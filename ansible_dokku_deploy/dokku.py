@@ -62,6 +62,19 @@ class Dokku:
     def acme_webroot(self, app: str) -> Path:
         return self.acme_webroots / check_app_name(app)
 
+    def scheduler(self, app: str) -> str:
+        """The app's computed scheduler, read as scheduler:report computes it (plugins/scheduler/report.go): the
+        app's `selected` property, else the global one, else docker-local (plugins/common/properties.go keeps each
+        in $DOKKU_LIB_ROOT/config/scheduler/(APP|--global)/selected)."""
+        for owner in (check_app_name(app), "--global"):
+            try:
+                selected = (self.lib_root / "config" / "scheduler" / owner / "selected").read_text().strip()
+            except OSError:
+                continue
+            if selected:
+                return selected
+        return "docker-local"
+
     def deploy_lock(self, app: str) -> Path:
         return self.lib_root / "data" / "apps" / app / ".deploy.lock"
 

@@ -59,9 +59,56 @@ def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> 
                 hint=f"The admin allows them with: dokku ansible-deploy:set {app} allow-custom-steps true",
             )
         )
+    if dokku.scheduler(app) == "k3s":
+        http_01 = bool(store.computed(app, "acme-directory")) and store.computed(app, "acme-challenge") == "http-01"
+        problems.extend(_beyond_k3s(app, packaging, http_01=http_01))
     if problems:
         raise PackagingError(problems)
     return Resolved(packaging, secrets)
+
+
+def _beyond_k3s(app: str, packaging: Packaging, *, http_01: bool) -> list[DeployError]:
+    """What cannot work for an app on Dokku's k3s scheduler (docs/multi-server.md): its traffic goes through the
+    cluster's ingress, not Dokku's nginx, and its volumes are the cluster's, not folders of this host."""
+    features, problems = packaging.features, []
+    not_routed = f"Dokku's nginx, which does not route {app}: its scheduler is k3s"
+    if "nginx" in features:
+        problems.append(
+            DeployError(
+                f"the snippets would go into {not_routed}",
+                where="nginx.conf.d/",
+                hint="Remove nginx.conf.d/ and set what it did as ingress annotations: "
+                f"dokku scheduler-k3s:annotations:set {app} KEY VALUE --resource-type ingress",
+            )
+        )
+    if "storage" in features:
+        problems.append(
+            DeployError(
+                f"storage: the plugin's folders are on this host, which {app} cannot mount: its scheduler is k3s",
+                where="env.yml",
+                hint="Drop storage: and mount a volume of the cluster: dokku storage:create NAME --scheduler k3s "
+                f"--size 1Gi, then dokku storage:mount {app} NAME --container-dir PATH",
+            )
+        )
+    if "tls" in features and http_01:
+        problems.append(
+            DeployError(
+                f"tls: acme answers the CA's http-01 challenge through {not_routed}",
+                where="env.yml",
+                hint="Set tls: none and let k3s get certificates (dokku scheduler-k3s:set --global "
+                "letsencrypt-email-prod EMAIL), or ask the admin for dns-01 (ansible-deploy:set --global "
+                "acme-challenge dns-01)",
+            )
+        )
+    if "healthcheck" in packaging.spec.get("monitoring", {}):
+        problems.append(
+            DeployError(
+                f"monitoring.healthcheck: the plugin checks a release through {not_routed}",
+                where="env.yml",
+                hint="Drop it and give the check to Kubernetes: app.json healthchecks become its readiness probes",
+            )
+        )
+    return problems
 
 
 def check_push(dokku: Dokku, app: str, root: Path) -> tuple[str, Packaging | None]:
@@ -70,7 +117,7 @@ def check_push(dokku: Dokku, app: str, root: Path) -> tuple[str, Packaging | Non
     would be the same. PackagingError lists every problem."""
     key = source_key(root)
     staged = Staging(dokku.data_dir(app)).current()
-    mark = f"{key}\0{Store(dokku).fingerprint(app)}".encode()
+    mark = f"{key}\0{Store(dokku).fingerprint(app)}\0{dokku.scheduler(app)}".encode()
     if staged is not None and staged.source == key and _passed(dokku, app).seen("push", mark):
         return key, None
     packaging = resolve(dokku, app, root).packaging

@@ -146,3 +146,24 @@ def test_nginx_workers_run_as_www_data_and_answer_http_01_from_outside_dokkus_ho
     assert workers and set(workers) == {"www-data"}
     webroot = Dokku(sandbox.home, sandbox.lib).acme_webroot("web")
     assert not webroot.is_relative_to(sandbox.home)
+
+
+def test_an_app_moved_to_k3s_is_refused_what_only_dokkus_nginx_and_host_folders_give(sandbox: Sandbox, app_src) -> None:
+    """scheduler:set APP selected k3s (plugins/scheduler): the app's traffic goes through the cluster's ingress and
+    its volumes are the cluster's; the same tree, pushed again after the switch, is checked again and refused."""
+    first = sandbox.push("hello", app_src)
+    assert first.returncode == 0, output(first)
+    serving = sandbox.web("hello")
+    sandbox.ok("scheduler:set", "hello", "selected", "k3s")
+    assert sandbox.ok("scheduler:report", "hello", "--scheduler-computed-selected").strip() == "k3s"
+    assert Dokku(sandbox.root / "home" / "dokku", sandbox.lib).scheduler("hello") == "k3s"
+    again = sandbox.push("hello", app_src)
+    text = output(again)
+    assert again.returncode != 0, text
+    assert "nginx.conf.d/: the snippets would go into Dokku's nginx, which does not route hello" in text
+    assert "env.yml: storage: the plugin's folders are on this host" in text
+    assert "env.yml: monitoring.healthcheck:" in text and "readiness probes" in text
+    assert "Traceback" not in text
+    assert sandbox.web("hello") == serving  # nothing was built or released
+    sandbox.ok("scheduler:set", "hello", "selected")
+    assert sandbox.ok("scheduler:report", "hello", "--scheduler-computed-selected").strip() == "docker-local"

@@ -13,7 +13,7 @@ import tarfile
 from pathlib import Path
 
 from double import nginx
-from double.env import Env, Fail, info1, info1_quiet, privileged, quiet, verbose
+from double.env import Env, Fail, info1, info1_quiet, info2_quiet, privileged, quiet, verbose
 from double.plugins import trigger
 from double.report import report
 
@@ -553,7 +553,39 @@ def _checks_fields(env: Env, app: str) -> dict[str, str]:
     }
 
 
+# --- scheduler (Go: plugins/scheduler/subcommands.go, report.go; common.CommandPropertySet)
+SCHEDULER_PROPERTIES = ("selected", "shell")  # both may be set globally
+
+
+def scheduler_set(env: Env, args: list[str]) -> int:
+    app, prop, value = [*args, "", "", ""][:3]
+    if app != "--global":
+        env.verify_app(app or None)
+    if not prop:
+        raise Fail("No property specified")
+    if prop not in SCHEDULER_PROPERTIES:
+        raise Fail(f"Invalid property specified, valid properties include: {', '.join(SCHEDULER_PROPERTIES)}")
+    if value:
+        info2_quiet(f"Setting {prop} to {value}")
+        env.prop_set("scheduler", app, prop, value)
+    else:
+        info2_quiet(f"Unsetting {prop}")
+        env.prop_delete("scheduler", app, prop)
+    return 0
+
+
+def _scheduler_fields(env: Env, app: str) -> dict[str, str]:
+    fields = {}
+    for prop in SCHEDULER_PROPERTIES:
+        own, default = env.prop_get("scheduler", app, prop), env.prop_get("scheduler", "--global", prop)
+        fields |= {prop: own, f"global-{prop}": default, f"computed-{prop}": own or default}
+    fields["computed-selected"] = fields["computed-selected"] or "docker-local"
+    return fields
+
+
 COMMANDS = {
+    "scheduler:set": scheduler_set,
+    "scheduler:report": lambda env, args: report(env, "scheduler", _scheduler_fields, args),
     "ports:set": ports_set,
     "ports:add": ports_add,
     "ports:clear": ports_clear,
