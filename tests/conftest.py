@@ -87,6 +87,22 @@ class Sandbox:
             return json.loads(answer.read())
 
 
+def working_tree_copy(dest: Path) -> Path:
+    """A git repository of the working tree as it is, uncommitted changes too: what plugin:install clones, and what
+    a newcomer gets from `git clone` (no venv, no sandbox)."""
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name, follow_symlinks=False)
+    git = ["git", "-C", str(dest), "-c", "user.name=test", "-c", "user.email=test@example.test"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the working tree"], check=True)
+    return dest
+
+
 def dokku_secret_stores(box: Sandbox, app: str) -> set[Path]:
     """Where Dokku itself keeps an app's settings, values included: its ENV, and the settings herokuish bakes into
     the release image (.profile.d/01-app-env.sh). Every one of them is 0600."""

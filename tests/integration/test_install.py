@@ -11,22 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO
-
-
-def plugin_repo(dest: Path) -> Path:
-    """A git repository of the working tree as it is (uncommitted changes too): what plugin:install clones."""
-    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                           capture_output=True, check=True).stdout.decode().split("\0")  # fmt: skip
-    for name in filter(None, files):
-        if (REPO / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, dest / name, follow_symlinks=False)
-    git = ["git", "-C", str(dest), "-c", "user.name=test", "-c", "user.email=test@example.test"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "the working tree"], check=True)
-    return dest
+from conftest import REPO, working_tree_copy
 
 
 @pytest.mark.slow
@@ -41,7 +26,7 @@ def test_plugin_install_builds_an_isolated_venv_and_is_idempotent() -> None:
         plugins = root / "var" / "lib" / "dokku" / "plugins"
         (plugins / "enabled" / "ansible-deploy").unlink()  # start from a server without the plugin
         (plugins / "available" / "ansible-deploy").unlink()
-        source = plugin_repo(root / "source")
+        source = working_tree_copy(root / "source")
 
         first = subprocess.run([dokku, "plugin:install", f"file://{source}", "--name", "ansible-deploy"],
                                capture_output=True, text=True, check=False)  # fmt: skip
@@ -130,7 +115,7 @@ def test_a_failed_install_leaves_dokku_working_and_refuses_only_what_needs_the_p
         (witness / "install").write_text(f"#!/bin/sh\ntouch {root}/witness-installed\n")
         (witness / "install").chmod(0o755)
         subprocess.run([dokku, "plugin:enable", "zz-witness"], check=True, capture_output=True)
-        source = plugin_repo(root / "source")
+        source = working_tree_copy(root / "source")
 
         offline = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": ""}
         failed = subprocess.run([dokku, "plugin:install", f"file://{source}", "--name", "ansible-deploy"],

@@ -14,18 +14,19 @@ from ansible_dokku_deploy.triggers import TRIGGERS
 
 TRIGGER_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
+source "${0%/*}/scripts/standby"
 exec "${0%/*}/.venv/bin/python" -I -m ansible_dokku_deploy trigger "${0##*/}" "$@"
 """
-ROOT_STUB = """#!/usr/bin/env bash
+UPDATE_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
-"${0%/*}/scripts/ensure-venv"
-exec "${0%/*}/.venv/bin/python" -I -m ansible_dokku_deploy trigger "${0##*/}" "$@"
+exec "${0%/*}/install" "$@"  # the same steps: packages, venv, folders
 """
 SUBCOMMAND_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
+source "${0%/*}/../scripts/standby"
 exec "${0%/*}/../.venv/bin/python" -I -m ansible_dokku_deploy "$@"
 """
-ROOT_TRIGGERS = {"install", "update"}
+ROOT_TRIGGERS = {"install": None, "update": UPDATE_STUB}  # install: its own steps (test_install.py)
 
 
 def test_every_trigger_stub_matches_its_template_and_the_routing_table() -> None:
@@ -34,7 +35,8 @@ def test_every_trigger_stub_matches_its_template_and_the_routing_table() -> None
     for name in TRIGGERS:
         path = REPO / name
         assert os.access(path, os.X_OK), name
-        assert path.read_text() == (ROOT_STUB if name in ROOT_TRIGGERS else TRIGGER_STUB), name
+        if ROOT_TRIGGERS.get(name, TRIGGER_STUB) is not None:
+            assert path.read_text() == ROOT_TRIGGERS.get(name, TRIGGER_STUB), name
 
 
 def test_no_deprecated_pre_deploy_file_is_shipped() -> None:
