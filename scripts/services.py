@@ -14,14 +14,14 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import dns.exception
-import dns.message
-import dns.query
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the plugin's package, on any Python 3
+from ansible_dokku_deploy.packaging.nginx_check import error_log_args
 
 ZONE = "example.test"
 KEY_NAME = "ansible-deploy-sandbox"
@@ -60,7 +60,7 @@ def _wait(check, what: str, seconds: float = 15.0) -> None:  # noqa: ANN001
         try:
             if check():
                 return
-        except (OSError, dns.exception.DNSException):
+        except OSError:
             pass
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not start within {seconds:.0f}s")
@@ -74,6 +74,10 @@ def _give_to(user: str, path: Path) -> None:
 
 
 def start_bind(folder: Path) -> dict[str, object]:
+    import dns.exception  # noqa: PLC0415  # only BIND's check needs dnspython: the sandbox's init runs without it
+    import dns.message  # noqa: PLC0415
+    import dns.query  # noqa: PLC0415
+
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
     port = free_port()
@@ -96,7 +100,10 @@ def start_bind(folder: Path) -> dict[str, object]:
     )
 
     def answers() -> bool:
-        reply = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=port, timeout=0.5)
+        try:
+            reply = dns.query.udp(dns.message.make_query(ZONE, "SOA"), "127.0.0.1", port=port, timeout=0.5)
+        except dns.exception.DNSException:
+            return False
         return bool(reply.answer)
 
     _wait(answers, "BIND")
@@ -134,7 +141,7 @@ def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
     (folder / "nginx.conf").write_text(conf)
     log = (folder / "nginx.log").open("w")
     proc = subprocess.Popen(
-        ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(folder / "error.log")],
+        ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), *error_log_args("nginx", folder)],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -74,11 +74,8 @@ def check(snippets: Sequence[Path]) -> list[DeployError]:
             )
         servers = "".join(_SERVER.format(port=port, prefix=prefix, snippets=snippet_dir) for port in (8080, 8443))
         (prefix / "nginx.conf").write_text(_CONF.format(prefix=prefix, servers=servers))
-        argv = [binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf")]
-        if takes_error_log_flag(_version_text(binary)):
-            argv += ["-e", str(prefix / "error.log")]
         result = subprocess.run(  # noqa: S603  # argv list, no shell
-            argv,
+            [binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), *error_log_args(binary, prefix)],
             capture_output=True,
             text=True,
             check=False,
@@ -90,6 +87,11 @@ def check(snippets: Sequence[Path]) -> list[DeployError]:
         return [_problem(line, snippet_dir) for line in verdicts if _MESSAGE.search(line)][:1] or [
             DeployError(f"nginx -t failed: {result.stderr.strip()[:300]}", where="nginx.conf.d/")
         ]
+
+
+def error_log_args(binary: str, prefix: Path) -> list[str]:
+    """`-e PREFIX/error.log`, the log nginx writes before it reads the configuration, where nginx has the flag."""
+    return ["-e", str(prefix / "error.log")] if takes_error_log_flag(_version_text(binary)) else []
 
 
 @functools.cache

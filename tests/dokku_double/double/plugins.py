@@ -8,10 +8,14 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 from double.env import NOT_IMPLEMENTED, Env, Fail, info1
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python before 3.11 (a Debian 11 host, where the plugin's install refuses)
+    tomllib = None  # type: ignore[assignment]
 
 NOT_ROOT_OK = ("plugin:help", "plugin:list", "plugin:installed")
 
@@ -22,12 +26,38 @@ def enabled(env: Env) -> list[Path]:
     return sorted(folder.iterdir()) if folder.is_dir() else []
 
 
-def _toml_ok(plugin: Path) -> bool:
+def plugin_toml(plugin: Path) -> dict | None:
+    """The plugin's plugin.toml as plugn reads it; None when it cannot be read."""
     try:
-        with (plugin / "plugin.toml").open("rb") as f:
-            data = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
-        return False
+        text = (plugin / "plugin.toml").read_text()
+    except OSError:
+        return None
+    if tomllib is None:
+        return _tables(text)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _tables(text: str) -> dict:
+    """What plugin.toml holds (tables of `key = "string"`) without tomllib."""
+    data: dict = {}
+    table = data
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            table = data
+            for part in line[1:-1].split("."):
+                table = table.setdefault(part.strip(), {})
+        elif "=" in line:
+            key, _, value = line.partition("=")
+            table[key.strip()] = value.strip().strip('"')
+    return data
+
+
+def _toml_ok(plugin: Path) -> bool:
+    data = plugin_toml(plugin) or {}
     return isinstance(data.get("plugin", {}).get("config"), dict)
 
 
@@ -160,8 +190,7 @@ def plugin_command(env: Env, args: list[str]) -> int:
         return 0 if (available / rest[0]).is_dir() else 1
     if word == "plugin:list":
         for plugin in enabled(env):
-            with (plugin / "plugin.toml").open("rb") as f:
-                meta = tomllib.load(f)["plugin"]
+            meta = (plugin_toml(plugin) or {}).get("plugin", {})
             print(f"  {plugin.name:<20} {meta.get('version', ''):<5} {'enabled':<10} {meta.get('description', '')}")
         return 0
     if word == "plugin:install-dependencies":
