@@ -47,7 +47,10 @@ http {{
 {servers}
 }}
 """
-_MESSAGE = re.compile(r"\[(?:emerg|crit|alert|error)\] (?P<msg>.*?)(?: in (?P<file>\S+?):(?P<line>\d+))?$")
+# nginx 1.18 puts its pid and thread ("17369#17369: ") before the message where newer ones do not.
+_MESSAGE = re.compile(
+    r"\[(?:emerg|crit|alert|error)\] (?:\d+#\d+: )?(?P<msg>.*?)(?: in (?P<file>\S+?):(?P<line>\d+))?$"
+)
 # Before 1.19.5 (Ubuntu 22.04 and Debian 11 ship 1.18) nginx has no -e and first opens its built-in error log,
 # which the dokku user cannot: it says so and goes on, so that alert is no verdict on the snippets.
 _ERROR_LOG_FLAG_SINCE = (1, 19, 5)

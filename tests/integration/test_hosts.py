@@ -157,6 +157,12 @@ def test_debian_11_is_refused_in_one_sentence_and_dokku_goes_on_working(host) ->
         grep -F "{problem}" /tmp/refused
         test ! -e /srv/box/var/lib/dokku/data/ps/hello/web.json
         {SANDBOX} down /srv/box
+        # nginx 1.18 has no -e: the snippet check, as the dokku user, judges the snippets and not nginx's own log
+        check="runuser -u dokku -- env PYTHONPATH={PLUGIN} python3 -m ansible_dokku_deploy.packaging.nginx_check"
+        $check {PLUGIN}/examples/hello/nginx.conf.d/gzip.conf
+        printf 'foo bar;\n' >/tmp/bad.conf && chmod 644 /tmp/bad.conf
+        fails $check /tmp/bad.conf 2>/tmp/verdict
+        grep -F 'nginx rejects it: unknown directive "foo"' /tmp/verdict
         """
     )
     assert result.returncode == 0, said(result)

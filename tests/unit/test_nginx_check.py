@@ -39,3 +39,10 @@ def test_nginx_before_1_19_5_is_run_without_the_error_log_flag_it_lacks() -> Non
     assert nginx_check.takes_error_log_flag("nginx version: nginx/1.19.5")
     assert nginx_check.takes_error_log_flag("nginx version: nginx/1.26.3\n")
     assert nginx_check.takes_error_log_flag("nginx version: openresty/1.27.1.2")  # no nginx/ version: a current one
+
+
+def test_nginx_1_18s_pid_before_the_message_is_not_part_of_it() -> None:
+    """What nginx 1.18 (Debian 11, Ubuntu 22.04) prints; tests/integration/test_hosts.py runs it for real."""
+    line = 'nginx: [emerg] 17369#17369: unknown directive "foo" in /x/nginx.conf.d/bad.conf:1'
+    problem = nginx_check._problem(line, Path("/x/nginx.conf.d"))
+    assert problem.lines()[0] == 'nginx.conf.d/bad.conf:1: nginx rejects it: unknown directive "foo"'
