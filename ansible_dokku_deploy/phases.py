@@ -147,6 +147,7 @@ def _run(
             log_fd=log_fd,
             check=check,
             verbosity=store.computed_int(plan.app, "verbosity"),
+            strategy=store.computed(plan.app, "ansible-strategy"),
         )
     finally:
         os.close(log_fd)

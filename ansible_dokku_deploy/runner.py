@@ -119,8 +119,21 @@ def _error_line(stdout: str) -> str:
     return ""
 
 
+def _strategy(name: str) -> dict[str, str]:
+    """Ansible's settings for the strategy: Mitogen's runs every task in one Python over a pipe instead of a new
+    process per task (ansible-core no longer promises third-party strategies work: linear stays a setting away)."""
+    if name != "mitogen":
+        return {"ANSIBLE_STRATEGY": "linear"}
+    import ansible_mitogen  # noqa: PLC0415  # only where it runs
+
+    return {
+        "ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"),
+        "ANSIBLE_STRATEGY": "mitogen_linear",
+    }
+
+
 def run_playbook(
-    plan: Plan, playbooks: list[str], *, work_dir: Path, log_fd: int, check: bool, verbosity: int
+    plan: Plan, playbooks: list[str], *, work_dir: Path, log_fd: int, check: bool, verbosity: int, strategy: str
 ) -> Outcome:
     """One ansible-playbook run of the playbooks; secrets never reach argv or world-readable files."""
     import ansible_runner  # noqa: PLC0415  # heavy import, only when Ansible really runs
@@ -148,6 +161,7 @@ def run_playbook(
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_DEPRECATION_WARNINGS": "0",
             "PGCONNECT_TIMEOUT": "10",  # libpq (modules, pg_dump) waits for a silent server this long, not forever
+            **_strategy(strategy),
         }
         progress = _Progress(show_diff=check)
         result = ansible_runner.run(

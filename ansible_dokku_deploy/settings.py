@@ -45,6 +45,14 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("lock-timeout", "Seconds a run waits for another run of the same app", "600", "int"),
         Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int"),
+        Setting(
+            "ansible-strategy",
+            "How Ansible runs the plugin's tasks: mitogen (one Python for the run, about twice as fast) or linear "
+            "(Ansible's own, a process per task)",
+            "mitogen",
+            choices=("mitogen", "linear"),
+            per_app=False,
+        ),
         Setting("environment", "Which of env.yml's environments this app runs (empty: the base)"),
         Setting("vault-password", "Password of the app's vault/ files (ansible-deploy:vault-password)", secret=True),
         Setting("allow-custom-steps", "Run the packager's own playbooks (env.yml steps) on the host", "false", "bool"),

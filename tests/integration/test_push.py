@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import Sandbox, edit_env, output
+from conftest import Sandbox, drop_sandbox, edit_env, new_sandbox, output
 
 
 def test_first_push_provisions_settings_ports_domains_storage_and_snippets(sandbox: Sandbox, app_src) -> None:
@@ -140,3 +140,33 @@ def test_a_code_only_push_skips_the_checks_until_a_setting_changes(sandbox: Sand
     refused = sandbox.push("hello", app_src)
     assert refused.returncode != 0
     assert "custom steps run on the host, and are not allowed for hello" in output(refused)
+
+
+def _provisioned(box: Sandbox, app: str) -> dict[str, object]:
+    """What the plugin set up for the app, the sandbox's own paths left out."""
+    snippets = box.home / app / "nginx.conf.d"
+    return {
+        "config": {k: v for k, v in box.config(app).items() if k != "GIT_REV"},  # each pusher's own commit
+        "ports": box.ok("ports:report", app, "--ports-map").split(),
+        "domains": box.ok("domains:report", app, "--domains-app-vhosts").split(),
+        "storage": box.ok("storage:list", app).replace(str(box.root), "ROOT"),
+        "snippets": {p.name: p.read_text() for p in sorted(snippets.iterdir())},
+        "changed": [line.split()[-1] for line in box.ok("ansible-deploy:history", app).splitlines()[1:]],
+        "answer": box.get(app, "/x")["greeting"],
+    }
+
+
+def test_the_example_deploys_the_same_with_mitogen_and_with_ansibles_linear_strategy(sandbox: Sandbox, app_src) -> None:
+    """Mitogen is the default; an admin can fall back to Ansible's own strategy for every run of the server."""
+    other = new_sandbox()
+    try:
+        other.ok("ansible-deploy:set", "--global", "ansible-strategy", "linear")
+        results = [box.push("hello", app_src) for box in (sandbox, other)]
+        assert all(r.returncode == 0 for r in results), [output(r) for r in results]
+        assert _provisioned(sandbox, "hello") == _provisioned(other, "hello")
+        again = other.push("hello", app_src)
+        assert "pre-deploy for hello is unchanged" in output(again)
+        bad = other.dokku("ansible-deploy:set", "--global", "ansible-strategy", "free")
+        assert bad.returncode != 0 and "ansible-strategy expects mitogen or linear" in output(bad)
+    finally:
+        drop_sandbox(other)
