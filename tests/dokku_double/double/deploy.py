@@ -9,6 +9,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -185,9 +186,19 @@ def _procfile_web(image: Path) -> str | None:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the kernel's ephemeral range, which bind(0) and every outgoing connection draw from: a
+    port found free there can be taken by another process before the app binds it, which never happens to a
+    container (Docker gives each its own address). Only other explicit choices compete below it."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = 10000 + secrets.randbelow(low - 10000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise Fail("no free port for the app's container below the ephemeral range")
 
 
 def _listening(port: int) -> bool:
