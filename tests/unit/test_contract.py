@@ -35,8 +35,9 @@ def test_every_trigger_stub_matches_its_template_and_the_routing_table() -> None
     for name in TRIGGERS:
         path = REPO / name
         assert os.access(path, os.X_OK), name
-        if ROOT_TRIGGERS.get(name, TRIGGER_STUB) is not None:
-            assert path.read_text() == ROOT_TRIGGERS.get(name, TRIGGER_STUB), name
+        expected = ROOT_TRIGGERS.get(name, TRIGGER_STUB)
+        if expected is not None:
+            assert path.read_text() == expected, name
 
 
 def test_no_deprecated_pre_deploy_file_is_shipped() -> None:
