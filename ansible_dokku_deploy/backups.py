@@ -1,70 +1,118 @@
-"""Backups of an app's database and storage folders: taking, listing, pruning, restoring, and the restore drill.
+"""Backups of an app's database and storage folders, in a restic repository: taking, listing, pruning, restoring,
+and the restore drill.
 
-Each backup is a folder BACKUP_DIR/APP/APP-YYYYMMDDTHHMMSSZ (0700) holding the database dump, the row counts at
-dump time (database.json) and one archive per storage folder. It is written under a hidden `.partial-` name and
-renamed when complete, so a failed backup never counts as one and never makes an older good one go.
+A backup is one or two restic snapshots tagged app=APP and backup=APP-YYYYMMDDTHHMMSSZ: the database dump
+(kind=database, streamed from the dump into restic) and files.tar (kind=files, written last: the row counts at dump
+time and every storage folder). A backup without its files snapshot is unfinished and removed, so a failed backup
+never counts as one and never makes an older good one go. restic's forget applies the retention policy to the
+app's own snapshots only. Backups taken before restic (folders in backup-dir/APP) move into the repository at
+the first command that reads the app's backups.
 """
 
 from __future__ import annotations
 
+import calendar
+import contextlib
+import io
 import itertools
 import json
 import os
 import re
 import shutil
+import tarfile
+import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ansible_dokku_deploy import monitoring, output
+from ansible_dokku_deploy import monitoring, output, restic
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
-from ansible_dokku_deploy.phases import run_phase
+from ansible_dokku_deploy.phases import record_failure, run_phase
 from ansible_dokku_deploy.resolve import packaging_for
-from ansible_dokku_deploy.settings import GLOBAL, Store
+from ansible_dokku_deploy.restic import Repository, ResticError, backup_dir
+from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Staging, secure_dir, write_private
 from ansible_dokku_deploy.state import BACKUP, DRILL, RESTORE, State
 
 DEFAULT_KEEP = 7
 CRON = re.compile(r" *[0-9A-Za-z*,/-]+( +[0-9A-Za-z*,/-]+){4} *")  # as the packaging schema's $defs/cron
-RECORD = "backups.json"  # in the app's data dir: the last backup and the last drill
+RECORD = "backups.json"  # in the app's data dir: the last backup, the last attempt, the last drill, known sizes
+STAMP = "%Y%m%dT%H%M%SZ"
+POLICY = {"keep": "keep-last", "keep-daily": "keep-daily", "keep-weekly": "keep-weekly", "keep-monthly": "keep-monthly"}
 
 
 @dataclass(frozen=True)
 class Backup:
     id: str
-    path: Path
     created: float
-    size: int
+    size: int  # bytes restored from it; 0 when not known here (taken elsewhere, or before restic)
+    snapshots: dict[str, str] = field(default_factory=dict)  # kind: restic snapshot id
+    release: str = ""
 
 
-def root(dokku: Dokku, app: str) -> Path:
-    return Path(Store(dokku).get(GLOBAL, "backup-dir") or dokku.data_root / ".backups") / app
+def legacy_root(dokku: Dokku, app: str) -> Path:
+    """Where backups taken before restic lie: BACKUP_DIR/APP/APP-STAMP/."""
+    return backup_dir(dokku) / app
 
 
-def listing(dokku: Dokku, app: str) -> list[Backup]:
+def repository(dokku: Dokku, app: str) -> Repository:
+    """The configured repository, with the app's backups taken before restic moved into it."""
+    repo = Repository.configured(dokku)
+    legacy = sorted(p for p in _legacy(dokku, app) if p.is_dir() and not p.name.startswith("."))
+    if legacy:
+        repo.ensure()
+        for folder in legacy:
+            _migrate(repo, app, folder)
+    return repo
+
+
+def _legacy(dokku: Dokku, app: str) -> list[Path]:
+    folder = legacy_root(dokku, app)
+    return list(folder.iterdir()) if folder.is_dir() else []
+
+
+def listing(dokku: Dokku, app: str, repo: Repository | None = None) -> list[Backup]:
     """Complete backups, newest first."""
-    folder = root(dokku, app)
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.iterdir():
-        if not path.name.startswith(".") and path.is_dir():  # named after the app when taken (renames keep ids)
-            size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-            found.append(Backup(path.name, path, path.stat().st_mtime, size))
-    return sorted(found, key=lambda b: b.id, reverse=True)
+    repo = repo or repository(dokku, app)
+    return [b for b in _grouped(dokku, app, repo.snapshots(f"app={app}")) if "files" in b.snapshots]
 
 
-def find(dokku: Dokku, app: str, backup_id: str) -> Backup:
-    for backup in listing(dokku, app):
+def _grouped(dokku: Dokku, app: str, snapshots: list[dict[str, Any]]) -> list[Backup]:
+    """The backups these snapshots of the app make up, newest first; one without its files snapshot (written
+    last) did not finish."""
+    kinds: dict[str, dict[str, str]] = {}
+    releases: dict[str, str] = {}
+    for snapshot in snapshots:
+        tags = _tags(snapshot)
+        if "backup" in tags and "kind" in tags:
+            kinds.setdefault(tags["backup"], {})[tags["kind"]] = snapshot["id"]
+            releases[tags["backup"]] = tags.get("release", "")
+    sizes = records(dokku, app).get("sizes", {})
+    found = [Backup(i, _created(i), int(sizes.get(i, 0)), kinds[i], releases[i]) for i in kinds]
+    return sorted(found, key=lambda b: b.created, reverse=True)
+
+
+def _tags(snapshot: dict[str, Any]) -> dict[str, str]:
+    return dict(t.split("=", 1) for t in snapshot.get("tags") or [] if "=" in t)
+
+
+def _created(backup_id: str) -> float:
+    return float(calendar.timegm(time.strptime(backup_id.rsplit("-", 1)[-1], STAMP)))
+
+
+def find(dokku: Dokku, app: str, backup_id: str, repo: Repository | None = None) -> Backup:
+    for backup in listing(dokku, app, repo):
         if backup.id == backup_id:
             return backup
     raise DeployError(f"{app} has no backup {backup_id}", hint=f"List them with: dokku ansible-deploy:backups {app}")
 
 
-def _keep(dokku: Dokku, app: str) -> int:
-    return int(State.load(dokku.data_dir(app)).backups.get("keep", DEFAULT_KEEP))
+def _policy(dokku: Dokku, app: str) -> dict[str, int]:
+    declared = State.load(dokku.data_dir(app)).backups
+    return {flag: int(declared.get(key, DEFAULT_KEEP if key == "keep" else 0)) for key, flag in POLICY.items()}
 
 
 def records(dokku: Dokku, app: str) -> dict[str, Any]:
@@ -74,13 +122,14 @@ def records(dokku: Dokku, app: str) -> dict[str, Any]:
         return {}
 
 
-def _record(dokku: Dokku, app: str, key: str, value: dict[str, Any]) -> None:
-    data = {**records(dokku, app), key: value}
+def _record(dokku: Dokku, app: str, **values: Any) -> None:  # JSON values
+    data = {**records(dokku, app), **values}
     write_private(dokku.data_dir(app) / RECORD, json.dumps(data, sort_keys=True).encode())
     monitoring.write_metrics(dokku)
 
 
-def _require_something(dokku: Dokku, app: str) -> None:
+def _require_something(dokku: Dokku, app: str) -> str:
+    """The current release's id, when its env.yml declares something to back up."""
     release = Staging(dokku.data_dir(app)).current()
     if release is None:
         raise DeployError(f"{app} has no staged packaging", hint="Push the app with an env.yml first.")
@@ -90,69 +139,203 @@ def _require_something(dokku: Dokku, app: str) -> None:
             f"{app} has nothing to back up: its env.yml declares no database and no storage",
             hint="Add `database:` or `storage:` to env.yml.",
         )
+    return release.id
+
+
+def _role_inputs(repo: Repository, backup_id: str, **more: Any) -> dict[str, Any]:
+    return {"id": backup_id, **repo.role_inputs(), **more}
 
 
 def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
-    """A new complete backup (or a DeployError, with nothing left behind); then keep only the newest `keep`."""
-    _require_something(dokku, app)
-    folder = root(dokku, app)
-    secure_dir(folder)
-    backup_id = f"{app}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    while (folder / backup_id).exists():  # two backups within a second
-        time.sleep(1)
-        backup_id = f"{app}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    partial = folder / f".partial-{backup_id}"
-    partial.mkdir(mode=0o700)
+    """A new complete backup (or a DeployError, with nothing left behind); then apply the retention policy."""
+    release = _require_something(dokku, app)
     try:
-        run_phase(dokku, app, BACKUP, force=True, inputs={"dir": str(partial)})
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        repo = repository(dokku, app)
+        known = _grouped(dokku, app, repo.snapshots(f"app={app}", create=True))
+    except ResticError as exc:
+        _failed(dokku, app, exc.message)
+        record_failure(dokku, app, BACKUP, exc.message)
         raise
-    partial.rename(folder / backup_id)
-    backup = find(dokku, app, backup_id)
-    _record(dokku, app, "backup", {"id": backup.id, "time": backup.created, "size": backup.size})
-    output.step(f"ansible-deploy: backup {backup.id} of {app} written ({human_size(backup.size)})")
+    backup_id = f"{app}-{time.strftime(STAMP, time.gmtime())}"
+    taken = {b.id for b in known} | {records(dokku, app).get("attempt", {}).get("id")}
+    while backup_id in taken:  # two backups within a second
+        time.sleep(1)
+        backup_id = f"{app}-{time.strftime(STAMP, time.gmtime())}"
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_created(backup_id)))  # restic's --time: local time
+    work = Path(tempfile.mkdtemp(prefix="backup-", dir=secure_dir(dokku.data_dir(app) / ".work")))
+    try:
+        inputs = _role_inputs(repo, backup_id, dir=str(work), time=when, release=release)
+        run_phase(dokku, app, BACKUP, force=True, inputs=inputs)
+    except DeployError as exc:
+        _failed(dokku, app, exc.message, backup_id)
+        with contextlib.suppress(ResticError):  # an unfinished backup is no backup
+            repo.remove([s["id"] for s in repo.snapshots(f"backup={backup_id}")])
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    tag = f"{restic.TAG},backup={backup_id}"
+    size = int(json.loads(repo.run("stats", "--json", "--mode", "restore-size", "--tag", tag))["total_size"])
+    backup = Backup(backup_id, _created(backup_id), size, {"files": ""}, release)  # complete: its ids unused here
+    sizes = {**records(dokku, app).get("sizes", {}), backup.id: size}
+    done = {"id": backup.id, "time": backup.created, "size": size, "result": "succeeded"}
+    _record(dokku, app, backup=done, attempt=done, sizes=sizes)
+    output.step(f"ansible-deploy: backup {backup.id} of {app} written to {repo.location} ({human_size(size)})")
     if prune:
-        prune_old(dokku, app)
+        prune_old(dokku, app, repo, known=[backup, *known])
     return backup
 
 
-def prune_old(dokku: Dokku, app: str, *, protect: str = "") -> None:
-    """Keep the newest `keep` complete backups (and the one being restored); remove leftovers of failed ones."""
-    keep = _keep(dokku, app)
-    for backup in listing(dokku, app)[keep:]:
-        if backup.id != protect:
-            shutil.rmtree(backup.path)
-            output.step(f"ansible-deploy: removed backup {backup.id} (keeping the newest {keep})")
-    for partial in root(dokku, app).glob(".partial-*"):
-        shutil.rmtree(partial, ignore_errors=True)
+def _failed(dokku: Dokku, app: str, message: str, backup_id: str = "") -> None:
+    """The failed attempt, for the report and the metrics; the next deploy asks the repository again."""
+    attempt = {"id": backup_id, "time": time.time(), "result": "failed", "message": message}
+    _record(dokku, app, attempt=attempt, repository="")
+
+
+def prune_old(
+    dokku: Dokku, app: str, repo: Repository, *, known: list[Backup] | None = None, protect: str = ""
+) -> None:
+    """restic's forget by the app's policy, on the app's own snapshots (and never the backup being restored)."""
+    policy = _policy(dokku, app)
+    if known is None:
+        known = _grouped(dokku, app, repo.snapshots(f"app={app}"))
+    complete = [b for b in known if "files" in b.snapshots]
+    # Unfinished backups older than the newest complete one (their removal after the failure failed too) would
+    # count against the retention of the complete ones.
+    newest = complete[0].created if complete else 0.0
+    repo.remove([i for b in known if b not in complete and b.created < newest for i in b.snapshots.values()])
+    groups = repo.forget(app, policy, protect=protect)
+    files = [g for g in groups if "/files.tar" in (g.get("paths") or [])]
+    kept = {_tags(s)["backup"] for g in files for s in g.get("keep") or []}
+    for gone in sorted({_tags(s)["backup"] for g in files for s in g.get("remove") or []}):
+        output.step(f"ansible-deploy: removed backup {gone} ({_describe(policy)})")
+    sizes = {k: v for k, v in records(dokku, app).get("sizes", {}).items() if k in kept}
+    _record(dokku, app, kept=len(kept), sizes=sizes)
+
+
+def _describe(policy: dict[str, int]) -> str:
+    words = {"keep-last": "newest", "keep-daily": "daily", "keep-weekly": "weekly", "keep-monthly": "monthly"}
+    return "keeping " + ", ".join(f"{count} {words[flag]}" for flag, count in policy.items() if count)
 
 
 def restore(dokku: Dokku, app: str, backup_id: str) -> None:
-    backup = find(dokku, app, backup_id)
+    repo = repository(dokku, app)
+    backup = find(dokku, app, backup_id, repo)
     output.step(f"ansible-deploy: taking a safety backup of {app} before the restore")
     safety = take(dokku, app, prune=False)
-    run_phase(dokku, app, RESTORE, force=True, inputs={"dir": str(backup.path)})
+    run_phase(dokku, app, RESTORE, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
     output.step(f"ansible-deploy: {app} restored from {backup.id} (the state before is in {safety.id})")
-    prune_old(dokku, app, protect=backup.id)
+    prune_old(dokku, app, repo, protect=backup.id)
 
 
 def drill(dokku: Dokku, app: str, backup_id: str = "") -> bool:
-    """Restore a backup (the newest by default) into a scratch copy and compare; record and return the result."""
-    backups = listing(dokku, app)
+    """Restore a backup (the newest by default) into a scratch copy and compare, then restic's check of the
+    repository; record and return the result."""
+    repo = repository(dokku, app)
+    backups = listing(dokku, app, repo)
     if not backups:
         raise DeployError(f"{app} has no backup to drill", hint=f"Take one: dokku ansible-deploy:backup {app}")
-    backup = find(dokku, app, backup_id) if backup_id else backups[0]
+    backup = find(dokku, app, backup_id, repo) if backup_id else backups[0]
     started = time.time()
     try:
-        run_phase(dokku, app, DRILL, force=True, inputs={"dir": str(backup.path)})
+        run_phase(dokku, app, DRILL, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
+        repo.check()
     except DeployError as exc:
-        _record(dokku, app, "drill", {"backup": backup.id, "time": started, "result": "failed", "message": exc.message})
+        _record(dokku, app, drill={"backup": backup.id, "time": started, "result": "failed", "message": exc.message})
         output.warn(f"The restore drill of {backup.id} failed: {exc.message}")
         return False
-    _record(dokku, app, "drill", {"backup": backup.id, "time": started, "result": "succeeded"})
+    _record(dokku, app, drill={"backup": backup.id, "time": started, "result": "succeeded"})
     output.step(f"ansible-deploy: restore drill of {backup.id} succeeded")
     return True
+
+
+def check_repository(dokku: Dokku, app: str) -> None:
+    """At deploy time: make the repository ready for the app's backups, or warn (a deploy never fails on it).
+    Asked once per repository location: restic derives the repository's key on every open, which takes a while."""
+    try:
+        if records(dokku, app).get("repository") != restic.location(dokku):
+            repo = repository(dokku, app)
+            repo.ensure()
+            _record(dokku, app, repository=repo.location)
+    except DeployError as exc:
+        _record(dokku, app, repository="")
+        output.warn(f"{app}'s backups will fail until this is fixed: {exc.message}")
+        if exc.hint:
+            output.warn(exc.hint)
+
+
+def rename(dokku: Dokku, old: str, new: str) -> None:
+    """apps:rename: the app's snapshots are tagged with its new name (backup ids keep the old one)."""
+    if not records(dokku, new):
+        return  # it never had a backup
+    try:
+        repo = repository(dokku, new)
+        for snapshot in repo.snapshots(f"app={old}"):
+            repo.run("tag", "--quiet", "--remove", f"app={old}", "--add", f"app={new}", snapshot["id"])
+    except DeployError as exc:
+        output.warn(f"the backups of {old} could not be given its new name {new}: {exc.message}")
+        output.warn(f"They are in the repository under app={old}; restic's tag command moves them.")
+
+
+def forget_app(dokku: Dokku, app: str, *, database: dict[str, Any], purge: bool) -> None:
+    """apps:destroy: drop the app's backups when the admin opted in, else say where they stay; never fails."""
+    count, where = 0, ""
+    try:
+        if records(dokku, app) or _legacy(dokku, app):
+            repo = repository(dokku, app)
+            if purge:
+                repo.remove([s["id"] for s in repo.snapshots(f"app={app}")])
+                return
+            count, where = len(listing(dokku, app, repo)), f" in {repo.location}"
+    except DeployError as exc:
+        output.warn(f"the backups of {app} were not looked at: {exc.message}")
+    if (database or count) and not purge:
+        kept = f"its {database['engine']} database {database['name']} and " if database else ""
+        output.step(f"ansible-deploy: kept {kept}its {count} backup(s){where}")
+        output.detail("(the admin opts in to dropping them with database-purge-on-destroy true)")
+
+
+def _migrate(repo: Repository, app: str, folder: Path) -> None:
+    """One backup taken before restic, into the repository as the same two snapshots a backup writes now."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_created(folder.name)))
+    tags = [f"app={app}", f"backup={folder.name}", "migrated=folder"]
+    for dump in (*folder.glob("database.pgc"), *folder.glob("database.sql.gz")):
+        with dump.open("rb") as source:
+            repo.backup_stdin(source, dump.name, [*tags, "kind=database"], when)
+    counts = folder / "database.json"
+    manifest = json.loads(counts.read_text()) if counts.exists() else {}
+    archives = sorted(folder.glob("storage-*.tar.gz"))
+    names = [a.name.removeprefix("storage-").removesuffix(".tar.gz") for a in archives]
+    manifest["storage"] = {name: f"storage/{name}" for name in names}
+    _stream_tar(repo, manifest, archives, [*tags, "kind=files"], when)
+    shutil.rmtree(folder)
+    output.step(f"ansible-deploy: moved the backup {folder.name} of {app} into {repo.location}")
+
+
+def _stream_tar(repo: Repository, manifest: dict[str, Any], archives: list[Path], tags: list[str], when: str) -> None:
+    """files.tar as a backup writes it (backup.json, then storage/NAME/...), from the older per-folder archives,
+    written by a thread into the pipe restic reads: nothing is staged on disk."""
+    read, write = os.pipe()
+
+    def produce() -> None:
+        with os.fdopen(write, "wb") as sink, tarfile.open(fileobj=sink, mode="w|") as out:
+            data = json.dumps(manifest, indent=2).encode()
+            info = tarfile.TarInfo("backup.json")
+            info.size, info.mtime, info.mode = len(data), int(time.time()), 0o600
+            out.addfile(info, io.BytesIO(data))
+            for archive, prefix in zip(archives, manifest["storage"].values(), strict=True):
+                with tarfile.open(archive, "r:gz") as old:
+                    for member in old:
+                        inside = "" if member.name in {".", "./"} else member.name.removeprefix("./")
+                        member.name = f"{prefix}/{inside}".rstrip("/")
+                        out.addfile(member, old.extractfile(member) if member.isfile() else None)
+
+    thread = threading.Thread(target=produce)
+    thread.start()
+    try:
+        with os.fdopen(read, "rb") as source:
+            repo.backup_stdin(source, "files.tar", tags, when)
+    finally:
+        thread.join()
 
 
 def human_size(size: int) -> str:
@@ -193,22 +376,51 @@ def max_age(schedule: str) -> int:
 
 def _longest_gap(field: str, period: int) -> int:
     """The longest wait between two runs in one cron field (e.g. '*/15' in minutes: 15; '3' in hours: 24)."""
+    values = _values(field, 0, period - 1)
+    if values is None:
+        return period
+    ordered = sorted(values) or [0]
+    gaps = [b - a for a, b in itertools.pairwise(ordered)] + [ordered[0] + period - ordered[-1]]
+    return max(gaps)
+
+
+def _values(field: str, first: int, last: int) -> set[int] | None:
+    """The values one cron field matches, from first to last; None for what it cannot read (names)."""
     values: set[int] = set()
     for part in field.split(","):
         rng, _, step = part.partition("/")
         if rng == "*":
-            lo, hi = 0, period - 1
+            lo, hi = first, last
         elif re.fullmatch(r"\d+-\d+", rng):
             lo, hi = (int(x) for x in rng.split("-", 1))
         elif rng.isdigit():
             lo = hi = int(rng)
             if step:
-                hi = period - 1
+                hi = last
         else:
-            return period
+            return None
         if step and (not step.isdigit() or int(step) == 0):
-            return period
+            return None
         values.update(range(lo, hi + 1, int(step) if step else 1))
-    ordered = sorted(v for v in values if 0 <= v < period) or [0]
-    gaps = [b - a for a, b in itertools.pairwise(ordered)] + [ordered[0] + period - ordered[-1]]
-    return max(gaps)
+    return {v for v in values if first <= v <= last}
+
+
+def next_run(schedule: str, now: float) -> float | None:
+    """When cron next runs schedule (in UTC) after now; None for a schedule it cannot read."""
+    fields = schedule.split()
+    minutes, hours, days, months, weekdays = (
+        _values(f, lo, hi) for f, (lo, hi) in zip(fields, ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7)), strict=True)
+    )
+    if minutes is None or hours is None or days is None or months is None or weekdays is None:
+        return None
+    weekdays = {d % 7 for d in weekdays}  # 7 is Sunday too
+    either = fields[2] != "*" and fields[4] != "*"  # cron runs when the day of month or the weekday matches
+    today = calendar.timegm((*time.gmtime(now)[:3], 0, 0, 0))
+    for day in range(400):
+        date = time.gmtime(today + day * 86400)
+        in_month, on_weekday = date.tm_mday in days, (date.tm_wday + 1) % 7 in weekdays
+        if date.tm_mon in months and ((in_month or on_weekday) if either else (in_month and on_weekday)):
+            for at in sorted(today + day * 86400 + h * 3600 + m * 60 for h in hours for m in minutes):
+                if at > now:
+                    return float(at)
+    return None

@@ -25,6 +25,8 @@ METRICS = {
     "ansible_deploy_health_success": "1 if the app's last post-deploy health check passed, 0 if it failed.",
     "ansible_deploy_certificate_expiry_timestamp_seconds": "When the app's TLS certificate expires.",
     "ansible_deploy_last_backup_timestamp_seconds": "When the app's last complete backup was taken.",
+    "ansible_deploy_last_backup_size_bytes": "How much the app's last complete backup restores.",
+    "ansible_deploy_last_backup_success": "1 if the app's last backup attempt succeeded, 0 if it failed.",
     "ansible_deploy_backup_max_age_seconds": "How old the last backup may be before the schedule is overdue.",
     "ansible_deploy_last_drill_success": "1 if the app's last restore drill succeeded, 0 if it failed.",
     "ansible_deploy_last_drill_timestamp_seconds": "When the app's last restore drill ran.",
@@ -92,6 +94,9 @@ def _backup_samples(dokku: Dokku, app: str) -> dict[str, str]:
     samples = {}
     if "backup" in done:
         samples["ansible_deploy_last_backup_timestamp_seconds"] = f"{done['backup']['time']:.0f}"
+        samples["ansible_deploy_last_backup_size_bytes"] = str(done["backup"]["size"])
+    if "attempt" in done:
+        samples["ansible_deploy_last_backup_success"] = str(int(done["attempt"]["result"] == "succeeded"))
     schedule = State.load(dokku.data_dir(app)).backups.get("schedule")
     if schedule:
         samples["ansible_deploy_backup_max_age_seconds"] = str(backups.max_age(schedule))

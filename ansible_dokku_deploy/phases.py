@@ -131,7 +131,6 @@ def _run(
     history: History, store: Store, plan: Plan, phase: str, playbooks: list[str], *, check: bool
 ) -> tuple[Run, Outcome]:
     """One recorded Ansible run: a history record, a log, pruning."""
-    from ansible_dokku_deploy import notify  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.runner import PLAYBOOK, run_playbook  # noqa: PLC0415
 
     steps = [Path(p).relative_to(plan.release.path).as_posix() for p in playbooks if p != str(PLAYBOOK)]
@@ -159,8 +158,28 @@ def _run(
         message=outcome.message,
         timings=outcome.timings,
     )
+    _notify_and_prune(history, store, run)
+    return run, outcome
+
+
+def record_failure(dokku: Dokku, app: str, label: str, message: str) -> None:
+    """A run that failed before Ansible could start (a backup repository out of reach), in the history and the
+    notifications like any other failed run."""
+    data_dir = dokku.data_dir(app)
+    release = Staging(data_dir).current()
+    history = History(data_dir)
+    run = history.start(
+        app, label, release.rev if release else "", check=False, roles=[], release=release.id if release else ""
+    )
+    with history.log_path(run.id).open("a") as log:
+        log.write(f"ansible-deploy: {message}\n")
+    _notify_and_prune(history, Store(dokku), history.finish(run, status=FAILED, changed=0, message=message))
+
+
+def _notify_and_prune(history: History, store: Store, run: Run) -> None:
+    from ansible_dokku_deploy import notify  # noqa: PLC0415  # see the module docstring
+
     for problem in notify.send(store, run):  # logged beside the run; never fails it
         with history.log_path(run.id).open("a") as log:
             log.write(f"ansible-deploy: {problem}\n")
-    history.prune(store.computed_int(plan.app, "keep-runs"))
-    return run, outcome
+    history.prune(store.computed_int(run.app, "keep-runs"))

@@ -129,7 +129,37 @@ SETTINGS: dict[str, Setting] = {
         Setting("mysql-admin-user", "Its admin user (creates databases and users)", "root", per_app=False),
         Setting("mysql-admin-password-file", "File holding that user's password (readable by dokku)", per_app=False),
         Setting(
-            "backup-dir", "Folder of the backups, one folder per app (empty: the plugin's data dir)", per_app=False
+            "backup-dir",
+            "Folder of the local restic repository, the default destination (empty: the plugin's data dir)",
+            per_app=False,
+        ),
+        Setting(
+            "backup-repository",
+            "Where backups go instead: a restic repository (s3:https://HOST/BUCKET/PREFIX, sftp:USER@HOST:PATH, "
+            "rest:URL or a folder)",
+            per_app=False,
+        ),
+        Setting(
+            "backup-repository-password",
+            "Password of backup-repository (keep a copy off the server: without it no backup can be read)",
+            secret=True,
+            per_app=False,
+        ),
+        Setting("backup-s3-access-key-id", "Access key of an s3: repository", secret=True, per_app=False),
+        Setting("backup-s3-secret-access-key", "Its secret key", secret=True, per_app=False),
+        Setting(
+            "backup-repository-ca-file",
+            "CA bundle trusted for the repository's HTTPS (empty: the system's)",
+            per_app=False,
+        ),
+        Setting(
+            "backup-timeout",
+            "Seconds one restic command may take before it is stopped (restic retries a repository that stopped "
+            "answering for long)",
+            "3600",
+            "int",
+            per_app=False,
+            minimum=10,
         ),
         Setting("backup-drill", "Restore each scheduled backup into a scratch database to prove it", "true", "bool"),
         Setting(
@@ -169,7 +199,8 @@ class Store:
 
     dokku: Dokku
 
-    def _path(self, app: str, key: str) -> Path:
+    def path(self, app: str, key: str) -> Path:
+        """The file that holds the value (0600, the dokku user's): restic reads a password from it."""
         return self.dokku.config_dir(app) / key
 
     def _values(self, app: str) -> dict[str, str]:
@@ -189,7 +220,7 @@ class Store:
 
     def put(self, app: str, key: str, value: str) -> None:
         _READ.pop((self.dokku.lib_root, app), None)
-        path = self._path(app, key)
+        path = self.path(app, key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{key}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -199,7 +230,7 @@ class Store:
 
     def delete(self, app: str, key: str) -> None:
         _READ.pop((self.dokku.lib_root, app), None)
-        self._path(app, key).unlink(missing_ok=True)
+        self.path(app, key).unlink(missing_ok=True)
 
     def computed(self, app: str, key: str) -> str:
         """App value, else global value, else the built-in default."""

@@ -138,6 +138,10 @@ def post_deploy(app: str, *_: str) -> None:
         staging.mark_deployed(release, keep=Store(dokku).computed_int(app, "keep-releases"))
     run_phase(dokku, app, POST_DEPLOY)
     if release is not None:
+        if _packaging(dokku, app, release).spec.get("backups"):
+            from ansible_dokku_deploy import backups  # noqa: PLC0415
+
+            backups.check_repository(dokku, app)
         with _reported_check(dokku, app, release, "health-check"):
             health.verify(dokku, app, _packaging(dokku, app, release), release.id)
 
@@ -182,7 +186,7 @@ def post_app_rename_setup(old: str, new: str, *_: str) -> None:
     for old_dir, new_dir in (
         (dokku.data_dir(old), dokku.data_dir(new)),
         (dokku.config_dir(old), dokku.config_dir(new)),
-        (backups.root(dokku, old), backups.root(dokku, new)),
+        (backups.legacy_root(dokku, old), backups.legacy_root(dokku, new)),
     ):
         if old_dir.exists():
             shutil.rmtree(new_dir, ignore_errors=True)
@@ -190,6 +194,7 @@ def post_app_rename_setup(old: str, new: str, *_: str) -> None:
     marker = secure_dir(dokku.data_root / RENAMES) / old
     marker.write_text(new)
     monitoring.rename(dokku, old, new)
+    backups.rename(dokku, old, new)
 
 
 def post_app_clone_setup(old: str, new: str, *_: str) -> None:
@@ -222,12 +227,9 @@ def post_delete(app: str, *_: str) -> None:
         output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
         output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
     database = State.load(dokku.data_dir(app)).database
-    if Store(dokku).computed(app, "database-purge-on-destroy") == "true":
-        shutil.rmtree(backups.root(dokku, app), ignore_errors=True)
-    elif database or backups.listing(dokku, app):
-        kept = f"its {database['engine']} database {database['name']} and " if database else ""
-        output.step(f"ansible-deploy: kept {kept}its backups in {backups.root(dokku, app)}")
-        output.detail("(the admin opts in to dropping them with database-purge-on-destroy true)")
+    backups.forget_app(
+        dokku, app, database=database, purge=Store(dokku).computed(app, "database-purge-on-destroy") == "true"
+    )
     for folder in (dokku.data_dir(app), dokku.config_dir(app), dokku.acme_webroot(app)):
         shutil.rmtree(folder, ignore_errors=True)
     monitoring.forget(dokku, app)

@@ -1,4 +1,5 @@
-"""Real servers for a sandbox, on 127.0.0.1 and free ports: BIND, Pebble, Prometheus, PostgreSQL and MariaDB.
+"""Real servers for a sandbox, on 127.0.0.1 and free ports: BIND, Pebble, Prometheus, PostgreSQL, MariaDB and an
+S3-compatible store (SeaweedFS) for off-host backups.
 
 Used by `scripts/sandbox services ROOT up|down` and by the tests. Each server runs in ROOT/services/NAME/,
 its facts (ports, pid, TSIG secret) in ROOT/services/NAME/service.json.
@@ -392,6 +393,63 @@ def start_mariadb(folder: Path) -> dict[str, object]:
     return {"pid": proc.pid, "port": port, "user": "admin", "password_file": str(password), "folder": str(folder)}
 
 
+def start_seaweedfs(folder: Path) -> dict[str, object]:
+    """SeaweedFS's master, volume, filer and S3 gateway in one process, every port on loopback and chosen here,
+    no telemetry; one S3 identity of the sandbox's own, its secret key in a file only root and dokku read."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o755)
+    (folder / "data").mkdir(exist_ok=True)
+    access_key, secret_key = f"sandbox{secrets.token_hex(4)}", secrets.token_hex(20)
+    identity = {"name": "sandbox", "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                "actions": ["Admin", "Read", "Write", "List", "Tagging"]}  # fmt: skip
+    config = folder / "s3.json"
+    config.write_text(json.dumps({"identities": [identity]}))
+    config.chmod(0o600)
+    keys = {"access_key_id": _secret_file(folder, "access-key-id", access_key),
+            "secret_access_key": _secret_file(folder, "secret-access-key", secret_key),
+            "repository_password": _secret_file(folder, "repository-password", secrets.token_hex(16))}  # fmt: skip
+    ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+    grpc = {name: free_port() for name in ports}
+    weed = Path(sys.executable).with_name("weed")
+    argv = [str(weed if weed.exists() else "weed"), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+         f"-dir={folder / 'data'}", "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=8",
+         f"-master.port={ports['master']}", f"-master.port.grpc={grpc['master']}",
+         f"-volume.port={ports['volume']}", f"-volume.port.grpc={grpc['volume']}",
+         "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
+         "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={grpc['s3']}", f"-s3.config={config}",
+         "-s3.port.iceberg=0", "-s3.port.lance=0"]  # fmt: skip
+    facts = {"port": ports["s3"], "endpoint": f"http://127.0.0.1:{ports['s3']}", "bucket": "backups", **keys,
+             "argv": argv, "folder": str(folder)}  # fmt: skip
+    return restart_seaweedfs(facts)
+
+
+def restart_seaweedfs(facts: dict[str, object]) -> dict[str, object]:
+    """SeaweedFS (again, after a stop: the same ports, keys and data); the facts with its new pid."""
+    folder = Path(str(facts["folder"]))
+    proc = subprocess.Popen(
+        list(facts["argv"]),  # type: ignore[call-overload]
+        stdout=(folder / "weed.log").open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+    def answers() -> bool:  # any S3 answer (an anonymous request is refused) once the filer behind it is up
+        try:
+            urllib.request.urlopen(f"{facts['endpoint']}/", timeout=1).close()
+        except urllib.error.HTTPError as exc:
+            return exc.code < 500
+        return True
+
+    _wait(answers, "SeaweedFS", seconds=60)
+    return {**facts, "pid": proc.pid}
+
+
+def _secret_file(folder: Path, name: str, value: str) -> str:
+    path = folder / name
+    path.write_text(value)
+    path.chmod(0o600)
+    _give_to("dokku", path)
+    return str(path)
+
+
 def double_backing(root: Path, engine: str, facts: dict[str, object]) -> None:
     """Tell the sandbox's Dokku double which real server backs its postgres:*/mysql:* services."""
     folder = root / "var" / "lib" / "dokku" / "services" / engine
@@ -438,7 +496,9 @@ def up(root: Path) -> dict[str, dict[str, object]]:
     postgres, mariadb = start_postgres(services / "postgres"), start_mariadb(services / "mariadb")
     double_backing(root, "postgres", postgres)
     double_backing(root, "mysql", mariadb)
-    facts = {"bind": bind, "pebble": pebble, "prometheus": prometheus, "postgres": postgres, "mariadb": mariadb}
+    s3 = start_seaweedfs(services / "seaweedfs")
+    facts = {"bind": bind, "pebble": pebble, "prometheus": prometheus, "postgres": postgres, "mariadb": mariadb,
+             "s3": s3}  # fmt: skip
     (services / "services.json").write_text(json.dumps(facts))
     (services / "services.json").chmod(0o600)
     return facts
@@ -458,16 +518,19 @@ def _alive(pid: int) -> bool:
 
 
 def stop(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(100):
+    """SIGTERM to the server's process group, SIGKILL when it is still there 2 s later (SeaweedFS's master
+    outlives a SIGTERM of its own process)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.kill(pid, 0)
+            os.killpg(pid, sig)
         except ProcessLookupError:
             return
-        time.sleep(0.02)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
 
 
 def down(root: Path) -> None:
@@ -514,4 +577,16 @@ def admin_settings(facts: dict[str, dict[str, object]], challenge: str = "dns-01
         ("mysql-port", str(facts["mariadb"]["port"])),
         ("mysql-admin-user", str(facts["mariadb"]["user"])),
         ("mysql-admin-password-file", str(facts["mariadb"]["password_file"])),
+        ("backup-repository", f"s3:{facts['s3']['endpoint']}/{facts['s3']['bucket']}/sandbox"),
+    ]
+
+
+def admin_secrets(facts: dict[str, dict[str, object]]) -> list[tuple[str, str]]:
+    """The secret settings that go with admin_settings, to be set from stdin."""
+    s3 = facts["s3"]
+    return [
+        ("dns-tsig-secret", str(facts["bind"]["secret"])),
+        ("backup-repository-password", Path(str(s3["repository_password"])).read_text()),
+        ("backup-s3-access-key-id", Path(str(s3["access_key_id"])).read_text()),
+        ("backup-s3-secret-access-key", Path(str(s3["secret_access_key"])).read_text()),
     ]

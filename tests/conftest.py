@@ -11,9 +11,11 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -200,3 +202,34 @@ def _no_inherited_dokku_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DOKKU_ROOT", "DOKKU_LIB_ROOT", "DOKKU_LIB_PATH", "DOKKU_QUIET_OUTPUT"):
         monkeypatch.delenv(name, raising=False)
     os.environ.setdefault("LC_ALL", "C.UTF-8")
+
+
+TOKEN = "hook-token-8d1f0c"  # a webhook URL's secret part: it must never show
+
+
+class Receiver(ThreadingHTTPServer):
+    posts: list[dict[str, object]]
+    status = 204
+
+
+class Hook(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:  # http.server's name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        assert self.path == f"/hooks/{TOKEN}" and self.headers["Content-Type"] == "application/json"
+        self.server.posts.append(json.loads(body))
+        self.send_response(self.server.status)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    server = Receiver(("127.0.0.1", 0), Hook)
+    server.posts = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()

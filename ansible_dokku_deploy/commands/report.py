@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from ansible_dokku_deploy import backups, health, monitoring, output
+from ansible_dokku_deploy import backups, health, monitoring, output, restic
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History, Run
@@ -167,13 +167,26 @@ def _database(attr: str) -> Field:
     return read
 
 
+def _schedule(attr: str) -> Field:
+    """The app's backup schedule, where its backups go, and when cron runs the next one."""
+
+    def read(dokku: Dokku, app: str) -> str:
+        schedule = str(_state(dokku, app).backups.get("schedule", ""))
+        if attr == "schedule":
+            return schedule
+        if attr == "repository":
+            return restic.location(dokku) if schedule or backups.records(dokku, app) else ""
+        upcoming = backups.next_run(schedule, time.time()) if schedule else None
+        return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(upcoming)) if upcoming else ""
+
+    return read
+
+
 def _backups(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
         done = backups.records(dokku, app)
         if attr == "kept":
-            return str(len(backups.listing(dokku, app)))
-        if attr == "schedule":
-            return str(_state(dokku, app).backups.get("schedule", ""))
+            return str(done.get("kept", ""))
         kind, _, field = attr.partition("-")
         record = done.get(kind, {})
         if not record:
@@ -235,7 +248,11 @@ FIELDS: dict[str, Field] = {
     "database-engine": _database("engine"),
     "database-backend-in-use": _database("backend"),
     "database-name": _database("name"),
-    "backup-schedule": _backups("schedule"),
+    "backup-schedule": _schedule("schedule"),
+    "backup-destination": _schedule("repository"),
+    "next-backup-at": _schedule("next"),
+    "last-backup-result": _backups("attempt-result"),
+    "last-backup-error": _backups("attempt-message"),
     "backups-kept": _backups("kept"),
     "last-backup-id": _backups("backup-id"),
     "last-backup-at": _backups("backup-at"),
@@ -247,6 +264,7 @@ FIELDS: dict[str, Field] = {
         str(p) for p in monitoring.target_files(dokku, app) if p.exists()
     ),
 }
+OWN_FIELDS = frozenset(FIELDS)  # the report's own; a setting of the same name would hide one
 for _key in SETTINGS:
     FIELDS[_key] = _setting(_key, "app")
     FIELDS[f"global-{_key}"] = _setting(_key, "global")

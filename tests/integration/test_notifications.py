@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import socketserver
 import threading
 from collections.abc import Iterator
 from email import message_from_string
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import Sandbox, break_pre_deploy, edit_env, output
-
-TOKEN = "hook-token-8d1f0c"  # a webhook URL's secret part: it must never show
-
-
-class Receiver(ThreadingHTTPServer):
-    posts: list[dict[str, object]]
-    status = 204
-
-
-class Hook(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:  # http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        assert self.path == f"/hooks/{TOKEN}" and self.headers["Content-Type"] == "application/json"
-        self.server.posts.append(json.loads(body))
-        self.send_response(self.server.status)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
+from conftest import TOKEN, Receiver, Sandbox, break_pre_deploy, edit_env, output
 
 
 class Mailbox(socketserver.ThreadingTCPServer):
@@ -69,15 +46,6 @@ class Smtp(socketserver.StreamRequestHandler):
                 return
             else:
                 say("250 ok")
-
-
-@pytest.fixture
-def hook() -> Iterator[Receiver]:
-    server = Receiver(("127.0.0.1", 0), Hook)
-    server.posts = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
 
 
 @pytest.fixture

@@ -52,3 +52,9 @@ def test_int_settings_are_checked() -> None:
     with pytest.raises(DeployError, match="expects a whole number of at least 1"):
         settings.SETTINGS["keep-runs"].parse("0")
     assert settings.SETTINGS["keep-runs"].parse("007") == "7"
+
+
+def test_no_setting_hides_a_report_field_of_the_same_name() -> None:
+    from ansible_dokku_deploy.commands import report
+
+    assert not report.OWN_FIELDS & set(settings.SETTINGS)

@@ -1,0 +1,59 @@
+"""The parts of backups that need no server: cron's next run, and restic's errors in plain words."""
+
+from __future__ import annotations
+
+import calendar
+import time
+
+import pytest
+
+from ansible_dokku_deploy.backups import max_age, next_run
+from ansible_dokku_deploy.restic import explain, reason
+
+NOW = calendar.timegm((2026, 12, 2, 17, 59, 0, 0, 0, 0))  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("0 3 * * *", "2026-12-03 03:00"),
+        ("*/15 * * * *", "2026-12-02 18:00"),
+        ("0 0 1 * *", "2027-01-01 00:00"),
+        ("30 2 * * 0", "2026-12-06 02:30"),
+        ("30 2 * * 7", "2026-12-06 02:30"),
+        ("0 4 15 * 1", "2026-12-07 04:00"),  # the 15th or a Monday: cron takes either
+        ("0 3 * * MON", None),
+    ],
+)
+def test_the_next_run_is_crons(schedule: str, expected: str | None) -> None:
+    found = next_run(schedule, NOW)
+    assert (time.strftime("%Y-%m-%d %H:%M", time.gmtime(found)) if found else None) == expected
+
+
+def test_max_age_is_the_longest_gap_and_an_hour() -> None:
+    assert max_age("0 3 * * *") == 25 * 3600
+    assert max_age("0 3,15 * * *") == 13 * 3600
+
+
+@pytest.mark.parametrize(
+    ("stderr", "meaning"),
+    [
+        ("Fatal: wrong password or no key found\n", "the repository password is wrong"),
+        (
+            ("Fatal: unable to open config file: Stat: dial tcp 127.0.0.1:1: connect: connection refused\n"
+            "Is there a repository at the following location?\n"),
+            "the repository cannot be reached (connection refused)",
+        ),
+        (("Fatal: unable to open config file: stat /x/config: no such file or directory\nIs there a repository at"
+         " the following location?\n"), "there is no repository at that location"),
+        ("Save(<data/96>) returned error, retrying after 10s: write: no space left on device\n", "the disk is full"),
+    ],
+)  # fmt: skip
+def test_restic_says_why_in_plain_words(stderr: str, meaning: str) -> None:
+    assert explain(stderr) == meaning
+
+
+def test_a_failed_dump_is_not_blamed_on_the_repository() -> None:
+    stderr = 'pg_dump: error: connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
+    assert explain(stderr) == stderr.strip()
+    assert reason("") == "restic failed without saying why"
