@@ -41,6 +41,7 @@ DEFAULT_KEEP = 7
 CRON = re.compile(r" *[0-9A-Za-z*,/-]+( +[0-9A-Za-z*,/-]+){4} *")  # as the packaging schema's $defs/cron
 RECORD = "backups.json"  # in the app's data dir: the last backup, the last attempt, the last drill, known sizes
 STAMP = "%Y%m%dT%H%M%SZ"
+BACKUP_ID = re.compile(r".+-\d{8}T\d{6}Z")  # APP-STAMP; anything else in a folder or a tag is not the plugin's
 POLICY = {"keep": "keep-last", "keep-daily": "keep-daily", "keep-weekly": "keep-weekly", "keep-monthly": "keep-monthly"}
 
 
@@ -61,7 +62,7 @@ def legacy_root(dokku: Dokku, app: str) -> Path:
 def repository(dokku: Dokku, app: str) -> Repository:
     """The configured repository, with the app's backups taken before restic moved into it."""
     repo = Repository.configured(dokku)
-    legacy = sorted(p for p in _legacy(dokku, app) if p.is_dir() and not p.name.startswith("."))
+    legacy = sorted(p for p in _legacy(dokku, app) if p.is_dir() and BACKUP_ID.fullmatch(p.name))
     if legacy:
         repo.ensure()
         for folder in legacy:
@@ -87,7 +88,7 @@ def _grouped(dokku: Dokku, app: str, snapshots: list[dict[str, Any]]) -> list[Ba
     releases: dict[str, str] = {}
     for snapshot in snapshots:
         tags = _tags(snapshot)
-        if "backup" in tags and "kind" in tags:
+        if BACKUP_ID.fullmatch(tags.get("backup", "")) and "kind" in tags:
             kinds.setdefault(tags["backup"], {})[tags["kind"]] = snapshot["id"]
             releases[tags["backup"]] = tags.get("release", "")
     sizes = records(dokku, app).get("sizes", {})
@@ -205,8 +206,8 @@ def prune_old(
     repo.remove([i for b in known if b not in complete and b.created < newest for i in b.snapshots.values()])
     groups = repo.forget(app, policy, protect=protect)
     files = [g for g in groups if "/files.tar" in (g.get("paths") or [])]
-    kept = {_tags(s)["backup"] for g in files for s in g.get("keep") or []}
-    for gone in sorted({_tags(s)["backup"] for g in files for s in g.get("remove") or []}):
+    kept = {_tags(s).get("backup", "") for g in files for s in g.get("keep") or []} - {""}
+    for gone in sorted({_tags(s).get("backup", "") for g in files for s in g.get("remove") or []} - {""}):
         output.step(f"ansible-deploy: removed backup {gone} ({_describe(policy)})")
     sizes = {k: v for k, v in records(dokku, app).get("sizes", {}).items() if k in kept}
     _record(dokku, app, kept=len(kept), sizes=sizes)
