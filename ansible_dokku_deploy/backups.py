@@ -14,7 +14,6 @@ from __future__ import annotations
 import calendar
 import contextlib
 import io
-import itertools
 import json
 import os
 import re
@@ -27,19 +26,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ansible_dokku_deploy import monitoring, output, restic
+from ansible_dokku_deploy import cron, output, restic
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.history import backup_records, record_backups
 from ansible_dokku_deploy.phases import record_failure, run_phase
 from ansible_dokku_deploy.resolve import packaging_for
 from ansible_dokku_deploy.restic import Repository, ResticError, backup_dir
 from ansible_dokku_deploy.settings import Store
-from ansible_dokku_deploy.staging import Staging, secure_dir, write_private
+from ansible_dokku_deploy.staging import Staging, secure_dir
 from ansible_dokku_deploy.state import BACKUP, DRILL, RESTORE, State
 
 DEFAULT_KEEP = 7
-CRON = re.compile(r" *[0-9A-Za-z*,/-]+( +[0-9A-Za-z*,/-]+){4} *")  # as the packaging schema's $defs/cron
-RECORD = "backups.json"  # in the app's data dir: the last backup, the last attempt, the last drill, known sizes
 STAMP = "%Y%m%dT%H%M%SZ"
 BACKUP_ID = re.compile(r".+-\d{8}T\d{6}Z")  # APP-STAMP; anything else in a folder or a tag is not the plugin's
 POLICY = {"keep": "keep-last", "keep-daily": "keep-daily", "keep-weekly": "keep-weekly", "keep-monthly": "keep-monthly"}
@@ -117,16 +115,11 @@ def _policy(dokku: Dokku, app: str) -> dict[str, int]:
 
 
 def records(dokku: Dokku, app: str) -> dict[str, Any]:
-    try:
-        return dict(json.loads((dokku.data_dir(app) / RECORD).read_text()))
-    except (FileNotFoundError, ValueError):
-        return {}
+    return backup_records(dokku.data_dir(app))
 
 
 def _record(dokku: Dokku, app: str, **values: Any) -> None:  # JSON values
-    data = {**records(dokku, app), **values}
-    write_private(dokku.data_dir(app) / RECORD, json.dumps(data, sort_keys=True).encode())
-    monitoring.write_metrics(dokku)
+    record_backups(dokku.data_dir(app), **values)
 
 
 def _require_something(dokku: Dokku, app: str) -> str:
@@ -355,73 +348,7 @@ def cron_lines(dokku: Dokku) -> list[str]:
     store = Store(dokku)
     for app in dokku.apps():
         schedule = State.load(dokku.data_dir(app)).backups.get("schedule")
-        if schedule and CRON.fullmatch(schedule):  # validated at push; checked again: it goes into a crontab
+        if schedule and cron.SCHEDULE.fullmatch(schedule):  # validated at push; checked again: it goes into a crontab
             drill_flag = " --drill" if store.computed(app, "backup-drill") == "true" else ""
             lines.append(f"{schedule};dokku ansible-deploy:backup {app}{drill_flag};{logs}/ansible-deploy-backup.log")
     return lines
-
-
-def max_age(schedule: str) -> int:
-    """Seconds a backup may be old before the next scheduled one is overdue: the schedule's longest gap + 1 h."""
-    minute, hour, dom, month, dow = schedule.split()
-    if dom != "*" or month != "*":
-        gap = 31 * 86400
-    elif dow != "*":
-        gap = 7 * 86400
-    elif hour != "*":
-        gap = _longest_gap(hour, 24) * 3600
-    else:
-        gap = _longest_gap(minute, 60) * 60
-    return gap + 3600
-
-
-def _longest_gap(field: str, period: int) -> int:
-    """The longest wait between two runs in one cron field (e.g. '*/15' in minutes: 15; '3' in hours: 24)."""
-    values = _values(field, 0, period - 1)
-    if values is None:
-        return period
-    ordered = sorted(values) or [0]
-    gaps = [b - a for a, b in itertools.pairwise(ordered)] + [ordered[0] + period - ordered[-1]]
-    return max(gaps)
-
-
-def _values(field: str, first: int, last: int) -> set[int] | None:
-    """The values one cron field matches, from first to last; None for what it cannot read (names)."""
-    values: set[int] = set()
-    for part in field.split(","):
-        rng, _, step = part.partition("/")
-        if rng == "*":
-            lo, hi = first, last
-        elif re.fullmatch(r"\d+-\d+", rng):
-            lo, hi = (int(x) for x in rng.split("-", 1))
-        elif rng.isdigit():
-            lo = hi = int(rng)
-            if step:
-                hi = last
-        else:
-            return None
-        if step and (not step.isdigit() or int(step) == 0):
-            return None
-        values.update(range(lo, hi + 1, int(step) if step else 1))
-    return {v for v in values if first <= v <= last}
-
-
-def next_run(schedule: str, now: float) -> float | None:
-    """When cron next runs schedule (in UTC) after now; None for a schedule it cannot read."""
-    fields = schedule.split()
-    minutes, hours, days, months, weekdays = (
-        _values(f, lo, hi) for f, (lo, hi) in zip(fields, ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7)), strict=True)
-    )
-    if minutes is None or hours is None or days is None or months is None or weekdays is None:
-        return None
-    weekdays = {d % 7 for d in weekdays}  # 7 is Sunday too
-    either = fields[2] != "*" and fields[4] != "*"  # cron runs when the day of month or the weekday matches
-    today = calendar.timegm((*time.gmtime(now)[:3], 0, 0, 0))
-    for day in range(400):
-        date = time.gmtime(today + day * 86400)
-        in_month, on_weekday = date.tm_mday in days, (date.tm_wday + 1) % 7 in weekdays
-        if date.tm_mon in months and ((in_month or on_weekday) if either else (in_month and on_weekday)):
-            for at in sorted(today + day * 86400 + h * 3600 + m * 60 for h in hours for m in minutes):
-                if at > now:
-                    return float(at)
-    return None

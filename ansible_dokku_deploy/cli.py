@@ -12,6 +12,7 @@ from types import ModuleType
 from ansible_dokku_deploy import PLUGIN_NAME, output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.outbox import OUTBOX
 
 DESCRIPTION = "Provision apps from their packaging files (env.yml, vault/, nginx.conf.d/, ansible/) with Ansible"
 COMMANDS = (  # verb: the module ansible_dokku_deploy.commands.<verb with _>, imported only when it runs
@@ -95,7 +96,13 @@ def _route(args: list[str]) -> Callable[[], object]:
 def main(args: list[str]) -> int:
     """Run a trigger or command; every error ends here as Dokku-style lines, never a traceback."""
     try:
-        _route(args)()
+        try:
+            _route(args)()
+        finally:
+            if OUTBOX:  # runs finished or metrics changed, whether or not it failed after
+                from ansible_dokku_deploy import announce  # noqa: PLC0415  # most hooks have nothing to announce
+
+                announce.deliver(Dokku.from_environ())
     except DeployError as exc:
         for line in exc.lines():
             output.warn(line)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import ProvisioningError
+from ansible_dokku_deploy.outbox import OUTBOX
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import write_private
@@ -219,6 +220,7 @@ def nginx_workers(pid_file: Path) -> list[list[int]] | None:
 def _record(dokku: Dokku, app: str, result: str) -> None:
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     write_private(dokku.data_dir(app) / RECORD, json.dumps({"at": at, "result": result}).encode())
+    OUTBOX.post_metrics()
 
 
 def last(dokku: Dokku, app: str) -> dict[str, Any]:

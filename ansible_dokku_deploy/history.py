@@ -1,4 +1,5 @@
-"""One record (JSON) and one log per run, under $DATA/APP/runs/, pruned to keep-runs."""
+"""One record (JSON) and one log per run, under $DATA/APP/runs/, pruned to keep-runs; and the app's backup
+results (the last backup, attempt and drill, the sizes known), in $DATA/APP/backups.json."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+from ansible_dokku_deploy.outbox import OUTBOX
 from ansible_dokku_deploy.staging import secure_dir, write_private
 
 RUNNING, SUCCEEDED, FAILED = "running", "succeeded", "failed"
+BACKUP_RECORDS = "backups.json"
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class History:
         message: str = "",
         timings: dict[str, float] | None = None,
     ) -> Run:
+        """The run's result, recorded and posted for the notifications."""
         done = replace(
             run,
             status=status,
@@ -82,6 +87,7 @@ class History:
             timings=timings or {},
         )
         self.save(done)
+        OUTBOX.post_run(done)
         return done
 
     def runs(self) -> list[Run]:
@@ -108,7 +114,9 @@ class History:
         lock held."""
         interrupted = [run for run in self.runs() if run.status == RUNNING]
         for run in interrupted:
-            self.finish(run, status=FAILED, changed=run.changed, message="interrupted: the run's process was killed")
+            # saved, not posted: the process that ran it was to tell, and the next run's result is what people hear
+            message = "interrupted: the run's process was killed"
+            self.save(replace(run, status=FAILED, finished_at=time.time(), message=message))
         return bool(interrupted)
 
     def prune(self, keep: int) -> None:
@@ -118,3 +126,16 @@ class History:
 
     def open_log(self, run_id: str) -> int:
         return os.open(self.log_path(run_id), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+
+def backup_records(data_dir: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((data_dir / BACKUP_RECORDS).read_text()))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def record_backups(data_dir: Path, **values: Any) -> None:  # JSON values
+    data = {**backup_records(data_dir), **values}
+    write_private(data_dir / BACKUP_RECORDS, json.dumps(data, sort_keys=True).encode())
+    OUTBOX.post_metrics()

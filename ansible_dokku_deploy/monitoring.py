@@ -11,9 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from ansible_dokku_deploy import health
+from ansible_dokku_deploy import cron, health
 from ansible_dokku_deploy.dokku import Dokku
-from ansible_dokku_deploy.history import SUCCEEDED, History
+from ansible_dokku_deploy.history import SUCCEEDED, History, backup_records
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.state import State
 
@@ -88,9 +88,7 @@ def _certificate_expiry(dokku: Dokku, app: str) -> float | None:
 
 
 def _backup_samples(dokku: Dokku, app: str) -> dict[str, str]:
-    from ansible_dokku_deploy import backups  # noqa: PLC0415  # backups runs phases, which write these metrics
-
-    done = backups.records(dokku, app)
+    done = backup_records(dokku.data_dir(app))
     samples = {}
     if "backup" in done:
         samples["ansible_deploy_last_backup_timestamp_seconds"] = f"{done['backup']['time']:.0f}"
@@ -99,7 +97,7 @@ def _backup_samples(dokku: Dokku, app: str) -> dict[str, str]:
         samples["ansible_deploy_last_backup_success"] = str(int(done["attempt"]["result"] == "succeeded"))
     schedule = State.load(dokku.data_dir(app)).backups.get("schedule")
     if schedule:
-        samples["ansible_deploy_backup_max_age_seconds"] = str(backups.max_age(schedule))
+        samples["ansible_deploy_backup_max_age_seconds"] = str(cron.max_age(schedule))
     if "drill" in done:
         samples["ansible_deploy_last_drill_success"] = str(int(done["drill"]["result"] == "succeeded"))
         samples["ansible_deploy_last_drill_timestamp_seconds"] = f"{done['drill']['time']:.0f}"

@@ -1,7 +1,8 @@
 """Runs a provisioning phase for an app from its staged packaging: lock, skip-if-unchanged, plan, Ansible, record.
 
 A phase whose inputs are settled (state.plan_inputs) skips before planning; the modules planning and running
-need (the vault's cipher, the servers' settings, ansible-runner, notifications) are imported only past that.
+need (the vault's cipher, the servers' settings, ansible-runner) are imported only past that. The runs recorded
+go to the outbox: the entry point, not the phase, notifies and writes the metrics.
 """
 
 from __future__ import annotations
@@ -79,8 +80,7 @@ def _provision(  # run_phase past its fast path, with its locals
     inputs: dict[str, Any] | None,
     label: str,
 ) -> Outcome | None:
-    from ansible_dokku_deploy import monitoring  # noqa: PLC0415  # see the module docstring
-    from ansible_dokku_deploy.plan import make_plan  # noqa: PLC0415
+    from ansible_dokku_deploy.plan import make_plan  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
     from ansible_dokku_deploy.runner import PLAYBOOK  # noqa: PLC0415
 
@@ -109,7 +109,6 @@ def _provision(  # run_phase past its fast path, with its locals
     if not check:
         state.record(plan, succeeded=outcome.succeeded, inputs="" if plain_http else settled_by)
         state.save()
-    monitoring.write_metrics(dokku)  # only after a run: a skipped phase changes no metric
     if not outcome.succeeded:
         if plan.on_failure and not check:
             output.step(f"ansible-deploy: {phase} failed; running the on-failure steps")
@@ -130,7 +129,7 @@ def _skip(app: str, phase: str) -> None:
 def _run(
     history: History, store: Store, plan: Plan, phase: str, playbooks: list[str], *, check: bool
 ) -> tuple[Run, Outcome]:
-    """One recorded Ansible run: a history record, a log, pruning."""
+    """One recorded Ansible run: a history record and its log."""
     from ansible_dokku_deploy.runner import PLAYBOOK, run_playbook  # noqa: PLC0415
 
     steps = [Path(p).relative_to(plan.release.path).as_posix() for p in playbooks if p != str(PLAYBOOK)]
@@ -150,16 +149,14 @@ def _run(
         )
     finally:
         os.close(log_fd)
-    run = history.finish(
+    return history.finish(
         run,
         status=SUCCEEDED if outcome.succeeded else FAILED,
         changed=outcome.changed,
         failed_task=outcome.failed_task,
         message=outcome.message,
         timings=outcome.timings,
-    )
-    _notify_and_prune(history, store, run)
-    return run, outcome
+    ), outcome
 
 
 def record_failure(dokku: Dokku, app: str, label: str, message: str) -> None:
@@ -173,13 +170,4 @@ def record_failure(dokku: Dokku, app: str, label: str, message: str) -> None:
     )
     with history.log_path(run.id).open("a") as log:
         log.write(f"ansible-deploy: {message}\n")
-    _notify_and_prune(history, Store(dokku), history.finish(run, status=FAILED, changed=0, message=message))
-
-
-def _notify_and_prune(history: History, store: Store, run: Run) -> None:
-    from ansible_dokku_deploy import notify  # noqa: PLC0415  # see the module docstring
-
-    for problem in notify.send(store, run):  # logged beside the run; never fails it
-        with history.log_path(run.id).open("a") as log:
-            log.write(f"ansible-deploy: {problem}\n")
-    history.prune(store.computed_int(run.app, "keep-runs"))
+    history.finish(run, status=FAILED, changed=0, message=message)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
+from ansible_dokku_deploy.history import FAILED, History
 from ansible_dokku_deploy.resolve import check_push, packaging_for, resolve
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
@@ -155,26 +156,18 @@ def _packaging(dokku: Dokku, app: str, release: Release) -> Packaging:
 @contextlib.contextmanager
 def _reported_check(dokku: Dokku, app: str, release: Release, phase: str) -> Iterator[None]:
     """A health check is not an Ansible run, but a deploy result people want to hear about: a failure goes into the
-    run history and the notifications, and the metrics follow every check."""
-    from ansible_dokku_deploy import monitoring  # noqa: PLC0415
-
+    run history, so into the notifications."""
     started = time.time()
     try:
         yield
     except ProvisioningError as failure:
-        from ansible_dokku_deploy import notify  # noqa: PLC0415
-        from ansible_dokku_deploy.history import FAILED, History  # noqa: PLC0415
-
         history = History(dokku.data_dir(app))
         run = history.start(app, phase, release.rev, check=False, roles=[], release=release.id)
         log = history.open_log(run.id)  # what `ansible-deploy:logs` shows for it
         os.write(log, output.redact("\n".join(failure.lines()) + "\n").encode())
         os.close(log)
-        run = history.finish(replace(run, started_at=started), status=FAILED, changed=0, message=failure.message)
-        notify.send(Store(dokku), run)
+        history.finish(replace(run, started_at=started), status=FAILED, changed=0, message=failure.message)
         raise
-    finally:
-        monitoring.write_metrics(dokku)
 
 
 def post_app_rename_setup(old: str, new: str, *_: str) -> None:
@@ -237,7 +230,7 @@ def post_delete(app: str, *_: str) -> None:
 
 def report(app: str, *_: str) -> None:
     """`dokku report APP`: this plugin's report with secrets masked."""
-    from ansible_dokku_deploy.commands import report as report_command  # noqa: PLC0415  # avoids an import cycle
+    from ansible_dokku_deploy.commands import report as report_command  # noqa: PLC0415  # only `dokku report` needs it
 
     report_command.print_report(Dokku.from_environ(), app)
 

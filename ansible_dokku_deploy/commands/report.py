@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from ansible_dokku_deploy import backups, health, monitoring, output, restic
+from ansible_dokku_deploy import backups, cron, health, monitoring, output, restic
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History, Run
@@ -176,7 +176,7 @@ def _schedule(attr: str) -> Field:
             return schedule
         if attr == "repository":
             return restic.location(dokku) if schedule or backups.records(dokku, app) else ""
-        upcoming = backups.next_run(schedule, time.time()) if schedule else None
+        upcoming = cron.next_run(schedule, time.time()) if schedule else None
         return time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(upcoming)) if upcoming else ""
 
     return read

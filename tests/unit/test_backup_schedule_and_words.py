@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_dokku_deploy.backups import max_age, next_run
+from ansible_dokku_deploy.cron import max_age, next_run
 from ansible_dokku_deploy.restic import explain, reason
 
 NOW = calendar.timegm((2026, 12, 2, 17, 59, 0, 0, 0, 0))  # a Wednesday
