@@ -6,14 +6,11 @@ import re
 import secrets
 import urllib.parse
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import DeployError
-from ansible_dokku_deploy.settings import Store
+from ansible_dokku_deploy.settings import DATABASE_PASSWORD, GLOBAL, Store
 
-PASSWORD_KEY = "database-password"  # noqa: S105  # a key name, not a password; the app's own password (server backend), in the 0600 property store
 SCHEMES = {"postgres": "postgres", "mysql": "mysql"}
 
 
@@ -68,11 +65,10 @@ def database_for(store: Store, app: str, spec: dict[str, Any], recorded: dict[st
     engine = wanted["engine"]
     if backend == "dokku-service":
         return Database(engine, backend, name)
-    password = store.get(app, PASSWORD_KEY)
+    password = store.get(app, DATABASE_PASSWORD)
     if not password:
         password = secrets.token_urlsafe(24)
-        store.put(app, PASSWORD_KEY, password)
-    output.register_secret(password)
+        store.put(app, DATABASE_PASSWORD, password)
     return Database(engine, backend, name, admin_login(store, engine), password)
 
 
@@ -80,8 +76,8 @@ def admin_login(store: Store, engine: str) -> dict[str, Any]:
     """The admin's credential for the server backend: host, port, user, and the password read from its file."""
     prefix = engine  # postgres-* or mysql-* settings
     host, password_file = (
-        store.get("--global", f"{prefix}-host"),
-        store.get("--global", f"{prefix}-admin-password-file"),
+        store.get(GLOBAL, f"{prefix}-host"),
+        store.get(GLOBAL, f"{prefix}-admin-password-file"),
     )
     if not host or not password_file:
         raise DeployError(
@@ -90,16 +86,15 @@ def admin_login(store: Store, engine: str) -> dict[str, Any]:
             f"{prefix}-port, {prefix}-admin-user, {prefix}-admin-password-file FILE",
         )
     try:
-        password = Path(password_file).read_text().strip()
+        password = store.named_file(GLOBAL, f"{prefix}-admin-password-file")
     except OSError as exc:
         raise DeployError(
             f"database: cannot read {prefix}-admin-password-file {password_file}: {exc.strerror}",
             hint="The file must be readable by the dokku user (and nobody else: chmod 600).",
         ) from None
-    output.register_secret(password)
     return {
         "host": host,
-        "port": store.computed_int("--global", f"{prefix}-port"),
-        "user": store.computed("--global", f"{prefix}-admin-user"),
+        "port": store.computed_int(GLOBAL, f"{prefix}-port"),
+        "user": store.computed(GLOBAL, f"{prefix}-admin-user"),
         "password": password,
     }

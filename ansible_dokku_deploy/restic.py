@@ -101,8 +101,6 @@ class Repository:
             )
             if (value := store.get(GLOBAL, key))
         }
-        for value in keys.values():
-            output.register_secret(value)
         return cls(
             location=where,
             password_file=password_file,

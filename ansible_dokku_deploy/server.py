@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.settings import Store
 
@@ -59,8 +58,7 @@ def dns_config(store: Store, app: str) -> Dns | None:
     required = ("dns-server", "dns-zones", "dns-tsig-key-name", "dns-tsig-secret", "dns-target-ipv4")
     if not all(get(key) for key in required):
         return None
-    secret = get("dns-tsig-secret")
-    output.register_secret(secret)
+    secret = get("dns-tsig-secret")  # masked: the registry declares it secret
     return Dns(
         server=get("dns-server"),
         port=int(get("dns-port")),

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 
@@ -19,7 +20,8 @@ class Setting:
     description: str
     default: str = ""
     kind: str = "str"  # str, int or bool
-    secret: bool = False
+    secret: bool = False  # masked in every output from the moment it is read or set, and in the report
+    secret_file: bool = False  # the file it names holds a secret (the path itself is none)
     per_app: bool = True
     minimum: int = 0
     choices: tuple[str, ...] = ()
@@ -41,21 +43,33 @@ SETTINGS: dict[str, Setting] = {
     for s in (
         Setting("keep-runs", "Run records and logs kept per app", "20", "int", minimum=1),
         Setting(
-            "keep-releases", "Staged packaging releases kept per app, and releases that served", "5", "int", minimum=2
+            "keep-releases",
+            "Staged packaging releases kept per app (at least 2: the staged one and the previous one), and releases "
+            "that served kept for rollback",
+            "5",
+            "int",
+            minimum=2,
         ),
         Setting("lock-timeout", "Seconds a run waits for another run of the same app", "600", "int"),
         Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int"),
         Setting(
             "ansible-strategy",
-            "How Ansible runs the plugin's tasks: mitogen (one Python for the run, about twice as fast) or linear "
-            "(Ansible's own, a process per task)",
+            "How Ansible runs the plugin's tasks: `mitogen` runs a whole run in one Python over a pipe, about twice "
+            "as fast; `linear` is Ansible's own, a process per task, for when Mitogen misbehaves (ansible-core does "
+            "not promise third-party strategies work: docs/benchmark.md)",
             "mitogen",
             choices=("mitogen", "linear"),
             per_app=False,
         ),
-        Setting("environment", "Which of env.yml's environments this app runs (empty: the base)"),
-        Setting("vault-password", "Password of the app's vault/ files (ansible-deploy:vault-password)", secret=True),
-        Setting("allow-custom-steps", "Run the packager's own playbooks (env.yml steps) on the host", "false", "bool"),
+        Setting("environment", "Which of `env.yml`'s `environments` the app runs (empty: the base)"),
+        Setting(
+            "vault-password",
+            "Password of the app's `vault/` files (`ansible-deploy:vault-password` sets it too)",
+            secret=True,
+        ),
+        Setting(
+            "allow-custom-steps", "Run the packager's own playbooks (`steps` in env.yml) on the host", "false", "bool"
+        ),
         Setting("healthcheck-address", "Address of the server's nginx the health check goes through", "127.0.0.1"),
         Setting("healthcheck-http-port", "Its HTTP port", "80", "int", minimum=1),
         Setting("healthcheck-https-port", "Its HTTPS port", "443", "int", minimum=1),
@@ -67,38 +81,55 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "nginx-pid-file",
-            "nginx's pid file: the route check waits until its workers serve the new release",
+            "nginx's pid file: the route check waits until nginx's workers serve the new release",
             "/run/nginx.pid",
             per_app=False,
         ),
         Setting(
-            "monitoring-targets-dir", "Folder of Prometheus file_sd target files (empty: no targets)", per_app=False
+            "monitoring-targets-dir",
+            "Folder of Prometheus file_sd target files, writable by `dokku` (empty: no targets)",
+            per_app=False,
         ),
-        Setting("monitoring-rules-dir", "Folder of Prometheus rule files (empty: no alert rules)", per_app=False),
         Setting(
-            "monitoring-textfile-dir", "node_exporter textfile collector folder (empty: no metrics)", per_app=False
+            "monitoring-rules-dir",
+            "Folder of Prometheus rule files, writable by `dokku` (empty: no alert rules)",
+            per_app=False,
+        ),
+        Setting(
+            "monitoring-textfile-dir",
+            "node_exporter textfile collector folder, writable by `dokku` (empty: no metrics)",
+            per_app=False,
         ),
         Setting(
             "monitoring-probe-through",
-            "Probe the apps by domain or through nginx",
+            "`domain` (probe the public URL) or `nginx` (probe through `healthcheck-address`, the domain as Host and "
+            "TLS name)",
             "domain",
             choices=("domain", "nginx"),
         ),
         Setting("monitoring-cert-days", "Alert when a certificate has fewer days left", "14", "int", minimum=1),
-        Setting("dns-server", "DNS server that takes RFC 2136 updates (an IP address)", per_app=False),
+        Setting("dns-server", "DNS server that takes RFC 2136 updates: an IP address", per_app=False),
         Setting("dns-port", "Its port", "53", "int", per_app=False, minimum=1),
-        Setting("dns-zones", "Zones the plugin may change, space-separated", per_app=False),
+        Setting(
+            "dns-zones",
+            "Zones the plugin may change, space-separated; a domain outside them is refused at validation",
+            per_app=False,
+        ),
         Setting("dns-tsig-key-name", "Name of the TSIG key that signs the updates", per_app=False),
         Setting("dns-tsig-algorithm", "Its algorithm", "hmac-sha256", per_app=False),
-        Setting("dns-tsig-secret", "Its secret (base64); read from stdin or a file", secret=True, per_app=False),
+        Setting("dns-tsig-secret", "Its secret, base64", secret=True, per_app=False),
         Setting("dns-target-ipv4", "Address the apps' A records point at"),
         Setting("dns-target-ipv6", "Address the apps' AAAA records point at (empty: no AAAA records)"),
         Setting("dns-ttl", "TTL of the records, in seconds", "300", "int", minimum=1),
-        Setting("acme-directory", "ACME directory URL (empty: no certificates)", per_app=False),
+        Setting(
+            "acme-directory",
+            "ACME directory URL, e.g. `https://acme-v02.api.letsencrypt.org/directory` (empty: no certificates)",
+            per_app=False,
+        ),
         Setting("acme-email", "Contact address of the server's ACME account", per_app=False),
         Setting(
             "acme-challenge",
-            "How the CA checks the domains: http-01 or dns-01",
+            "How the CA checks the domains: `http-01` (through the app's nginx) or `dns-01` (through the DNS settings)",
             "http-01",
             choices=("http-01", "dns-01"),
         ),
@@ -108,44 +139,62 @@ SETTINGS: dict[str, Setting] = {
         Setting("acme-renew-days", "Renew a certificate this many days before it expires", "30", "int", minimum=1),
         Setting(
             "acme-timeout",
-            "Seconds one ACME step may take, the CA's retries included, before the run fails",
+            "Seconds one ACME step (the account, the order, its validation) may take, the CA modules' retries "
+            "included, before the run fails",
             "120",
             "int",
             minimum=10,
         ),
         Setting(
             "database-backend",
-            "Where app databases live: dokku-service (postgres:*/mysql:* plugins) or server",
+            "Where app databases live: `dokku-service` (the dokku-postgres / dokku-mysql plugins) or `server` (the "
+            "admin's PostgreSQL/MariaDB server below). Fixed per app at its first provisioning",
             "dokku-service",
             choices=("dokku-service", "server"),
         ),
-        Setting("database-purge-on-destroy", "apps:destroy drops the app's database and backups", "false", "bool"),
+        Setting(
+            "database-purge-on-destroy",
+            "`apps:destroy` drops the app's database and removes its backups",
+            "false",
+            "bool",
+        ),
         Setting("postgres-host", "PostgreSQL server of the server backend", per_app=False),
         Setting("postgres-port", "Its port", "5432", "int", per_app=False, minimum=1),
-        Setting("postgres-admin-user", "Its admin role (creates databases and roles)", "postgres", per_app=False),
-        Setting("postgres-admin-password-file", "File holding that role's password (readable by dokku)", per_app=False),
+        Setting("postgres-admin-user", "Its admin role, which creates databases and roles", "postgres", per_app=False),
+        Setting(
+            "postgres-admin-password-file",
+            "File holding that role's password, readable by `dokku` (mode 0600)",
+            secret_file=True,
+            per_app=False,
+        ),
         Setting("mysql-host", "MariaDB/MySQL server of the server backend", per_app=False),
         Setting("mysql-port", "Its port", "3306", "int", per_app=False, minimum=1),
-        Setting("mysql-admin-user", "Its admin user (creates databases and users)", "root", per_app=False),
-        Setting("mysql-admin-password-file", "File holding that user's password (readable by dokku)", per_app=False),
+        Setting("mysql-admin-user", "Its admin user, which creates databases and users", "root", per_app=False),
+        Setting(
+            "mysql-admin-password-file",
+            "File holding that user's password, readable by `dokku` (mode 0600)",
+            secret_file=True,
+            per_app=False,
+        ),
         Setting(
             "backup-dir",
-            "Folder of the local restic repository, the default destination (empty: the plugin's data dir)",
+            "Folder of the local restic repository (`.restic` in it), the default destination, writable by `dokku` "
+            "(empty: `/var/lib/dokku/data/ansible/.backups`)",
             per_app=False,
         ),
         Setting(
             "backup-repository",
-            "Where backups go instead: a restic repository (s3:https://HOST/BUCKET/PREFIX, sftp:USER@HOST:PATH, "
-            "rest:URL or a folder)",
+            "Where backups go instead: a restic repository, `s3:https://HOST/BUCKET/PREFIX`, `sftp:USER@HOST:PATH`, "
+            "`rest:URL` or a folder",
             per_app=False,
         ),
         Setting(
             "backup-repository-password",
-            "Password of backup-repository (keep a copy off the server: without it no backup can be read)",
+            "Its password; keep a copy off the server: without it no backup can be read",
             secret=True,
             per_app=False,
         ),
-        Setting("backup-s3-access-key-id", "Access key of an s3: repository", secret=True, per_app=False),
+        Setting("backup-s3-access-key-id", "Access key of an `s3:` repository", secret=True, per_app=False),
         Setting("backup-s3-secret-access-key", "Its secret key", secret=True, per_app=False),
         Setting(
             "backup-repository-ca-file",
@@ -161,20 +210,42 @@ SETTINGS: dict[str, Setting] = {
             per_app=False,
             minimum=10,
         ),
-        Setting("backup-drill", "Restore each scheduled backup into a scratch database to prove it", "true", "bool"),
+        Setting("backup-drill", "Run the restore drill after each scheduled backup", "true", "bool"),
         Setting(
             "notify-webhook-url",
-            "Where run results are POSTed as JSON (a URL; it may carry a token, so it is kept secret)",
+            "Where run results are POSTed as JSON (a webhook URL often carries a token, so it is a secret)",
             secret=True,
         ),
         Setting("notify-email-to", "Where run results are mailed, comma-separated (empty: no mail)"),
-        Setting("notify-on", "Notify on failures only, or on every run", "failure", choices=("failure", "always")),
+        Setting("notify-on", "`failure` (failed runs only) or `always`", "failure", choices=("failure", "always")),
         Setting("smtp-host", "SMTP server for notification mail", "127.0.0.1", per_app=False),
         Setting("smtp-port", "Its port", "25", "int", per_app=False, minimum=1),
         Setting("smtp-from", "Sender address of notification mail", "ansible-deploy@localhost", per_app=False),
         Setting("notify-timeout", "Seconds one notification may take before it is given up", "10", "int", minimum=1),
     )
 }
+
+
+DATABASE_PASSWORD = "database-password"  # noqa: S105  # a key, not a password: the plugin keeps an app's own one here
+
+
+def is_secret(key: str) -> bool:
+    """Whether the registry declares the value secret (or it is the plugin's own database password)."""
+    return key == DATABASE_PASSWORD or (key in SETTINGS and SETTINGS[key].secret)
+
+
+def reference_table() -> str:
+    """The README's table of the settings, generated from this registry (a test keeps the README's copy equal):
+    a secret says how it is given, a server-wide one that it is set with --global."""
+    rows = ["| key | meaning | default | set for |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS.values():
+        meaning = s.description + (": `true` or `false`" if s.kind == "bool" else "")
+        if s.secret:
+            meaning += "; **secret**: given on stdin (`-`) or with `--from-file PATH`, never on the command line"
+        rows.append(
+            f"| `{s.key}` | {meaning} | `{s.default}` | {'an app or the server' if s.per_app else 'the server'} |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 def lookup(key: str) -> Setting:
@@ -213,12 +284,17 @@ class Store:
             except FileNotFoundError:
                 entries = []
             values = _READ[self.dokku.lib_root, app] = {e.name: Path(e.path).read_text() for e in entries}
+            for key, value in values.items():  # masked because the registry says so, whoever reads it
+                if is_secret(key):
+                    output.register_secret(value)
         return values
 
     def get(self, app: str, key: str) -> str:
         return self._values(app).get(key, "")
 
     def put(self, app: str, key: str, value: str) -> None:
+        if is_secret(key):
+            output.register_secret(value)
         _READ.pop((self.dokku.lib_root, app), None)
         path = self.path(app, key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -231,6 +307,14 @@ class Store:
     def delete(self, app: str, key: str) -> None:
         _READ.pop((self.dokku.lib_root, app), None)
         self.path(app, key).unlink(missing_ok=True)
+
+    def named_file(self, app: str, key: str) -> str:
+        """The content of the file a *-file setting names (stripped), masked when the setting says it is secret;
+        OSError when it cannot be read."""
+        content = Path(self.get(app, key)).read_text().strip()
+        if SETTINGS[key].secret_file:
+            output.register_secret(content)
+        return content
 
     def computed(self, app: str, key: str) -> str:
         """App value, else global value, else the built-in default."""

@@ -27,9 +27,7 @@ def _secret_value(key: str, args: list[str]) -> str:
             f"{key} is a secret and is never taken as a command-line value (it would show in ps and shell history)",
             hint=f"Pipe it in: dokku ansible-deploy:set <app> {key} - < FILE, or use --from-file PATH.",
         )
-    value = value.strip()
-    output.register_secret(value)
-    return value
+    return value.strip()
 
 
 def main(args: list[str]) -> None:

@@ -29,6 +29,5 @@ def main(args: list[str]) -> None:
         raise UsageError(
             "No password on stdin", hint="To clear it: dokku ansible-deploy:set (APP|--global) vault-password"
         )
-    output.register_secret(password)
     Store(dokku).put(target, "vault-password", password)
     output.header(f"Setting vault-password for {target} (secret, not shown)")

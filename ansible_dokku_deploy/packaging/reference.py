@@ -1,6 +1,6 @@
 """Renders docs/packaging-format.md from the JSON Schema, so the reference cannot drift from the validator.
 
-Regenerate: python -m ansible_dokku_deploy.packaging.reference > docs/packaging-format.md
+Regenerate: .venv/bin/python scripts/render-docs (it also writes the README's settings table)
 """
 
 from __future__ import annotations

@@ -70,15 +70,14 @@ def test_versions_agree_and_plugin_toml_keeps_an_empty_config_table() -> None:
 def test_the_format_reference_is_generated_from_the_schema() -> None:
     from ansible_dokku_deploy.packaging.reference import render
 
-    assert (REPO / "docs" / "packaging-format.md").read_text() == render(), (
-        "run: .venv/bin/python -m ansible_dokku_deploy.packaging.reference > docs/packaging-format.md"
-    )
+    assert (REPO / "docs" / "packaging-format.md").read_text() == render(), "run: .venv/bin/python scripts/render-docs"
 
 
-def test_the_readme_settings_table_matches_the_registry() -> None:
-    from ansible_dokku_deploy.settings import SETTINGS
+def test_the_readme_settings_table_is_generated_from_the_registry() -> None:
+    from ansible_dokku_deploy.settings import SETTINGS, reference_table
 
     readme = (REPO / "README.md").read_text()
+    assert reference_table() in readme, "run: .venv/bin/python scripts/render-docs"
     listed = set(re.findall(r"^\| `([a-z0-9-]+)` \| [^|]+ \| `", readme, re.MULTILINE))
     assert listed == set(SETTINGS)
 

@@ -9,6 +9,7 @@ import pytest
 
 from ansible_dokku_deploy import output, settings
 from ansible_dokku_deploy.commands import set as set_command
+from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 
 
@@ -58,3 +59,25 @@ def test_no_setting_hides_a_report_field_of_the_same_name() -> None:
     from ansible_dokku_deploy.commands import report
 
     assert not report.OWN_FIELDS & set(settings.SETTINGS)
+
+
+def test_a_secret_is_masked_because_the_registry_says_so_whatever_is_read_first(
+    dokku_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = settings.Store(Dokku.from_environ())
+    password_file = dokku_env / "admin-password"
+    password_file.write_text("admin-canary-pw\n")
+    store.put(settings.GLOBAL, "test-secret", "global-canary")
+    store.put(settings.GLOBAL, "postgres-admin-password-file", str(password_file))
+    store.put("app", settings.DATABASE_PASSWORD, "app-db-canary")
+    # a new process: nothing registered, nothing read yet
+    monkeypatch.setattr(output, "_secrets", set())
+    monkeypatch.setattr(settings, "_READ", {})
+    assert store.get(settings.GLOBAL, "keep-runs") == ""  # an unrelated key of the same scope
+    assert output.redact("global-canary") == output.MASK
+    assert output.redact(str(password_file)) == str(password_file), "a file's path is not its content"
+    assert output.redact("admin-canary-pw") == "admin-canary-pw", "not read yet"
+    assert store.named_file(settings.GLOBAL, "postgres-admin-password-file") == "admin-canary-pw"
+    assert output.redact("admin-canary-pw") == output.MASK
+    store.computed("app", "keep-runs")
+    assert output.redact("app-db-canary") == output.MASK
