@@ -1,0 +1,94 @@
+"""Each role's meta/argument_specs.yml is the one statement of its inputs: the plan passes exactly what the specs
+declare, every required input is passed and has no default anywhere, and defaults/main.yml says no more than the
+specs (the same defaults, for the inputs a plan may leave out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLE, REPO
+
+from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.packaging.validate import validate_tree
+from ansible_dokku_deploy.plan import PHASE_ROLES, make_plan
+from ansible_dokku_deploy.resolve import Resolved
+from ansible_dokku_deploy.settings import GLOBAL, Store
+from ansible_dokku_deploy.staging import Staging
+from ansible_dokku_deploy.state import BACKUP, DESTROY, DRILL, RESTORE, State
+
+ROLES = sorted(p.name for p in (REPO / "roles").iterdir())
+TYPES = {"str": str, "path": str, "int": int, "bool": bool, "list": list, "dict": dict}
+
+
+def _spec(role: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"][
+        "main"
+    ]["options"]
+
+
+def _defaults(role: str) -> dict[str, Any]:
+    path = REPO / "roles" / role / "defaults" / "main.yml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """Each role's inputs in full plans: every capability on, the server backend, DNS, dns-01 ACME, monitoring."""
+    root = tmp_path_factory.mktemp("server")
+    dokku = Dokku(root / "home", root / "lib")
+    store = Store(dokku)
+    (root / "pg-password").write_text("admin")
+    for key, value in {
+        "dns-server": "127.0.0.1", "dns-zones": "example.test", "dns-tsig-key-name": "k", "dns-tsig-secret": "c2Vj",
+        "dns-target-ipv4": "192.0.2.1", "dns-target-ipv6": "2001:db8::1", "acme-directory": "https://ca/dir",
+        "acme-challenge": "dns-01", "monitoring-targets-dir": str(root / "targets"), "database-backend": "server",
+        "monitoring-rules-dir": str(root / "rules"), "postgres-host": "127.0.0.1",
+        "postgres-admin-password-file": str(root / "pg-password"),
+    }.items():  # fmt: skip
+        store.put(GLOBAL, key, value)
+    inputs: dict[str, list[dict[str, Any]]] = {}
+    for app, source in (("hello", EXAMPLE), ("notes", EXAMPLE.parent / "notes")):
+        release = Staging(root / app).stage(validate_tree(source), "rev", keep=5)
+        resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
+        for phase in PHASE_ROLES:
+            extra = None
+            if phase in (BACKUP, RESTORE, DRILL):  # what backups.py adds: the backup, and Repository.role_inputs
+                extra = {"id": "b", "restic_env": {}, "restic_flags": [], "timeout": 60, "snapshots": {}}
+                extra |= {"dir": "/tmp/b", "time": "t", "release": "r"} if phase == BACKUP else {}
+            state = State(root / app / "state.json", database={"engine": "postgres"} if phase == DESTROY else {})
+            plan = make_plan(dokku, app, phase, release=release, resolved=resolved, state=state, inputs=extra)
+            for role in plan.roles:
+                passed = {k: v for k, v in plan.variables.items() if k.startswith(f"{role}_")}
+                inputs.setdefault(role, []).append(passed)
+    return inputs
+
+
+def test_every_role_is_planned_somewhere(plans: dict[str, list[dict[str, Any]]]) -> None:
+    assert sorted(plans) == ROLES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_plan_passes_what_the_role_declares_with_the_declared_types(
+    role: str, plans: dict[str, list[dict[str, Any]]]
+) -> None:
+    spec = _spec(role)
+    required = {name for name, option in spec.items() if option.get("required")}
+    for passed in plans[role]:
+        assert sorted(set(passed) - set(spec)) == [], "passed but not declared"
+        for name, value in passed.items():
+            assert isinstance(value, TYPES[spec[name].get("type", "str")]), f"{name}: {value!r}"
+        assert sorted(required - set(passed)) == [], "required but not passed"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_say_no_more_than_the_specs(role: str) -> None:
+    spec, defaults = _spec(role), _defaults(role)
+    assert sorted(set(defaults) - set(spec)) == [], "a default for an input the spec does not declare"
+    for name, option in spec.items():
+        assert option.get("description"), f"{name} has no description"
+        if option.get("required"):
+            assert "default" not in option and name not in defaults, f"{name} is required: no default"
+        else:
+            assert name in defaults and defaults[name] == option.get("default"), f"{name}: the same default in both"
