@@ -116,8 +116,18 @@ def dokku_secret_stores(box: Sandbox, app: str) -> set[Path]:
 def new_sandbox() -> Sandbox:
     root = Path(tempfile.mkdtemp(prefix="ansible-deploy-sandbox-"))
     root.chmod(0o755)
-    subprocess.run([sys.executable, str(SANDBOX), "init", str(root)], check=True, capture_output=True)
-    return Sandbox(root)
+    box = Sandbox(root)
+    _start(box, "init", str(root))
+    return box
+
+
+def _start(box: Sandbox, *command: str) -> None:
+    """A sandbox step that starts processes; when it fails, what it started is stopped and the sandbox removed
+    before the failure is reported (a half-started sandbox would hold its ports and processes)."""
+    result = subprocess.run([sys.executable, str(SANDBOX), *command], capture_output=True, text=True, check=False)
+    if result.returncode:
+        drop_sandbox(box)
+        pytest.fail(f"scripts/sandbox {command[0]} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
 
 
 def drop_sandbox(sandbox: Sandbox) -> None:
@@ -129,7 +139,7 @@ def drop_sandbox(sandbox: Sandbox) -> None:
 def served() -> Iterator[Sandbox]:
     """One sandbox per test module with real BIND and Pebble, its admin settings pointing at them (dns-01)."""
     box = new_sandbox()
-    subprocess.run([sys.executable, str(SANDBOX), "services", str(box.root), "up"], check=True, capture_output=True)
+    _start(box, "services", str(box.root), "up")
     yield box
     drop_sandbox(box)
 
