@@ -38,6 +38,22 @@ class Setting:
         return value
 
 
+def _server_backend(engine: str, server: str, port: str, *, admin: str, kind: str) -> tuple[Setting, ...]:
+    """The four settings of one engine's server for the server backend, alike for both engines; kind is what its
+    admin creates besides databases (roles, users)."""
+    return (
+        Setting(f"{engine}-host", f"{server} server of the server backend", per_app=False),
+        Setting(f"{engine}-port", "Its port", port, "int", per_app=False, minimum=1),
+        Setting(f"{engine}-admin-user", f"Its admin {kind}, which creates databases and {kind}s", admin, per_app=False),
+        Setting(
+            f"{engine}-admin-password-file",
+            f"File holding that {kind}'s password, readable by `dokku` (mode 0600)",
+            secret_file=True,
+            per_app=False,
+        ),
+    )
+
+
 SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in (
@@ -158,24 +174,8 @@ SETTINGS: dict[str, Setting] = {
             "false",
             "bool",
         ),
-        Setting("postgres-host", "PostgreSQL server of the server backend", per_app=False),
-        Setting("postgres-port", "Its port", "5432", "int", per_app=False, minimum=1),
-        Setting("postgres-admin-user", "Its admin role, which creates databases and roles", "postgres", per_app=False),
-        Setting(
-            "postgres-admin-password-file",
-            "File holding that role's password, readable by `dokku` (mode 0600)",
-            secret_file=True,
-            per_app=False,
-        ),
-        Setting("mysql-host", "MariaDB/MySQL server of the server backend", per_app=False),
-        Setting("mysql-port", "Its port", "3306", "int", per_app=False, minimum=1),
-        Setting("mysql-admin-user", "Its admin user, which creates databases and users", "root", per_app=False),
-        Setting(
-            "mysql-admin-password-file",
-            "File holding that user's password, readable by `dokku` (mode 0600)",
-            secret_file=True,
-            per_app=False,
-        ),
+        *_server_backend("postgres", "PostgreSQL", "5432", admin="postgres", kind="role"),
+        *_server_backend("mysql", "MariaDB/MySQL", "3306", admin="root", kind="user"),
         Setting(
             "backup-dir",
             "Folder of the local restic repository (`.restic` in it), the default destination, writable by `dokku` "
