@@ -28,10 +28,6 @@ class Database:
         user, password = urllib.parse.quote(self.name), urllib.parse.quote(self.password)
         return f"{SCHEMES[self.engine]}://{user}:{password}@{self.login['host']}:{self.login['port']}/{self.name}"
 
-    def record(self) -> dict[str, str]:
-        """What state.json keeps: enough to find the same data after a rename or a settings change."""
-        return {"engine": self.engine, "backend": self.backend, "name": self.name}
-
     def role_inputs(self) -> dict[str, Any]:
         return {"engine": self.engine, "backend": self.backend, "name": self.name, "login": self.login}
 
@@ -55,7 +51,8 @@ def _refuse_engine_change(wanted: str, recorded: dict[str, str]) -> None:
 
 
 def database_for(store: Store, app: str, spec: dict[str, Any], recorded: dict[str, str]) -> Database | None:
-    """The app's database, or None when env.yml asks for none; the recorded backend and name win."""
+    """The app's database, or None when env.yml asks for none; the recorded backend and name win. A server-backend
+    app's own password is created here the first time (plan.gather calls this before planning)."""
     wanted = spec.get("database")
     if not wanted:
         return None

@@ -80,13 +80,15 @@ def _provision(  # run_phase past its fast path, with its locals
     inputs: dict[str, Any] | None,
     label: str,
 ) -> Outcome | None:
-    from ansible_dokku_deploy.plan import make_plan  # noqa: PLC0415  # see the module docstring
+    from ansible_dokku_deploy.plan import gather, make_plan  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
     from ansible_dokku_deploy.runner import PLAYBOOK  # noqa: PLC0415
 
     store = Store(dokku)
     resolved = resolve(dokku, app, release.path, check_nginx=False)
-    plan = make_plan(dokku, app, phase, release=release, resolved=resolved, state=state, inputs=inputs)
+    gathered = gather(dokku, app, phase, release=release, resolved=resolved, state=state, run=inputs)
+    settled_by = plan_inputs(dokku, app, phase, release, state)  # after gather: it may have made a password
+    plan = make_plan(gathered)
     plain_http = phase == POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles
     if plain_http:
         output.warn(f"{app} asks for tls: acme, but this server has no ACME directory: serving plain HTTP")
@@ -94,7 +96,6 @@ def _provision(  # run_phase past its fast path, with its locals
     if not plan.roles and not plan.steps:
         output.step(f"ansible-deploy: nothing to provision in {phase} for {app}")
         return None
-    settled_by = plan_inputs(dokku, app, phase, release, state)  # planning may have set a setting (a password)
     if may_skip and state.unchanged(plan):
         if not plain_http:  # the warning is said on every deploy: no fast path past it
             state.settle(phase, settled_by)

@@ -1,4 +1,7 @@
-"""What a phase must provision: the roles, their variables, and a fingerprint that tells 'nothing changed'."""
+"""What a phase must provision: the roles, their variables, and a fingerprint that tells 'nothing changed'.
+
+gather() reads the phase's inputs once (the one impure step); make_plan() is a function of them alone.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,18 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ansible_dokku_deploy import __version__
-from ansible_dokku_deploy.database import database_for
+from ansible_dokku_deploy.database import Database, database_for
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.server import Acme, Dns, acme_config, dns_config
-from ansible_dokku_deploy.settings import GLOBAL, Store
+from ansible_dokku_deploy.settings import SETTINGS, Store
 from ansible_dokku_deploy.staging import Release
 from ansible_dokku_deploy.state import BACKUP, DESTROY, DRILL, POST_DEPLOY, PRE_DEPLOY, RENEW, RESTORE, State
 
@@ -62,29 +66,75 @@ def storage_entry(app: str, name: str) -> str:
     return entry
 
 
-def role_variables(
+@dataclass(frozen=True)
+class Inputs:
+    """Everything one phase's plan is made of, read once by gather(): make_plan reads nothing else, so the same
+    inputs always make the same plan."""
+
+    dokku: Dokku  # where things are (paths only)
+    app: str
+    phase: str
+    release: Release
+    packaging: Packaging
+    state: State  # what the plugin owns on the server, as the last runs left it
+    settings: Mapping[str, str]  # every setting's computed value for the app
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # the vault's settings
+    dns: Dns | None = None
+    acme: Acme | None = None
+    database: Database | None = None  # the app's, its password already created
+    run: Mapping[str, Any] = field(default_factory=dict)  # this run's own (a backup's folder, its id, ...)
+    python: str = sys.executable  # the venv's: the roles' check commands run in it
+    uid: int = 0  # the dokku user's, who a restore hands the folders to while it writes
+
+
+def gather(
     dokku: Dokku,
     app: str,
-    packaging: Packaging,
-    state: State,
+    phase: str,
     *,
-    secrets: dict[str, str],
-    destroying: bool = False,
-) -> dict[str, dict[str, Any]]:
-    """Inputs of every role that has something to do, by role name."""
-    spec = packaging.spec
+    release: Release,
+    resolved: Resolved,
+    state: State,
+    run: Mapping[str, Any] | None = None,
+) -> Inputs:
+    """Read what the plan needs, once; the one thing that must exist first is created here, before planning:
+    the database password of a server-backend app (kept in the settings, so it is part of the skip key too)."""
     store = Store(dokku)
-    dns, acme = dns_config(store, app), acme_config(store, app)
-    tls = acme if "tls" in packaging.features and spec.get("domains") else None
+    spec = resolved.packaging.spec
+    if phase == DESTROY and state.database and not spec.get("database"):  # env.yml dropped it: still the app's
+        spec = {**spec, "database": {"engine": state.database["engine"]}}
+    return Inputs(
+        dokku=dokku,
+        app=app,
+        phase=phase,
+        release=release,
+        packaging=resolved.packaging,
+        state=state,
+        settings={key: store.computed(app, key) for key in SETTINGS},
+        secrets=resolved.secrets,
+        dns=dns_config(store, app),
+        acme=acme_config(store, app),
+        database=database_for(store, app, spec, state.database),
+        run=run or {},
+        uid=os.getuid(),
+    )
+
+
+def role_variables(inputs: Inputs) -> dict[str, dict[str, Any]]:
+    """Inputs of every role that has something to do, by role name."""
+    dokku, app, spec, state = inputs.dokku, inputs.app, inputs.packaging.spec, inputs.state
+    destroying = inputs.phase == DESTROY
+    dns = inputs.dns
+    tls = inputs.acme if "tls" in inputs.packaging.features and spec.get("domains") else None
     roles: dict[str, dict[str, Any]] = {}
-    _database_variables(dokku, store, app, spec, state, roles, destroying=destroying)
+    _database_variables(inputs, roles)
     values = {k: env_value(v) for k, v in spec.get("env", {}).items()}
     database_url = roles.get("database", {}).pop("url", "")  # goes with the settings: one config:import in all
-    if values or secrets or state.config_keys or database_url:
-        owned = set(values) | set(secrets)
+    if values or inputs.secrets or state.config_keys or database_url:
+        owned = set(values) | set(inputs.secrets)
         roles["config"] = {
             "values": values,
-            "secret_values": secrets,
+            "secret_values": dict(inputs.secrets),
             "unset": sorted(set(state.config_keys) - owned),
             "database_url": database_url,  # not owned: removing `database` leaves DATABASE_URL alone
         }
@@ -96,7 +146,7 @@ def role_variables(
         mounts = [{"entry": storage_entry(app, s["name"]), "path": s["path"]} for s in spec["storage"]]
         chown = storage_chown(spec, state)
         roles["storage"] = {"mounts": mounts, "entry_prefix": storage_entry(app, ""), "chown": chown}
-    snippets = [{"name": f"{SNIPPET_PREFIX}{Path(rel).name}", "src": rel} for rel in packaging.snippets]
+    snippets = [{"name": f"{SNIPPET_PREFIX}{Path(rel).name}", "src": rel} for rel in inputs.packaging.snippets]
     if tls is not None and tls.challenge == "http-01":
         webroot = dokku.acme_webroot(app)
         content = f"location ^~ /.well-known/acme-challenge/ {{\n  alias {webroot}/;\n  default_type text/plain;\n}}\n"
@@ -106,34 +156,24 @@ def role_variables(
             "snippets": snippets,
             "snippet_dir": str(dokku.app_dir(app) / "nginx.conf.d"),
             "prefix": SNIPPET_PREFIX,
-            "check_command": f"{sys.executable} -m ansible_dokku_deploy.packaging.nginx_check",
+            "check_command": f"{inputs.python} -m ansible_dokku_deploy.packaging.nginx_check",
         }
     if dns is not None:
         roles["dns"] = _dns_variables(dns, [] if destroying else spec.get("domains", []), state)
     if tls is not None:
         roles["tls"] = _tls_variables(dokku, app, spec["domains"], tls, dns)
-    monitoring = _monitoring_variables(store, app, spec, https=tls is not None)
+    monitoring = _monitoring_variables(inputs, https=tls is not None)
     if monitoring is not None:
         roles["monitoring"] = monitoring
     return roles
 
 
-def _database_variables(  # noqa: PLR0917  # the shared inputs of role_variables
-    dokku: Dokku,
-    store: Store,
-    app: str,
-    spec: dict[str, Any],
-    state: State,
-    roles: dict[str, dict[str, Any]],
-    *,
-    destroying: bool,
-) -> None:
+def _database_variables(inputs: Inputs, roles: dict[str, dict[str, Any]]) -> None:
     """The database role's inputs (ensure it; on destroy, drop it only when the admin opted in) and the backups'."""
-    if destroying and state.database and not spec.get("database"):
-        spec = {**spec, "database": {"engine": state.database["engine"]}}
-    database = database_for(store, app, spec, state.database)
+    app, spec, database = inputs.app, inputs.packaging.spec, inputs.database
+    destroying = inputs.phase == DESTROY
     if database is not None:
-        purge = store.computed(app, "database-purge-on-destroy") == "true"
+        purge = inputs.settings["database-purge-on-destroy"] == "true"
         if not destroying or purge:
             url = database.url if database.backend == "server" else ""
             roles["database"] = {
@@ -143,7 +183,7 @@ def _database_variables(  # noqa: PLR0917  # the shared inputs of role_variables
                 "url": url,
             }
     storage = [
-        {"name": s["name"], "entry": entry, "path": str(dokku.lib_root / "data" / "storage" / entry)}
+        {"name": s["name"], "entry": entry, "path": str(inputs.dokku.lib_root / "data" / "storage" / entry)}
         for s in spec.get("storage", [])
         for entry in [storage_entry(app, s["name"])]
     ]
@@ -151,20 +191,21 @@ def _database_variables(  # noqa: PLR0917  # the shared inputs of role_variables
         roles["backups"] = {
             "database": database.role_inputs() if database else {},
             "storage": storage,
-            "storage_chown": storage_chown(spec, state),  # a restore takes the folders back for the dokku user
-            "dokku_uid": os.getuid(),
+            "storage_chown": storage_chown(spec, inputs.state),  # a restore takes the folders back for dokku
+            "dokku_uid": inputs.uid,
         }
 
 
-def _monitoring_variables(store: Store, app: str, spec: dict[str, Any], *, https: bool) -> dict[str, Any] | None:
+def _monitoring_variables(inputs: Inputs, *, https: bool) -> dict[str, Any] | None:
     """Prometheus target groups: a blackbox probe of each domain's health URL, and the metrics path when declared."""
+    app, spec, settings = inputs.app, inputs.packaging.spec, inputs.settings
     declared = spec.get("monitoring") or {}
-    targets_dir = store.get(GLOBAL, "monitoring-targets-dir")
+    targets_dir = settings["monitoring-targets-dir"]
     if not declared or not targets_dir or not spec.get("domains"):
         return None
     scheme = "https" if https else "http"
-    through_nginx = store.computed(app, "monitoring-probe-through") == "nginx"
-    nginx = f"{store.computed(app, 'healthcheck-address')}:{store.computed(app, 'healthcheck-' + scheme + '-port')}"
+    through_nginx = settings["monitoring-probe-through"] == "nginx"
+    nginx = f"{settings['healthcheck-address']}:{settings['healthcheck-' + scheme + '-port']}"
     probes = []
     for domain in spec["domains"]:
         labels = {"app": app, "domain": domain}
@@ -178,11 +219,11 @@ def _monitoring_variables(store: Store, app: str, spec: dict[str, Any], *, https
         metrics.append({"targets": [f"{spec['domains'][0]}:{443 if https else 80}"], "labels": metrics_labels})
     return {
         "targets_dir": targets_dir,
-        "rules_dir": store.get(GLOBAL, "monitoring-rules-dir"),
+        "rules_dir": settings["monitoring-rules-dir"],
         "probe_groups": probes,
         "metrics_groups": metrics,
-        "cert_days": store.computed_int(app, "monitoring-cert-days"),
-        "check_command": f"{sys.executable} -m ansible_dokku_deploy.prometheus_check",
+        "cert_days": int(settings["monitoring-cert-days"]),
+        "check_command": f"{inputs.python} -m ansible_dokku_deploy.prometheus_check",
     }
 
 
@@ -240,21 +281,12 @@ def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: 
     return values
 
 
-def make_plan(
-    dokku: Dokku,
-    app: str,
-    phase: str,
-    *,
-    release: Release,
-    resolved: Resolved,
-    state: State,
-    inputs: dict[str, Any] | None = None,
-) -> Plan:
-    """The phase's roles and variables; inputs adds variables of this one run (such as a backup's folder)."""
-    packaging = resolved.packaging
-    wanted = role_variables(dokku, app, packaging, state, secrets=resolved.secrets, destroying=phase == DESTROY)
+def make_plan(inputs: Inputs) -> Plan:
+    """The phase's roles and variables, from its inputs alone."""
+    app, phase, release, packaging = inputs.app, inputs.phase, inputs.release, inputs.packaging
+    wanted = role_variables(inputs)
     if "backups" in wanted:
-        wanted["backups"].update(action=phase, **(inputs or {}))
+        wanted["backups"].update(action=phase, **inputs.run)
     roles = tuple(r for r in PHASE_ROLES[phase] if r in wanted)
     steps = tuple(packaging.spec.get("steps", {}).get(phase, []))
     on_failure = tuple(packaging.spec.get("steps", {}).get("on-failure", [])) if phase in PHASES else ()
@@ -266,8 +298,8 @@ def make_plan(
         "ansible_deploy_domains": packaging.spec.get("domains", []),
         "ansible_deploy_port": packaging.spec.get("port"),
         "ansible_deploy_env": {k: env_value(v) for k, v in packaging.spec.get("env", {}).items()},
-        "ansible_deploy_app_dir": str(dokku.app_dir(app)),
-        "ansible_deploy_data_dir": str(dokku.data_dir(app)),
+        "ansible_deploy_app_dir": str(inputs.dokku.app_dir(app)),
+        "ansible_deploy_data_dir": str(inputs.dokku.data_dir(app)),
         "ansible_deploy_backups": packaging.spec.get("backups", {}),
     }
     for role in roles:

@@ -88,7 +88,7 @@ STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups",
 
 
 def plan_inputs(dokku: Dokku, app: str, phase: str, release: Release, state: State) -> str:
-    """A fingerprint of everything make_plan reads: the release, every setting (and file) it may consult, what the
+    """A fingerprint of everything plan.gather reads: the release, every setting (and file) it may consult, what the
     plugin owns on the server, the plugin's version and paths. Equal inputs make equal plans, so a phase whose
     inputs are settled skips without decrypting the vault or planning (the no-op redeploy's fast path)."""
     owned = {key: getattr(state, key) for key in STATE_KEYS if key != "phases"}

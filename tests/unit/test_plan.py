@@ -1,17 +1,22 @@
-"""Plans: which roles a phase runs, with which variables, and a fingerprint that ignores where files are staged."""
+"""Plans: which roles a phase runs, with which variables, and a fingerprint that ignores where files are staged;
+made from Inputs alone, so most of these build their inputs by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import EXAMPLE
 
+from ansible_dokku_deploy.database import Database
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging.validate import validate_tree
-from ansible_dokku_deploy.plan import make_plan, storage_entry
+from ansible_dokku_deploy.plan import Inputs, gather, make_plan, storage_entry
 from ansible_dokku_deploy.resolve import Resolved
+from ansible_dokku_deploy.server import Acme, Dns
+from ansible_dokku_deploy.settings import SETTINGS
 from ansible_dokku_deploy.staging import Staging
-from ansible_dokku_deploy.state import POST_DEPLOY, PRE_DEPLOY, State
+from ansible_dokku_deploy.state import DESTROY, POST_DEPLOY, PRE_DEPLOY, State
 
 DOKKU = Dokku(Path("/home/dokku"), Path("/var/lib/dokku"))
 
@@ -19,7 +24,8 @@ DOKKU = Dokku(Path("/home/dokku"), Path("/var/lib/dokku"))
 def plan_for(tmp_path: Path, rev: str, phase: str = PRE_DEPLOY, state: State | None = None):
     release = Staging(tmp_path / "data").stage(validate_tree(EXAMPLE), rev, keep=5)
     resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
-    return make_plan(DOKKU, "hello", phase, release=release, resolved=resolved, state=state or State(tmp_path / "s"))
+    state = state or State(tmp_path / "s")
+    return make_plan(gather(DOKKU, "hello", phase, release=release, resolved=resolved, state=state))
 
 
 def test_pre_deploy_runs_every_capability_the_example_asks_for(tmp_path: Path) -> None:
@@ -59,3 +65,66 @@ def test_storage_entry_names_fit_dokkus_limit() -> None:
     long = storage_entry("a" * 40, "uploads")
     assert len(long) <= 45
     assert long == storage_entry("a" * 40, "uploads")
+
+
+def _inputs(tmp_path: Path, phase: str, *, state: State | None = None, **changes: object) -> Inputs:
+    """Inputs made by hand, no store read: what make_plan sees, and nothing else."""
+    release = Staging(tmp_path / "data").stage(validate_tree(EXAMPLE), "a", keep=5)
+    settings = {key: s.default for key, s in SETTINGS.items()}
+    settings.update(changes.pop("settings", {}))  # type: ignore[call-overload]
+    base = Inputs(
+        dokku=DOKKU, app="hello", phase=phase, release=release, packaging=validate_tree(release.path, check_nginx=False),
+        state=state or State(tmp_path / "s"), settings=settings, python="/venv/bin/python", uid=1000,
+    )  # fmt: skip
+    return replace(base, **changes)
+
+
+DNS = Dns(server="127.0.0.1", port=5353, zones=("example.test",), key_name="k", algorithm="hmac-sha256",
+          secret="c2Vj", ipv4="192.0.2.1", ipv6="2001:db8::1", ttl=60)  # noqa: S106  # fmt: skip
+ACME = Acme(directory="https://ca/dir", email="", challenge="http-01", ca_file="", renew_days=30, timeout=120)
+
+
+def test_the_same_inputs_make_the_same_plan_and_read_nothing_else(tmp_path: Path) -> None:
+    inputs = _inputs(tmp_path, PRE_DEPLOY, dns=DNS)
+    assert make_plan(inputs) == make_plan(inputs)
+    assert make_plan(inputs).variables["nginx_check_command"].startswith("/venv/bin/python -m ")
+
+
+def test_dns_wants_a_and_aaaa_for_every_domain_and_drops_the_records_of_dropped_ones(tmp_path: Path) -> None:
+    gone = {"record": "old.example.test.", "zone": "example.test", "type": "A"}
+    variables = make_plan(_inputs(tmp_path, PRE_DEPLOY, dns=DNS, state=State(tmp_path / "s", dns=[gone]))).variables
+    assert {(r["record"], r["type"], r["value"]) for r in variables["dns_records"]} == {
+        (f"{d}.example.test.", kind, value)
+        for d in ("hello", "www.hello")
+        for kind, value in (("A", "192.0.2.1"), ("AAAA", "2001:db8::1"))
+    }
+    assert variables["dns_absent"] == [gone]
+    assert variables["dns_port"] == 5353 and variables["dns_key_secret"] == "c2Vj"
+
+
+def test_http_01_adds_the_challenge_snippet_and_dns_01_passes_the_key_and_zones(tmp_path: Path) -> None:
+    packaging = validate_tree(EXAMPLE)
+    tls_packaging = replace(packaging, spec={**packaging.spec, "tls": "acme"})
+    http = make_plan(_inputs(tmp_path, PRE_DEPLOY, acme=ACME, packaging=tls_packaging)).variables
+    assert "ansible-deploy-acme-challenge.conf" in {s["name"] for s in http["nginx_snippets"]}
+    assert http["ports_https"] is True
+    dns_01 = replace(ACME, challenge="dns-01")
+    post = make_plan(_inputs(tmp_path, POST_DEPLOY, acme=dns_01, dns=DNS, packaging=tls_packaging)).variables
+    assert post["tls_challenge"] == "dns-01" and post["tls_dns_port"] == 5353
+    assert post["tls_dns_zones"] == {"hello.example.test": "example.test", "www.hello.example.test": "example.test"}
+
+
+def test_monitoring_probes_through_nginx_with_the_domain_as_host(tmp_path: Path) -> None:
+    settings = {"monitoring-targets-dir": "/targets", "monitoring-probe-through": "nginx"}
+    variables = make_plan(_inputs(tmp_path, POST_DEPLOY, settings=settings)).variables
+    probe = variables["monitoring_probe_groups"][0]
+    assert probe["targets"] == ["http://127.0.0.1:80/healthz"]
+    assert probe["labels"] == {"app": "hello", "domain": "hello.example.test", "__param_hostname": "hello.example.test"}
+
+
+def test_destroy_drops_the_database_only_when_the_admin_opted_in(tmp_path: Path) -> None:
+    database = Database("postgres", "dokku-service", "hello")
+    kept = make_plan(_inputs(tmp_path, DESTROY, database=database))
+    assert "database" not in kept.roles
+    purged = make_plan(_inputs(tmp_path, DESTROY, database=database, settings={"database-purge-on-destroy": "true"}))
+    assert purged.roles == ("database",) and purged.variables["database_state"] == "absent"

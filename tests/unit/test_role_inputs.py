@@ -12,7 +12,7 @@ from conftest import EXAMPLE, REPO
 
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging.validate import validate_tree
-from ansible_dokku_deploy.plan import PHASE_ROLES, make_plan
+from ansible_dokku_deploy.plan import PHASE_ROLES, gather, make_plan
 from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging
@@ -58,7 +58,7 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, 
                 extra = {"id": "b", "restic_env": {}, "restic_flags": [], "timeout": 60, "snapshots": {}}
                 extra |= {"dir": "/tmp/b", "time": "t", "release": "r"} if phase == BACKUP else {}
             state = State(root / app / "state.json", database={"engine": "postgres"} if phase == DESTROY else {})
-            plan = make_plan(dokku, app, phase, release=release, resolved=resolved, state=state, inputs=extra)
+            plan = make_plan(gather(dokku, app, phase, release=release, resolved=resolved, state=state, run=extra))
             for role in plan.roles:
                 passed = {k: v for k, v in plan.variables.items() if k.startswith(f"{role}_")}
                 inputs.setdefault(role, []).append(passed)
