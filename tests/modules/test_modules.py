@@ -105,3 +105,78 @@ def test_a_failing_dokku_command_fails_the_module_with_dokkus_message(sandbox: S
     assert result["event"] == "runner_on_failed"
     assert "App missing does not exist" in result["msg"]
     assert result.get("changed") is not True
+
+
+def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate and its key, as files (what the tls role hands the certs module)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "demo.example.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    crt, pem = folder / f"{name}.crt", folder / f"{name}.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return crt, pem
+
+
+def test_certs_installs_a_certificate_once_and_again_only_when_it_changes(sandbox: Sandbox) -> None:
+    sandbox.ok("apps:create", "demo")
+    sandbox.ok("ports:set", "demo", "http:80:5000")
+    crt, key = _certificate(sandbox.root, "first")
+    args = {"app": "demo", "cert": str(crt), "key": str(key)}
+    installed = sandbox.home / "demo" / "tls" / "server.crt"
+
+    checked = module(sandbox, "certs", args, check=True)
+    assert checked["changed"] is True and not installed.exists(), "check mode installs nothing"
+    applied = module(sandbox, "certs", args)
+    assert applied["changed"] is True and installed.read_bytes() == crt.read_bytes()
+    assert [c[1] for c in applied["commands"]] == ["certs:report", "certs:add"]
+    assert "https:443:5000" in sandbox.ok("ports:report", "demo", "--ports-map"), "certs:add maps https as Dokku's"
+    again = module(sandbox, "certs", args)
+    assert again["changed"] is False and [c[1] for c in again["commands"]] == ["certs:report"]
+
+    crt2, key2 = _certificate(sandbox.root, "renewed")
+    renewed = module(sandbox, "certs", {"app": "demo", "cert": str(crt2), "key": str(key2)})
+    assert renewed["changed"] is True and installed.read_bytes() == crt2.read_bytes()
+    missing = module(sandbox, "certs", {"app": "demo", "cert": str(sandbox.root / "none.crt"), "key": str(key2)})
+    assert missing["event"] == "runner_on_failed" and "does not exist" in missing["msg"]
+
+
+def test_service_creates_and_links_a_real_postgres_service_once_and_destroys_it(sandbox: Sandbox) -> None:
+    import services  # scripts/services.py: the real PostgreSQL the double's postgres:* services live on
+
+    facts = services.start_postgres(sandbox.root / "postgres")
+    try:
+        services.double_backing(sandbox.root, "postgres", facts)
+        sandbox.ok("apps:create", "demo")
+        args = {"engine": "postgres", "name": "demo_db", "app": "demo"}
+        exists = lambda: sandbox.dokku("postgres:exists", "demo_db").returncode == 0  # noqa: E731
+
+        checked = module(sandbox, "service", args, check=True)
+        assert checked["changed"] is True and not exists(), "check mode creates nothing"
+        applied = module(sandbox, "service", args)
+        assert applied["changed"] is True and exists()
+        assert sandbox.config("demo")["DATABASE_URL"].startswith("postgres://")
+        again = module(sandbox, "service", args)
+        assert again["changed"] is False
+        assert [c[1] for c in again["commands"]] == ["postgres:exists", "postgres:linked"], "a second run only reads"
+
+        gone = module(sandbox, "service", {**args, "state": "absent"})
+        assert gone["changed"] is True and not exists()
+        assert "DATABASE_URL" not in sandbox.config("demo")
+        assert module(sandbox, "service", {**args, "state": "absent"})["changed"] is False
+    finally:
+        services.stop(int(facts["pid"]))
