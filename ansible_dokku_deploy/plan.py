@@ -40,6 +40,17 @@ PHASE_ROLES = {
 
 
 @dataclass(frozen=True)
+class Owned:
+    """What the plugin owns on the server once the plan's run succeeds (state.json keeps it for the next plan)."""
+
+    config_keys: tuple[str, ...] = ()  # the app settings it set (removed when env.yml and the vault drop them)
+    snippets: tuple[str, ...] = ()  # the nginx.conf.d/ files it placed
+    dns: tuple[dict[str, str], ...] = ()  # the records it keeps: record, zone, type
+    database: dict[str, str] = field(default_factory=dict)  # engine, backend, name: where the app's data is
+    backups: dict[str, Any] = field(default_factory=dict)  # env.yml's schedule and keep, for the cron job
+
+
+@dataclass(frozen=True)
 class Plan:
     app: str
     phase: str
@@ -49,6 +60,7 @@ class Plan:
     fingerprint: str
     steps: tuple[str, ...] = ()  # the packager's playbooks for this phase, run after the roles
     on_failure: tuple[str, ...] = ()  # and those run when the phase fails
+    owned: Owned = field(default_factory=Owned)
 
 
 def storage_chown(spec: dict[str, Any], state: State) -> str:
@@ -320,6 +332,19 @@ def make_plan(inputs: Inputs) -> Plan:
         fingerprint=fingerprint,
         steps=tuple(str(release.path / s) for s in steps),
         on_failure=tuple(str(release.path / s) for s in on_failure),
+        owned=_owned({role: wanted[role] for role in roles}, packaging.spec),
+    )
+
+
+def _owned(planned: dict[str, dict[str, Any]], spec: dict[str, Any]) -> Owned:
+    config = planned.get("config", {})
+    database = planned.get("database")
+    return Owned(
+        config_keys=tuple(sorted({*config.get("values", {}), *config.get("secret_values", {})})),
+        snippets=tuple(s["name"] for s in planned.get("nginx", {}).get("snippets", [])),
+        dns=tuple({k: r[k] for k in ("record", "zone", "type")} for r in planned.get("dns", {}).get("records", [])),
+        database={k: database[k] for k in ("engine", "backend", "name")} if database else {},
+        backups=spec.get("backups", {}),
     )
 
 

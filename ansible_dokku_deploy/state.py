@@ -66,20 +66,18 @@ class State:
     def record(self, plan: Plan, *, succeeded: bool, inputs: str = "") -> None:
         self.phases[plan.phase] = {"fingerprint": plan.fingerprint, "inputs": inputs} if succeeded else {}
         if plan.phase == PRE_DEPLOY:
-            owned = {**plan.variables.get("config_values", {}), **plan.variables.get("config_secret_values", {})}
-            snippets = [s["name"] for s in plan.variables.get("nginx_snippets", [])]
-            records = [{k: r[k] for k in ("record", "zone", "type")} for r in plan.variables.get("dns_records", [])]
+            owned = plan.owned
             if not succeeded:  # it may have set some before failing: own them all, so the next run removes extras
-                self.config_keys = sorted({*self.config_keys, *owned})
-                self.snippets = sorted({*self.snippets, *snippets})
-                self.dns = [*self.dns, *(r for r in records if r not in self.dns)]
+                self.config_keys = sorted({*self.config_keys, *owned.config_keys})
+                self.snippets = sorted({*self.snippets, *owned.snippets})
+                self.dns = [*self.dns, *(dict(r) for r in owned.dns if r not in self.dns)]
                 return
-            self.config_keys = sorted(owned)
-            self.snippets = snippets
-            self.dns = records
-            if "database" in plan.roles:
-                self.database = {k: plan.variables[f"database_{k}"] for k in ("engine", "backend", "name")}
-            self.backups = plan.variables["ansible_deploy_backups"]
+            self.config_keys = list(owned.config_keys)
+            self.snippets = list(owned.snippets)
+            self.dns = [dict(r) for r in owned.dns]
+            if owned.database:
+                self.database = dict(owned.database)
+            self.backups = dict(owned.backups)
         if succeeded and plan.phase == DESTROY:
             self.dns = []
 

@@ -128,3 +128,25 @@ def test_destroy_drops_the_database_only_when_the_admin_opted_in(tmp_path: Path)
     assert "database" not in kept.roles
     purged = make_plan(_inputs(tmp_path, DESTROY, database=database, settings={"database-purge-on-destroy": "true"}))
     assert purged.roles == ("database",) and purged.variables["database_state"] == "absent"
+
+
+def test_a_run_records_what_the_plugin_then_owns_and_a_failed_one_forgets_nothing(tmp_path: Path) -> None:
+    old = {"record": "old.example.test.", "zone": "example.test", "type": "A"}
+
+    def before() -> State:
+        return State(tmp_path / "s", config_keys=["OLD"], snippets=["ansible-deploy-old.conf"], dns=[old])
+
+    state = before()
+    plan = make_plan(_inputs(tmp_path, PRE_DEPLOY, dns=DNS, state=state))
+    failed = before()
+    failed.record(plan, succeeded=False)
+    assert {"OLD", "GREETING"} <= set(failed.config_keys) and "ansible-deploy-old.conf" in failed.snippets
+    assert old in failed.dns and failed.phases["pre-deploy"] == {}
+    state.record(plan, succeeded=True, inputs="i")
+    assert state.config_keys == ["DEBUG", "GREETING", "WORKERS"]
+    assert state.snippets == list(plan.owned.snippets) and old not in state.dns
+    assert {(r["record"], r["type"]) for r in state.dns} >= {
+        ("hello.example.test.", "A"),
+        ("hello.example.test.", "AAAA"),
+    }
+    assert state.phases["pre-deploy"] == {"fingerprint": plan.fingerprint, "inputs": "i"}
