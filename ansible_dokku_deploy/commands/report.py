@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from ansible_dokku_deploy import backups, cron, health, monitoring, output, restic
+from ansible_dokku_deploy.commands import take_format
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History, Run
@@ -287,20 +288,9 @@ def print_report(dokku: Dokku, app: str) -> None:
 
 def _parse(args: list[str]) -> tuple[str, list[str], list[str]]:
     """(format, info flags, apps) from Dokku's report syntax."""
-    fmt, flags, apps = "stdout", [], []
-    rest = list(args)
-    while rest:
-        arg = rest.pop(0)
-        if arg == "--format":
-            fmt = rest.pop(0) if rest else ""
-            if fmt not in ("json", "stdout"):
-                raise UsageError(
-                    f"Invalid --format value specified: {fmt!r}", hint="Use --format json or --format stdout."
-                )
-        elif arg.startswith("--"):
-            flags.append(arg)
-        else:
-            apps.append(arg)
+    fmt, rest = take_format(args)
+    flags = [arg for arg in rest if arg.startswith("--")]
+    apps = [arg for arg in rest if not arg.startswith("--")]
     if len(apps) > 1:
         raise UsageError(f"Unexpected argument(s): {' '.join(apps[1:])}")
     if flags and "--format" in args:

@@ -87,3 +87,21 @@ def test_commands_fast_path_exits_10_for_other_plugins_commands(tmp_path: Path) 
 
     result = subprocess.run([str(REPO / "commands"), "apps:list"], capture_output=True, check=False)
     assert result.returncode == 10
+
+
+def test_the_promtool_check_reads_targets_with_the_scrape_jobs_the_readme_recommends() -> None:
+    import yaml
+
+    from ansible_dokku_deploy.prometheus_check import JOBS
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"```yaml\n(rule_files:.*?scrape_configs:.*?)```", readme, re.DOTALL)
+    assert block, "the README's Prometheus configuration"
+    recommended = {job["job_name"]: job for job in yaml.safe_load(block.group(1))["scrape_configs"]}
+    checked = [yaml.safe_load(text.format(file="F"))["scrape_configs"][0] for text in JOBS.values()]
+    assert len(checked) == len(recommended)
+    for job in checked:
+        expected = recommended[job["job_name"]]
+        assert {k: v for k, v in job.items() if k != "file_sd_configs"} == {
+            k: v for k, v in expected.items() if k != "file_sd_configs"
+        }, job["job_name"]

@@ -81,3 +81,40 @@ def test_a_secret_is_masked_because_the_registry_says_so_whatever_is_read_first(
     assert output.redact("admin-canary-pw") == output.MASK
     store.computed("app", "keep-runs")
     assert output.redact("app-db-canary") == output.MASK
+
+
+@pytest.mark.parametrize(
+    ("args", "parsed"),
+    [
+        ([], ("stdout", [], [])),
+        (["hello"], ("stdout", [], ["hello"])),
+        (["hello", "--format", "json"], ("json", [], ["hello"])),
+        (["--format", "json"], ("json", [], [])),
+        (
+            ["hello", "--ansible-deploy-computed-keep-runs"],
+            ("stdout", ["--ansible-deploy-computed-keep-runs"], ["hello"]),
+        ),
+    ],
+)
+def test_reports_arguments_read_as_dokkus_do(args: list[str], parsed: tuple[str, list[str], list[str]]) -> None:
+    from ansible_dokku_deploy.commands import report
+
+    assert report._parse(args) == parsed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["hello", "--format", "yaml"], "Invalid --format value specified: 'yaml'"),
+        (["hello", "--format"], "Invalid --format value specified: ''"),
+        (["a", "b"], "Unexpected argument(s): b"),
+        (["hello", "--format", "json", "--ansible-deploy-features"], "--format flag cannot be specified"),
+        (["hello", "--nope"], "Invalid flag passed, valid flags: --ansible-deploy-"),
+    ],
+)
+def test_a_wrong_report_argument_says_what_dokku_says(args: list[str], message: str) -> None:
+    from ansible_dokku_deploy.commands import report
+
+    with pytest.raises(UsageError) as caught:
+        report._parse(args)
+    assert caught.value.message.startswith(message)
