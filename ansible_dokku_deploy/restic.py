@@ -146,18 +146,17 @@ class Repository:
                 timeout=self.timeout,
             )
         except subprocess.TimeoutExpired as exc:
-            stderr = output.redact((exc.stderr or b"").decode(errors="replace"))
+            why = output.redact(reason((exc.stderr or b"").decode(errors="replace")))  # read raw, said masked
             raise ResticError(
-                f"{what or 'restic ' + args[0]} did not finish within {self.timeout} s: {reason(stderr)} "
-                f"({self.location})"
+                f"{what or 'restic ' + args[0]} did not finish within {self.timeout} s: {why} ({self.location})"
             ) from None
         except FileNotFoundError:
             raise ResticError(
                 "restic is not installed", hint="Install it: sudo apt-get install restic (the plugin's install does)"
             ) from None
         if done.returncode != 0:
-            stderr = output.redact(done.stderr.decode(errors="replace"))
-            raise ResticError(f"{what or 'restic ' + args[0]} failed: {reason(stderr)} ({self.location})")
+            why = output.redact(reason(done.stderr.decode(errors="replace")))  # read raw, said masked
+            raise ResticError(f"{what or 'restic ' + args[0]} failed: {why} ({self.location})")
         return done.stdout.decode()
 
     def ensure(self) -> None:
