@@ -8,6 +8,7 @@ go to the outbox: the entry point, not the phase, notifies and writes the metric
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,123 +42,124 @@ def run_phase(
 ) -> Outcome | None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
     Returns the Ansible run's outcome (in check mode with the changes it found), None when nothing ran.
-    record_as names the run in the history when it is not the phase's own name (a rollback); builder is the one
-    that built the release being deployed (kept for the runs without a build)."""
+    A phase skips only when asked for what changed: not when forced, in check mode, or with inputs of its own (a
+    backup's). record_as names the run in the history when it is not the phase's own name (a rollback); builder
+    is the one that built the release being deployed (kept for the runs without a build)."""
     data_dir = dokku.data_dir(app)
     release = Staging(data_dir).current()
     if release is None:
         return None
-    store = Store(dokku)
-    may_skip = not force and not check and inputs is None
-    with app_lock(data_dir, app, store.computed_int(app, "lock-timeout")):
-        history = History(data_dir)
-        state = State.load(data_dir)
-        if history.close_interrupted():  # it may have changed the host part-way: no phase is settled any more
-            state.phases.clear()
-            state.save()
-        if builder and builder != state.builder:
-            state.builder = builder
-            state.save()
-        if may_skip and state.settled(phase, plan_inputs(dokku, app, phase, release, state)):
-            _skip(app, phase)
+    with app_lock(data_dir, app, Store(dokku).computed_int(app, "lock-timeout")):
+        locked = _Locked(dokku, app, phase, release, State.load(data_dir), History(data_dir), label=record_as or phase)
+        locked.settle_history(builder)
+        may_skip = not force and not check and inputs is None
+        if may_skip and locked.state.settled(phase, locked.inputs_key()):
+            locked.skip()
             return None
-        return _provision(
-            dokku, app, phase, release=release, state=state, history=history, may_skip=may_skip, check=check,
-            inputs=inputs, label=record_as or phase,
-        )  # fmt: skip
+        return locked.provision(may_skip=may_skip, check=check, inputs=inputs)
 
 
-def _provision(  # run_phase past its fast path, with its locals
-    dokku: Dokku,
-    app: str,
-    phase: str,
-    *,
-    release: Release,
-    state: State,
-    history: History,
-    may_skip: bool,
-    check: bool,
-    inputs: dict[str, Any] | None,
-    label: str,
-) -> Outcome | None:
-    from ansible_dokku_deploy.plan import gather, make_plan  # noqa: PLC0415  # see the module docstring
-    from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
-    from ansible_dokku_deploy.runner import PLAYBOOK  # noqa: PLC0415
+@dataclass
+class _Locked:
+    """One phase of one app with the app's lock held: what it reads before planning, and the steps after."""
 
-    store = Store(dokku)
-    resolved = resolve(dokku, app, release.path, check_nginx=False)
-    gathered = gather(dokku, app, phase, release=release, resolved=resolved, state=state, run=inputs)
-    settled_by = plan_inputs(dokku, app, phase, release, state)  # after gather: it may have made a password
-    plan = make_plan(gathered)
-    plain_http = phase == POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles
-    if plain_http:
-        output.warn(f"{app} asks for tls: acme, but this server has no ACME directory: serving plain HTTP")
-        output.warn("The admin sets one with: dokku ansible-deploy:set --global acme-directory URL")
-    if not plan.roles and not plan.steps:
-        output.step(f"ansible-deploy: nothing to provision in {phase} for {app}")
-        return None
-    if may_skip and state.unchanged(plan):
-        if not plain_http:  # the warning is said on every deploy: no fast path past it
-            state.settle(phase, settled_by)
+    dokku: Dokku
+    app: str
+    phase: str
+    release: Release
+    state: State
+    history: History
+    label: str  # the run's name in the history
+
+    def settle_history(self, builder: str) -> None:
+        """A run left running by a killed process may have changed the host part-way: no phase is settled any
+        more. The builder of the release is kept for the runs without a build."""
+        if self.history.close_interrupted():
+            self.state.phases.clear()
+            self.state.save()
+        if builder and builder != self.state.builder:
+            self.state.builder = builder
+            self.state.save()
+
+    def inputs_key(self) -> str:
+        return plan_inputs(self.dokku, self.app, self.phase, self.release, self.state)
+
+    def skip(self) -> None:
+        output.step(f"ansible-deploy: {self.phase} for {self.app} is unchanged since the last successful run; skipping")
+
+    def provision(self, *, may_skip: bool, check: bool, inputs: dict[str, Any] | None) -> Outcome | None:
+        from ansible_dokku_deploy.plan import gather, make_plan  # noqa: PLC0415  # see the module docstring
+        from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
+        from ansible_dokku_deploy.runner import PLAYBOOK  # noqa: PLC0415
+
+        app, phase, state = self.app, self.phase, self.state
+        resolved = resolve(self.dokku, app, self.release.path, check_nginx=False)
+        gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, run=inputs)
+        settled_by = self.inputs_key()  # after gather: it may have made a password
+        plan = make_plan(gathered)
+        plain_http = phase == POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles
+        if plain_http:
+            output.warn(f"{app} asks for tls: acme, but this server has no ACME directory: serving plain HTTP")
+            output.warn("The admin sets one with: dokku ansible-deploy:set --global acme-directory URL")
+        if not plan.roles and not plan.steps:
+            output.step(f"ansible-deploy: nothing to provision in {phase} for {app}")
+            return None
+        if may_skip and state.unchanged(plan):
+            if not plain_http:  # the warning is said on every deploy: no fast path past it
+                state.settle(phase, settled_by)
+                state.save()
+            self.skip()
+            return None
+        mode = " (check mode: nothing is changed)" if check else ""
+        parts = [*plan.roles, *(f"step {Path(s).name}" for s in plan.steps)]
+        output.step(f"ansible-deploy: {self.label} for {app}: {', '.join(parts)}{mode}")
+        playbooks = ([str(PLAYBOOK)] if plan.roles else []) + list(plan.steps)
+        run, outcome = self._run(plan, self.label, playbooks, check=check)
+        if not check:
+            state.record(plan, succeeded=outcome.succeeded, inputs="" if plain_http else settled_by)
             state.save()
-        _skip(app, phase)
-        return None
-    mode = " (check mode: nothing is changed)" if check else ""
-    parts = [*plan.roles, *(f"step {Path(s).name}" for s in plan.steps)]
-    output.step(f"ansible-deploy: {label} for {app}: {', '.join(parts)}{mode}")
-    playbooks = ([str(PLAYBOOK)] if plan.roles else []) + list(plan.steps)
-    run, outcome = _run(history, store, plan, label, playbooks, check=check)
-    if not check:
-        state.record(plan, succeeded=outcome.succeeded, inputs="" if plain_http else settled_by)
-        state.save()
-    if not outcome.succeeded:
-        if plan.on_failure and not check:
-            output.step(f"ansible-deploy: {phase} failed; running the on-failure steps")
-            _run(history, store, plan, ON_FAILURE, list(plan.on_failure), check=False)
-        raise ProvisioningError(
-            f"{label} failed at task '{outcome.failed_task or '?'}': {outcome.message}",
-            hint=f"Full log: dokku ansible-deploy:logs {app} {run.id}",
+        if not outcome.succeeded:
+            if plan.on_failure and not check:
+                output.step(f"ansible-deploy: {phase} failed; running the on-failure steps")
+                self._run(plan, ON_FAILURE, list(plan.on_failure), check=False)
+            raise ProvisioningError(
+                f"{self.label} failed at task '{outcome.failed_task or '?'}': {outcome.message}",
+                hint=f"Full log: dokku ansible-deploy:logs {app} {run.id}",
+            )
+        verb = "would change" if check else "changed"
+        output.step(f"ansible-deploy: {self.label} for {app} done in {run.duration:.1f}s, {verb} {outcome.changed}")
+        return outcome
+
+    def _run(self, plan: Plan, label: str, playbooks: list[str], *, check: bool) -> tuple[Run, Outcome]:
+        """One recorded Ansible run: a history record and its log."""
+        from ansible_dokku_deploy.runner import PLAYBOOK, run_playbook  # noqa: PLC0415
+
+        store, history = Store(self.dokku), self.history
+        steps = [Path(p).relative_to(plan.release.path).as_posix() for p in playbooks if p != str(PLAYBOOK)]
+        run = history.start(
+            plan.app, label, plan.release.rev, check=check, roles=[*plan.roles, *steps], release=plan.release.id
         )
-    verb = "would change" if check else "changed"
-    output.step(f"ansible-deploy: {label} for {app} done in {run.duration:.1f}s, {verb} {outcome.changed}")
-    return outcome
-
-
-def _skip(app: str, phase: str) -> None:
-    output.step(f"ansible-deploy: {phase} for {app} is unchanged since the last successful run; skipping")
-
-
-def _run(
-    history: History, store: Store, plan: Plan, phase: str, playbooks: list[str], *, check: bool
-) -> tuple[Run, Outcome]:
-    """One recorded Ansible run: a history record and its log."""
-    from ansible_dokku_deploy.runner import PLAYBOOK, run_playbook  # noqa: PLC0415
-
-    steps = [Path(p).relative_to(plan.release.path).as_posix() for p in playbooks if p != str(PLAYBOOK)]
-    run = history.start(
-        plan.app, phase, plan.release.rev, check=check, roles=[*plan.roles, *steps], release=plan.release.id
-    )
-    log_fd = history.open_log(run.id)
-    try:
-        outcome = run_playbook(
-            plan,
-            playbooks,
-            work_dir=history.data_dir / ".work",
-            log_fd=log_fd,
-            check=check,
-            verbosity=store.computed_int(plan.app, "verbosity"),
-            strategy=store.computed(plan.app, "ansible-strategy"),
-        )
-    finally:
-        os.close(log_fd)
-    return history.finish(
-        run,
-        status=SUCCEEDED if outcome.succeeded else FAILED,
-        changed=outcome.changed,
-        failed_task=outcome.failed_task,
-        message=outcome.message,
-        timings=outcome.timings,
-    ), outcome
+        log_fd = history.open_log(run.id)
+        try:
+            outcome = run_playbook(
+                plan,
+                playbooks,
+                work_dir=history.data_dir / ".work",
+                log_fd=log_fd,
+                check=check,
+                verbosity=store.computed_int(plan.app, "verbosity"),
+                strategy=store.computed(plan.app, "ansible-strategy"),
+            )
+        finally:
+            os.close(log_fd)
+        return history.finish(
+            run,
+            status=SUCCEEDED if outcome.succeeded else FAILED,
+            changed=outcome.changed,
+            failed_task=outcome.failed_task,
+            message=outcome.message,
+            timings=outcome.timings,
+        ), outcome
 
 
 def record_failure(dokku: Dokku, app: str, label: str, message: str) -> None:
