@@ -31,7 +31,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.history import backup_records, record_backups
 from ansible_dokku_deploy.phases import record_failure, run_phase
-from ansible_dokku_deploy.resolve import packaging_for
+from ansible_dokku_deploy.resolve import staged_packaging
 from ansible_dokku_deploy.restic import Repository, ResticError, backup_dir
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
@@ -127,7 +127,7 @@ def _require_something(dokku: Dokku, app: str) -> str:
     release = Staging(dokku.data_dir(app)).current()
     if release is None:
         raise DeployError(f"{app} has no staged packaging", hint="Push the app with an env.yml first.")
-    spec = packaging_for(dokku, app, release.path).spec
+    spec = staged_packaging(dokku, app, release).spec
     if not spec.get("database") and not spec.get("storage"):
         raise DeployError(
             f"{app} has nothing to back up: its env.yml declares no database and no storage",

@@ -10,7 +10,7 @@ from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import Packaging, source_key
 from ansible_dokku_deploy.packaging.passed import Passed
 from ansible_dokku_deploy.settings import Store
-from ansible_dokku_deploy.staging import Staging, secure_dir
+from ansible_dokku_deploy.staging import Release, Staging, secure_dir
 
 # The checks import YAML, the schema and the vault's cipher: a push whose packaging is the staged one, under the
 # same settings, skips them (check_push), so they are imported only when used.
@@ -32,6 +32,14 @@ def packaging_for(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = Fal
 
     environment = Store(dokku).computed(app, "environment")
     return validate_tree(root, check_nginx=check_nginx, environment=environment, passed=_passed(dokku, app))
+
+
+def staged_packaging(dokku: Dokku, app: str, release: Release) -> Packaging:
+    """A staged release's packaging in the app's environment (the vault left encrypted): the env.yml parsed when
+    it was staged, or, for a release an earlier plugin version staged without it, validated again."""
+    if release.document:
+        return release.packaging(Store(dokku).computed(app, "environment"))
+    return packaging_for(dokku, app, release.path)
 
 
 def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> Resolved:

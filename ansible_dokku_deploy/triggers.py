@@ -13,18 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.history import FAILED, History
-from ansible_dokku_deploy.resolve import check_push, packaging_for, resolve
+from ansible_dokku_deploy.resolve import check_push, resolve, staged_packaging
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
-
-if TYPE_CHECKING:
-    from ansible_dokku_deploy.packaging import Packaging
 
 RENEW_SCHEDULE = "17 4 * * *"  # daily, off the hour
 RENAMES = ".renames"  # $DATA/.renames/OLD marks an apps:rename in progress, so post-delete OLD does not deprovision
@@ -122,7 +118,7 @@ def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *
     if release is None:
         return
     with _reported_check(dokku, app, release, "check-deploy"):
-        health.gate(dokku, app, _packaging(dokku, app, release), release.id, address=ip, port=port)
+        health.gate(dokku, app, staged_packaging(dokku, app, release), release.id, address=ip, port=port)
 
 
 def post_deploy(app: str, *_: str) -> None:
@@ -139,18 +135,12 @@ def post_deploy(app: str, *_: str) -> None:
         staging.mark_deployed(release, keep=Store(dokku).computed_int(app, "keep-releases"))
     run_phase(dokku, app, POST_DEPLOY)
     if release is not None:
-        if _packaging(dokku, app, release).spec.get("backups"):
+        if staged_packaging(dokku, app, release).spec.get("backups"):
             from ansible_dokku_deploy import backups  # noqa: PLC0415
 
             backups.check_repository(dokku, app)
         with _reported_check(dokku, app, release, "health-check"):
-            health.verify(dokku, app, _packaging(dokku, app, release), release.id)
-
-
-def _packaging(dokku: Dokku, app: str, release: Release) -> Packaging:
-    environment = Store(dokku).computed(app, "environment")
-    # staged by an earlier plugin version: no parsed env.yml beside it
-    return release.packaging(environment) if release.document else packaging_for(dokku, app, release.path)
+            health.verify(dokku, app, staged_packaging(dokku, app, release), release.id)
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from ansible_dokku_deploy.history import History, Run
 from ansible_dokku_deploy.output import MASK
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.plan import PHASES, env_value
-from ansible_dokku_deploy.resolve import packaging_for
+from ansible_dokku_deploy.resolve import staged_packaging
 from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
 from ansible_dokku_deploy.staging import Release, Staging
@@ -50,9 +50,9 @@ def _release(dokku: Dokku, app: str) -> Release | None:
 
 @cache
 def _packaging(dokku: Dokku, app: str) -> Packaging | None:
-    """The staged packaging in the app's environment; raises DeployError when it no longer validates."""
+    """The staged packaging in the app's environment."""
     release = _release(dokku, app)
-    return None if release is None else packaging_for(dokku, app, release.path)
+    return None if release is None else staged_packaging(dokku, app, release)
 
 
 @cache
