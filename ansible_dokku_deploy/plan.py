@@ -274,14 +274,8 @@ def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: 
         "account_key": str(dokku.data_root / ".acme" / f"account-{account}.key"),
         "dir": str(dokku.data_dir(app) / "tls"),
         "webroot": str(dokku.acme_webroot(app)),
-        "dns_server": "",
-        "dns_port": 53,
-        "dns_key_name": "",
-        "dns_key_algorithm": "",
-        "dns_key_secret": "",
-        "dns_zones": {},
     }
-    if acme.challenge == "dns-01" and dns is not None:
+    if acme.challenge == "dns-01" and dns is not None:  # else the role's defaults: it reads them for dns-01 only
         values.update(
             dns_server=dns.server,
             dns_port=dns.port,
