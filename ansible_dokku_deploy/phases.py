@@ -51,7 +51,7 @@ def run_phase(
         return None
     with app_lock(data_dir, app, Store(dokku).computed_int(app, "lock-timeout")):
         locked = _Locked(dokku, app, phase, release, State.load(data_dir), History(data_dir), label=record_as or phase)
-        locked.settle_history(builder)
+        locked.catch_up(builder)
         may_skip = not force and not check and inputs is None
         if may_skip and locked.state.settled(phase, locked.inputs_key()):
             locked.skip()
@@ -71,7 +71,7 @@ class _Locked:
     history: History
     label: str  # the run's name in the history
 
-    def settle_history(self, builder: str) -> None:
+    def catch_up(self, builder: str) -> None:
         """A run left running by a killed process may have changed the host part-way: no phase is settled any
         more. The builder of the release is kept for the runs without a build."""
         if self.history.close_interrupted():
