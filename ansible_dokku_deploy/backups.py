@@ -35,7 +35,7 @@ from ansible_dokku_deploy.resolve import staged_packaging
 from ansible_dokku_deploy.restic import Repository, ResticError, backup_dir
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
-from ansible_dokku_deploy.state import BACKUP, DRILL, RESTORE, State
+from ansible_dokku_deploy.state import Phase, State
 
 DEFAULT_KEEP = 7
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -148,7 +148,7 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
         known = _grouped(dokku, app, repo.snapshots(f"app={app}", create=True))
     except ResticError as exc:
         _failed(dokku, app, exc.message)
-        record_failure(dokku, app, BACKUP, exc.message)
+        record_failure(dokku, app, Phase.BACKUP, exc.message)
         raise
     backup_id = f"{app}-{time.strftime(STAMP, time.gmtime())}"
     taken = {b.id for b in known} | {records(dokku, app).get("attempt", {}).get("id")}
@@ -159,7 +159,7 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
     work = Path(tempfile.mkdtemp(prefix="backup-", dir=secure_dir(dokku.data_dir(app) / ".work")))
     try:
         inputs = _role_inputs(repo, backup_id, dir=str(work), time=when, release=release)
-        run_phase(dokku, app, BACKUP, force=True, inputs=inputs)
+        run_phase(dokku, app, Phase.BACKUP, force=True, inputs=inputs)
     except DeployError as exc:
         _failed(dokku, app, exc.message, backup_id)
         with contextlib.suppress(ResticError):  # an unfinished backup is no backup
@@ -216,7 +216,7 @@ def restore(dokku: Dokku, app: str, backup_id: str) -> None:
     backup = find(dokku, app, backup_id, repo)
     output.step(f"ansible-deploy: taking a safety backup of {app} before the restore")
     safety = take(dokku, app, prune=False)
-    run_phase(dokku, app, RESTORE, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
+    run_phase(dokku, app, Phase.RESTORE, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
     output.step(f"ansible-deploy: {app} restored from {backup.id} (the state before is in {safety.id})")
     prune_old(dokku, app, repo, protect=backup.id)
 
@@ -231,7 +231,7 @@ def drill(dokku: Dokku, app: str, backup_id: str = "") -> bool:
     backup = find(dokku, app, backup_id, repo) if backup_id else backups[0]
     started = time.time()
     try:
-        run_phase(dokku, app, DRILL, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
+        run_phase(dokku, app, Phase.DRILL, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
         repo.check()
     except DeployError as exc:
         _record(dokku, app, drill={"backup": backup.id, "time": started, "result": "failed", "message": exc.message})

@@ -19,7 +19,7 @@ from ansible_dokku_deploy.history import FAILED, SUCCEEDED, History
 from ansible_dokku_deploy.lock import app_lock
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, Staging
-from ansible_dokku_deploy.state import POST_DEPLOY, State, plan_inputs
+from ansible_dokku_deploy.state import Phase, State, plan_inputs
 
 if TYPE_CHECKING:
     from ansible_dokku_deploy.history import Run
@@ -32,7 +32,7 @@ ON_FAILURE = "on-failure"
 def run_phase(
     dokku: Dokku,
     app: str,
-    phase: str,
+    phase: Phase,
     *,
     force: bool = False,
     check: bool = False,
@@ -65,7 +65,7 @@ class _Locked:
 
     dokku: Dokku
     app: str
-    phase: str
+    phase: Phase
     release: Release
     state: State
     history: History
@@ -97,7 +97,9 @@ class _Locked:
         gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, run=inputs)
         settled_by = self.inputs_key()  # after gather: it may have made a password
         plan = make_plan(gathered)
-        plain_http = phase == POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles
+        plain_http = (
+            phase == Phase.POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles
+        )
         if plain_http:
             output.warn(f"{app} asks for tls: acme, but this server has no ACME directory: serving plain HTTP")
             output.warn("The admin sets one with: dokku ansible-deploy:set --global acme-directory URL")

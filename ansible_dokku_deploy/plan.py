@@ -11,31 +11,47 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ansible_dokku_deploy import __version__
 from ansible_dokku_deploy.database import Database, database_for
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.resolve import Resolved
+from ansible_dokku_deploy.roles import (
+    BackupsRole,
+    ConfigRole,
+    DatabaseRole,
+    DnsRole,
+    DomainsRole,
+    MonitoringRole,
+    NginxRole,
+    PortsRole,
+    RoleInputs,
+    StorageRole,
+    TlsRole,
+)
 from ansible_dokku_deploy.server import Acme, Dns, acme_config, dns_config
 from ansible_dokku_deploy.settings import SETTINGS, Store
 from ansible_dokku_deploy.staging import Release
-from ansible_dokku_deploy.state import BACKUP, DESTROY, DRILL, POST_DEPLOY, PRE_DEPLOY, RENEW, RESTORE, State
+from ansible_dokku_deploy.state import Phase, State
 
-PHASES = (PRE_DEPLOY, POST_DEPLOY)
+PHASES = (Phase.PRE_DEPLOY, Phase.POST_DEPLOY)
+BACKUPS_ACTIONS = (Phase.BACKUP, Phase.RESTORE, Phase.DRILL)
+RELEASE_PATHS = ("ansible_deploy_release_dir", "nginx_release_dir")  # new with each push: not in the fingerprint
+R = TypeVar("R", bound=RoleInputs)
 SNIPPET_PREFIX = "ansible-deploy-"  # the only nginx.conf.d/ files the plugin writes or removes
 ACME_SNIPPET = f"{SNIPPET_PREFIX}acme-challenge.conf"
 PHASE_ROLES = {
-    PRE_DEPLOY: ("database", "config", "ports", "domains", "storage", "nginx", "dns"),
-    POST_DEPLOY: ("tls", "monitoring"),
-    RENEW: ("tls",),
-    DESTROY: ("dns", "database"),
-    BACKUP: ("backups",),
-    RESTORE: ("backups",),
-    DRILL: ("backups",),
+    Phase.PRE_DEPLOY: ("database", "config", "ports", "domains", "storage", "nginx", "dns"),
+    Phase.POST_DEPLOY: ("tls", "monitoring"),
+    Phase.RENEW: ("tls",),
+    Phase.DESTROY: ("dns", "database"),
+    Phase.BACKUP: ("backups",),
+    Phase.RESTORE: ("backups",),
+    Phase.DRILL: ("backups",),
 }
 
 
@@ -53,14 +69,18 @@ class Owned:
 @dataclass(frozen=True)
 class Plan:
     app: str
-    phase: str
+    phase: Phase
     release: Release
-    roles: tuple[str, ...]
-    variables: dict[str, Any]
+    role_inputs: tuple[RoleInputs, ...]  # one per role, in the order they run
+    variables: dict[str, Any]  # the run's extra vars: every role's inputs and what the packager's steps can use
     fingerprint: str
     steps: tuple[str, ...] = ()  # the packager's playbooks for this phase, run after the roles
     on_failure: tuple[str, ...] = ()  # and those run when the phase fails
     owned: Owned = field(default_factory=Owned)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(r.role for r in self.role_inputs)
 
 
 def storage_chown(spec: dict[str, Any], state: State) -> str:
@@ -85,7 +105,7 @@ class Inputs:
 
     dokku: Dokku  # where things are (paths only)
     app: str
-    phase: str
+    phase: Phase
     release: Release
     packaging: Packaging
     state: State  # what the plugin owns on the server, as the last runs left it
@@ -102,7 +122,7 @@ class Inputs:
 def gather(
     dokku: Dokku,
     app: str,
-    phase: str,
+    phase: Phase,
     *,
     release: Release,
     resolved: Resolved,
@@ -113,7 +133,7 @@ def gather(
     the database password of a server-backend app (kept in the settings, so it is part of the skip key too)."""
     store = Store(dokku)
     spec = resolved.packaging.spec
-    if phase == DESTROY and state.database and not spec.get("database"):  # env.yml dropped it: still the app's
+    if phase == Phase.DESTROY and state.database and not spec.get("database"):  # env.yml dropped it: still the app's
         spec = {**spec, "database": {"engine": state.database["engine"]}}
     return Inputs(
         dokku=dokku,
@@ -132,83 +152,101 @@ def gather(
     )
 
 
-def role_variables(inputs: Inputs) -> dict[str, dict[str, Any]]:
-    """Inputs of every role that has something to do, by role name."""
+def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
+    """Inputs of every role that has something to do in the phase, by role name."""
     dokku, app, spec, state = inputs.dokku, inputs.app, inputs.packaging.spec, inputs.state
-    destroying = inputs.phase == DESTROY
+    destroying = inputs.phase == Phase.DESTROY
     dns = inputs.dns
     tls = inputs.acme if "tls" in inputs.packaging.features and spec.get("domains") else None
-    roles: dict[str, dict[str, Any]] = {}
-    _database_variables(inputs, roles)
-    values = {k: env_value(v) for k, v in spec.get("env", {}).items()}
-    database_url = roles.get("database", {}).pop("url", "")  # goes with the settings: one config:import in all
-    if values or inputs.secrets or state.config_keys or database_url:
-        owned = set(values) | set(inputs.secrets)
-        roles["config"] = {
-            "values": values,
-            "secret_values": dict(inputs.secrets),
-            "unset": sorted(set(state.config_keys) - owned),
-            "database_url": database_url,  # not owned: removing `database` leaves DATABASE_URL alone
-        }
+    roles: list[RoleInputs | None] = [_database_role(inputs), _backups_role(inputs), _config_role(inputs)]
     if "port" in spec:
-        roles["ports"] = {"container_port": spec["port"], "https": tls is not None}
+        roles.append(PortsRole(container_port=spec["port"], https=tls is not None))
     if "domains" in spec:
-        roles["domains"] = {"list": spec["domains"]}
+        roles.append(DomainsRole(list=tuple(spec["domains"])))
     if spec.get("storage"):
-        mounts = [{"entry": storage_entry(app, s["name"]), "path": s["path"]} for s in spec["storage"]]
-        chown = storage_chown(spec, state)
-        roles["storage"] = {"mounts": mounts, "entry_prefix": storage_entry(app, ""), "chown": chown}
-    snippets = [{"name": f"{SNIPPET_PREFIX}{Path(rel).name}", "src": rel} for rel in inputs.packaging.snippets]
-    if tls is not None and tls.challenge == "http-01":
-        webroot = dokku.acme_webroot(app)
-        content = f"location ^~ /.well-known/acme-challenge/ {{\n  alias {webroot}/;\n  default_type text/plain;\n}}\n"
-        snippets.append({"name": ACME_SNIPPET, "content": content})
-    if snippets or state.snippets:
-        roles["nginx"] = {
-            "snippets": snippets,
-            "snippet_dir": str(dokku.app_dir(app) / "nginx.conf.d"),
-            "prefix": SNIPPET_PREFIX,
-            "check_command": f"{inputs.python} -m ansible_dokku_deploy.packaging.nginx_check",
-        }
+        mounts = tuple({"entry": storage_entry(app, s["name"]), "path": s["path"]} for s in spec["storage"])
+        roles.append(StorageRole(mounts=mounts, entry_prefix=storage_entry(app, ""), chown=storage_chown(spec, state)))
+    roles.append(_nginx_role(inputs, http_01=tls is not None and tls.challenge == "http-01"))
     if dns is not None:
-        roles["dns"] = _dns_variables(dns, [] if destroying else spec.get("domains", []), state)
+        roles.append(_dns_role(dns, [] if destroying else spec.get("domains", []), state))
     if tls is not None:
-        roles["tls"] = _tls_variables(dokku, app, spec["domains"], tls, dns)
-    monitoring = _monitoring_variables(inputs, https=tls is not None)
-    if monitoring is not None:
-        roles["monitoring"] = monitoring
-    return roles
+        roles.append(_tls_role(dokku, app, spec["domains"], tls, dns))
+    roles.append(_monitoring_role(inputs, https=tls is not None))
+    wanted = {r.role: r for r in roles if r is not None}
+    return {role: wanted[role] for role in PHASE_ROLES[inputs.phase] if role in wanted}
 
 
-def _database_variables(inputs: Inputs, roles: dict[str, dict[str, Any]]) -> None:
-    """The database role's inputs (ensure it; on destroy, drop it only when the admin opted in) and the backups'."""
+def _database_role(inputs: Inputs) -> DatabaseRole | None:
+    """Ensure the app's database; on destroy, drop it only when the admin opted in."""
+    database, destroying = inputs.database, inputs.phase == Phase.DESTROY
+    if database is None or (destroying and inputs.settings["database-purge-on-destroy"] != "true"):
+        return None
+    return DatabaseRole(
+        engine=database.engine,
+        backend=database.backend,
+        name=database.name,
+        login=database.login,
+        state="absent" if destroying else "present",
+        password=database.password,
+    )
+
+
+def _backups_role(inputs: Inputs) -> BackupsRole | None:
+    """A backup, restore or drill of the app's database and storage folders, with the run's own inputs."""
     app, spec, database = inputs.app, inputs.packaging.spec, inputs.database
-    destroying = inputs.phase == DESTROY
-    if database is not None:
-        purge = inputs.settings["database-purge-on-destroy"] == "true"
-        if not destroying or purge:
-            url = database.url if database.backend == "server" else ""
-            roles["database"] = {
-                **database.role_inputs(),
-                "state": "absent" if destroying else "present",
-                "password": database.password,
-                "url": url,
-            }
-    storage = [
+    storage = tuple(
         {"name": s["name"], "entry": entry, "path": str(inputs.dokku.lib_root / "data" / "storage" / entry)}
         for s in spec.get("storage", [])
         for entry in [storage_entry(app, s["name"])]
-    ]
-    if database is not None or storage:
-        roles["backups"] = {
-            "database": database.role_inputs() if database else {},
-            "storage": storage,
-            "storage_chown": storage_chown(spec, inputs.state),  # a restore takes the folders back for dokku
-            "dokku_uid": inputs.uid,
-        }
+    )
+    if inputs.phase not in BACKUPS_ACTIONS or (database is None and not storage):
+        return None
+    return BackupsRole(
+        action=inputs.phase,
+        database=database.role_inputs() if database else {},
+        storage=storage,
+        storage_chown=storage_chown(spec, inputs.state),
+        dokku_uid=inputs.uid,
+        **inputs.run,
+    )
 
 
-def _monitoring_variables(inputs: Inputs, *, https: bool) -> dict[str, Any] | None:
+def _config_role(inputs: Inputs) -> ConfigRole | None:
+    """env.yml's settings and the vault's, in one config:import; the database's URL with them."""
+    database, state = inputs.database, inputs.state
+    values = {k: env_value(v) for k, v in inputs.packaging.spec.get("env", {}).items()}
+    url = database.url if database is not None and database.backend == "server" else ""
+    if not (values or inputs.secrets or state.config_keys or url):
+        return None
+    owned = set(values) | set(inputs.secrets)
+    return ConfigRole(
+        values=values,
+        secret_values=dict(inputs.secrets),
+        unset=tuple(sorted(set(state.config_keys) - owned)),
+        database_url=url,
+    )
+
+
+def _nginx_role(inputs: Inputs, *, http_01: bool) -> NginxRole | None:
+    """The packager's nginx.conf.d/ snippets, and the ACME http-01 answers' location."""
+    dokku, app, state = inputs.dokku, inputs.app, inputs.state
+    snippets = [{"name": f"{SNIPPET_PREFIX}{Path(rel).name}", "src": rel} for rel in inputs.packaging.snippets]
+    if http_01:
+        webroot = dokku.acme_webroot(app)
+        content = f"location ^~ /.well-known/acme-challenge/ {{\n  alias {webroot}/;\n  default_type text/plain;\n}}\n"
+        snippets.append({"name": ACME_SNIPPET, "content": content})
+    if not snippets and not state.snippets:
+        return None
+    return NginxRole(
+        snippets=tuple(snippets),
+        snippet_dir=str(dokku.app_dir(app) / "nginx.conf.d"),
+        prefix=SNIPPET_PREFIX,
+        check_command=f"{inputs.python} -m ansible_dokku_deploy.packaging.nginx_check",
+        release_dir=str(inputs.release.path),
+    )
+
+
+def _monitoring_role(inputs: Inputs, *, https: bool) -> MonitoringRole | None:
     """Prometheus target groups: a blackbox probe of each domain's health URL, and the metrics path when declared."""
     app, spec, settings = inputs.app, inputs.packaging.spec, inputs.settings
     declared = spec.get("monitoring") or {}
@@ -229,17 +267,17 @@ def _monitoring_variables(inputs: Inputs, *, https: bool) -> dict[str, Any] | No
     if "metrics" in declared:
         metrics_labels = {"app": app, "__metrics_path__": declared["metrics"], "__scheme__": scheme}
         metrics.append({"targets": [f"{spec['domains'][0]}:{443 if https else 80}"], "labels": metrics_labels})
-    return {
-        "targets_dir": targets_dir,
-        "rules_dir": settings["monitoring-rules-dir"],
-        "probe_groups": probes,
-        "metrics_groups": metrics,
-        "cert_days": int(settings["monitoring-cert-days"]),
-        "check_command": f"{inputs.python} -m ansible_dokku_deploy.prometheus_check",
-    }
+    return MonitoringRole(
+        targets_dir=targets_dir,
+        rules_dir=settings["monitoring-rules-dir"],
+        probe_groups=tuple(probes),
+        metrics_groups=tuple(metrics),
+        cert_days=int(settings["monitoring-cert-days"]),
+        check_command=f"{inputs.python} -m ansible_dokku_deploy.prometheus_check",
+    )
 
 
-def _dns_variables(dns: Dns, domains: list[str], state: State) -> dict[str, Any]:
+def _dns_role(dns: Dns, domains: list[str], state: State) -> DnsRole:
     """Records to have (A, and AAAA when an IPv6 target is set) and records to remove (those of dropped domains)."""
     wanted: list[dict[str, str]] = []
     for domain in domains:
@@ -248,56 +286,53 @@ def _dns_variables(dns: Dns, domains: list[str], state: State) -> dict[str, Any]
         if dns.ipv6:
             wanted.append({"record": f"{domain}.", "zone": zone, "type": "AAAA", "value": dns.ipv6})
     keys = {(r["record"], r["type"]) for r in wanted}
-    absent = [r for r in state.dns if (r["record"], r["type"]) not in keys]
-    return {
-        "server": dns.server,
-        "port": dns.port,
-        "key_name": dns.key_name,
-        "key_algorithm": dns.algorithm,
-        "key_secret": dns.secret,
-        "ttl": dns.ttl,
-        "records": wanted,
-        "absent": absent,
-    }
+    return DnsRole(
+        server=dns.server,
+        port=dns.port,
+        key_name=dns.key_name,
+        key_algorithm=dns.algorithm,
+        key_secret=dns.secret,
+        ttl=dns.ttl,
+        records=tuple(wanted),
+        absent=tuple(r for r in state.dns if (r["record"], r["type"]) not in keys),
+    )
 
 
-def _tls_variables(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: Dns | None) -> dict[str, Any]:
+def _tls_role(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: Dns | None) -> TlsRole:
     account = hashlib.sha256(acme.directory.encode()).hexdigest()[:12]
-    values: dict[str, Any] = {
-        "domains": domains,
-        "directory": acme.directory,
-        "email": acme.email,
-        "challenge": acme.challenge,
-        "ca_file": acme.ca_file,
-        "renew_days": acme.renew_days,
-        "timeout": acme.timeout,
-        "account_key": str(dokku.data_root / ".acme" / f"account-{account}.key"),
-        "dir": str(dokku.data_dir(app) / "tls"),
-        "webroot": str(dokku.acme_webroot(app)),
-    }
-    if acme.challenge == "dns-01" and dns is not None:  # else the role's defaults: it reads them for dns-01 only
-        values.update(
-            dns_server=dns.server,
-            dns_port=dns.port,
-            dns_key_name=dns.key_name,
-            dns_key_algorithm=dns.algorithm,
-            dns_key_secret=dns.secret,
-            dns_zones={d: dns.zone_of(d) or "" for d in domains},
-        )
-    return values
+    role = TlsRole(
+        domains=tuple(domains),
+        directory=acme.directory,
+        email=acme.email,
+        challenge=acme.challenge,
+        ca_file=acme.ca_file,
+        renew_days=acme.renew_days,
+        timeout=acme.timeout,
+        account_key=str(dokku.data_root / ".acme" / f"account-{account}.key"),
+        dir=str(dokku.data_dir(app) / "tls"),
+        webroot=str(dokku.acme_webroot(app)),
+    )
+    if acme.challenge != "dns-01" or dns is None:  # the role reads the DNS key for dns-01 only
+        return role
+    return replace(
+        role,
+        dns_server=dns.server,
+        dns_port=dns.port,
+        dns_key_name=dns.key_name,
+        dns_key_algorithm=dns.algorithm,
+        dns_key_secret=dns.secret,
+        dns_zones={d: dns.zone_of(d) or "" for d in domains},
+    )
 
 
 def make_plan(inputs: Inputs) -> Plan:
     """The phase's roles and variables, from its inputs alone."""
     app, phase, release, packaging = inputs.app, inputs.phase, inputs.release, inputs.packaging
-    wanted = role_variables(inputs)
-    if "backups" in wanted:
-        wanted["backups"].update(action=phase, **inputs.run)
-    roles = tuple(r for r in PHASE_ROLES[phase] if r in wanted)
+    wanted = role_inputs(inputs)
     steps = tuple(packaging.spec.get("steps", {}).get(phase, []))
     on_failure = tuple(packaging.spec.get("steps", {}).get("on-failure", [])) if phase in PHASES else ()
     variables: dict[str, Any] = {
-        "ansible_deploy_roles": list(roles),
+        "ansible_deploy_roles": list(wanted),
         # What the packager's own steps can use (see the README); roles take their role_* inputs.
         "ansible_deploy_app": app,
         "ansible_deploy_phase": phase,
@@ -307,39 +342,41 @@ def make_plan(inputs: Inputs) -> Plan:
         "ansible_deploy_app_dir": str(inputs.dokku.app_dir(app)),
         "ansible_deploy_data_dir": str(inputs.dokku.data_dir(app)),
         "ansible_deploy_backups": packaging.spec.get("backups", {}),
+        "ansible_deploy_release_dir": str(release.path),
     }
-    for role in roles:
-        variables[f"{role}_app"] = app
-        variables.update({f"{role}_{key}": value for key, value in wanted[role].items()})
-    basis = {"phase": phase, "digest": release.digest, "version": __version__, "variables": variables, "steps": steps}
-    fingerprint = hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+    for role in wanted.values():
+        variables.update(role.variables(app))
     # The release's path changes with every push; its content is in the digest.
-    variables["ansible_deploy_release_dir"] = str(release.path)
-    if "nginx" in roles:
-        variables["nginx_release_dir"] = str(release.path)
+    same = {k: v for k, v in variables.items() if k not in RELEASE_PATHS}
+    basis = {"phase": phase, "digest": release.digest, "version": __version__, "variables": same, "steps": steps}
     return Plan(
         app=app,
         phase=phase,
         release=release,
-        roles=roles,
+        role_inputs=tuple(wanted.values()),
         variables=variables,
-        fingerprint=fingerprint,
+        fingerprint=hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest(),
         steps=tuple(str(release.path / s) for s in steps),
         on_failure=tuple(str(release.path / s) for s in on_failure),
-        owned=_owned({role: wanted[role] for role in roles}, packaging.spec),
+        owned=_owned(wanted, packaging.spec),
     )
 
 
-def _owned(planned: dict[str, dict[str, Any]], spec: dict[str, Any]) -> Owned:
-    config = planned.get("config", {})
-    database = planned.get("database")
+def _owned(planned: Mapping[str, RoleInputs], spec: dict[str, Any]) -> Owned:
+    config, nginx = _find(planned, ConfigRole), _find(planned, NginxRole)
+    dns, database = _find(planned, DnsRole), _find(planned, DatabaseRole)
     return Owned(
-        config_keys=tuple(sorted({*config.get("values", {}), *config.get("secret_values", {})})),
-        snippets=tuple(s["name"] for s in planned.get("nginx", {}).get("snippets", [])),
-        dns=tuple({k: r[k] for k in ("record", "zone", "type")} for r in planned.get("dns", {}).get("records", [])),
-        database={k: database[k] for k in ("engine", "backend", "name")} if database else {},
+        config_keys=tuple(sorted({*config.values, *config.secret_values})) if config else (),
+        snippets=tuple(s["name"] for s in nginx.snippets) if nginx else (),
+        dns=tuple({k: r[k] for k in ("record", "zone", "type")} for r in dns.records) if dns else (),
+        database={"engine": database.engine, "backend": database.backend, "name": database.name} if database else {},
         backups=spec.get("backups", {}),
     )
+
+
+def _find(planned: Mapping[str, RoleInputs], kind: type[R]) -> R | None:
+    found = planned.get(kind.role)
+    return found if isinstance(found, kind) else None
 
 
 def env_value(value: object) -> str:

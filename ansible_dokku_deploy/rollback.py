@@ -12,7 +12,7 @@ from ansible_dokku_deploy.history import SUCCEEDED, History
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, Staging
-from ansible_dokku_deploy.state import PRE_DEPLOY
+from ansible_dokku_deploy.state import Phase
 
 ROLLBACK = "rollback"  # how rollback runs are named in the run history
 NOT_THE_DATA = "Databases are not rolled back; to return to earlier data: dokku ansible-deploy:restore {app} BACKUP"
@@ -56,7 +56,7 @@ def chosen_release(dokku: Dokku, app: str, run_id: str | None) -> Release:
 def reapply(dokku: Dokku, app: str, release: Release) -> None:
     """Stage release again and provision its pre-deploy phase, recorded as a rollback run."""
     Staging(dokku.data_dir(app)).restage(release)
-    run_phase(dokku, app, PRE_DEPLOY, force=True, record_as=ROLLBACK)
+    run_phase(dokku, app, Phase.PRE_DEPLOY, force=True, record_as=ROLLBACK)
 
 
 def after_failed_pre_deploy(dokku: Dokku, app: str) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,17 @@ from ansible_dokku_deploy.staging import Release, write_private
 if TYPE_CHECKING:
     from ansible_dokku_deploy.plan import Plan
 
-PRE_DEPLOY, POST_DEPLOY, RENEW, DESTROY = "pre-deploy", "post-deploy", "renew", "destroy"
-BACKUP, RESTORE, DRILL = "backup", "restore", "drill"  # the backups role's actions, one phase each
+
+class Phase(StrEnum):
+    """What a provisioning run does: a deploy's two runs, and those without a push."""
+
+    PRE_DEPLOY = "pre-deploy"
+    POST_DEPLOY = "post-deploy"
+    RENEW = "renew"
+    DESTROY = "destroy"
+    BACKUP = "backup"  # the backups role's actions, one phase each
+    RESTORE = "restore"
+    DRILL = "drill"
 
 
 @dataclass
@@ -54,18 +64,18 @@ class State:
     def unchanged(self, plan: Plan) -> bool:
         return self.phases.get(plan.phase, {}).get("fingerprint") == plan.fingerprint
 
-    def settled(self, phase: str, inputs: str) -> bool:
+    def settled(self, phase: Phase, inputs: str) -> bool:
         """Whether a plan made from these inputs (see plan_inputs) is known to be the last successful run's."""
         last = self.phases.get(phase, {})
         return bool(last.get("fingerprint")) and last.get("inputs") == inputs
 
-    def settle(self, phase: str, inputs: str) -> None:
+    def settle(self, phase: Phase, inputs: str) -> None:
         """Remember that these inputs make the last successful run's plan again."""
         self.phases.setdefault(phase, {})["inputs"] = inputs
 
     def record(self, plan: Plan, *, succeeded: bool, inputs: str = "") -> None:
         self.phases[plan.phase] = {"fingerprint": plan.fingerprint, "inputs": inputs} if succeeded else {}
-        if plan.phase == PRE_DEPLOY:
+        if plan.phase == Phase.PRE_DEPLOY:
             owned = plan.owned
             if not succeeded:  # it may have set some before failing: own them all, so the next run removes extras
                 self.config_keys = sorted({*self.config_keys, *owned.config_keys})
@@ -78,14 +88,14 @@ class State:
             if owned.database:
                 self.database = dict(owned.database)
             self.backups = dict(owned.backups)
-        if succeeded and plan.phase == DESTROY:
+        if succeeded and plan.phase == Phase.DESTROY:
             self.dns = []
 
 
 STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups", "builder")
 
 
-def plan_inputs(dokku: Dokku, app: str, phase: str, release: Release, state: State) -> str:
+def plan_inputs(dokku: Dokku, app: str, phase: Phase, release: Release, state: State) -> str:
     """A fingerprint of everything plan.gather reads: the release, every setting (and file) it may consult, what the
     plugin owns on the server, the plugin's version and paths. Equal inputs make equal plans, so a phase whose
     inputs are settled skips without decrypting the vault or planning (the no-op redeploy's fast path)."""

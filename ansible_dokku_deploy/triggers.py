@@ -95,11 +95,11 @@ def _pre_deploy(app: str, builder: str) -> None:
     the release that still serves."""
     from ansible_dokku_deploy import rollback  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.state import PRE_DEPLOY  # noqa: PLC0415
+    from ansible_dokku_deploy.state import Phase  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     try:
-        run_phase(dokku, app, PRE_DEPLOY, builder=builder)
+        run_phase(dokku, app, Phase.PRE_DEPLOY, builder=builder)
     except ProvisioningError:
         rollback.after_failed_pre_deploy(dokku, app)  # the old containers still serve: match them again
         raise
@@ -126,14 +126,14 @@ def post_deploy(app: str, *_: str) -> None:
     the health check through nginx; Dokku passes the port and IP arguments empty."""
     from ansible_dokku_deploy import health  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.state import POST_DEPLOY  # noqa: PLC0415
+    from ansible_dokku_deploy.state import Phase  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     staging = Staging(dokku.data_dir(app))
     release = staging.current()
     if release is not None:
         staging.mark_deployed(release, keep=Store(dokku).computed_int(app, "keep-releases"))
-    run_phase(dokku, app, POST_DEPLOY)
+    run_phase(dokku, app, Phase.POST_DEPLOY)
     if release is not None:
         if staged_packaging(dokku, app, release).spec.get("backups"):
             from ansible_dokku_deploy import backups  # noqa: PLC0415
@@ -197,7 +197,7 @@ def post_delete(app: str, *_: str) -> None:
     """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
     from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
     from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.state import DESTROY, State  # noqa: PLC0415
+    from ansible_dokku_deploy.state import Phase, State  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     marker = dokku.data_root / RENAMES / app
@@ -205,7 +205,7 @@ def post_delete(app: str, *_: str) -> None:
         marker.unlink()
         return
     try:
-        run_phase(dokku, app, DESTROY, force=True)
+        run_phase(dokku, app, Phase.DESTROY, force=True)
     except DeployError as exc:  # the app is already half-destroyed: say what is left, never block the destroy
         output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
         output.warn("Remove its DNS records by hand; the app's data is removed anyway.")

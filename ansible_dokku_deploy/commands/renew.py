@@ -7,7 +7,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.staging import Staging
-from ansible_dokku_deploy.state import RENEW
+from ansible_dokku_deploy.state import Phase
 
 USAGE = "(<app>|--all)"
 DESCRIPTION = "Renews the TLS certificates that are within acme-renew-days of expiry (the daily cron job runs --all)"
@@ -23,7 +23,7 @@ def main(args: list[str]) -> None:
         if Staging(dokku.data_dir(app)).current() is None:
             continue
         try:
-            run_phase(dokku, app, RENEW, force=True)
+            run_phase(dokku, app, Phase.RENEW, force=True)
         except DeployError as exc:  # one app's CA trouble must not stop the others' renewals
             output.warn(f"{app}: {exc.message}")
             failed.append(app)

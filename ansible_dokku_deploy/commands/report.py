@@ -20,7 +20,7 @@ from ansible_dokku_deploy.resolve import staged_packaging
 from ansible_dokku_deploy.server import dns_config
 from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
 from ansible_dokku_deploy.staging import Release, Staging
-from ansible_dokku_deploy.state import RENEW, State
+from ansible_dokku_deploy.state import Phase, State
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -88,7 +88,7 @@ def _staged(attr: str) -> Field:
 
 def _last_renewal(attr: str) -> Field:
     def read(dokku: Dokku, app: str) -> str:
-        runs = [r for r in _runs(dokku, app) if r.phase == RENEW]
+        runs = [r for r in _runs(dokku, app) if r.phase == Phase.RENEW]
         return "" if not runs else runs[-1].started_iso if attr == "at" else runs[-1].status
 
     return read

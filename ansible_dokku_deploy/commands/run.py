@@ -13,6 +13,7 @@ from ansible_dokku_deploy.lock import dokku_deploy_lock
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import PHASES
 from ansible_dokku_deploy.staging import Staging
+from ansible_dokku_deploy.state import Phase
 
 if TYPE_CHECKING:
     from ansible_dokku_deploy.runner import Outcome
@@ -32,12 +33,12 @@ def main(args: list[str]) -> None:
     if fmt == "json":
         output.progress_to_stderr()
     rest = [a for a in args if a != "--check"]
-    phases: tuple[str, ...] = PHASES
+    phases: tuple[Phase, ...] = PHASES
     if "--phase" in rest:
         i = rest.index("--phase")
         if i + 1 >= len(rest) or rest[i + 1] not in PHASES:
             raise UsageError("--phase expects pre-deploy or post-deploy")
-        phases = (rest[i + 1],)
+        phases = (Phase(rest[i + 1]),)
         del rest[i : i + 2]
     if len(rest) != 1:
         raise UsageError("Please specify one app", hint=f"Usage: dokku ansible-deploy:run {USAGE}")
@@ -57,7 +58,7 @@ def main(args: list[str]) -> None:
         raise AlreadyReportedError(2 if plan["would_change"] else 0)  # terraform plan -detailed-exitcode's codes
 
 
-def _plan_document(app: str, outcomes: dict[str, Outcome | None]) -> dict[str, Any]:
+def _plan_document(app: str, outcomes: dict[Phase, Outcome | None]) -> dict[str, Any]:
     """What check mode found, per phase, with the certificate order and the DNS records pulled out."""
     found = {phase: outcome.changes if outcome else [] for phase, outcome in outcomes.items()}
     phases = [{"phase": phase, "would_change": len(c), "changes": c} for phase, c in found.items()]

@@ -16,12 +16,12 @@ from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.server import Acme, Dns
 from ansible_dokku_deploy.settings import SETTINGS
 from ansible_dokku_deploy.staging import Staging
-from ansible_dokku_deploy.state import DESTROY, POST_DEPLOY, PRE_DEPLOY, State
+from ansible_dokku_deploy.state import Phase, State
 
 DOKKU = Dokku(Path("/home/dokku"), Path("/var/lib/dokku"))
 
 
-def plan_for(tmp_path: Path, rev: str, phase: str = PRE_DEPLOY, state: State | None = None):
+def plan_for(tmp_path: Path, rev: str, phase: str = Phase.PRE_DEPLOY, state: State | None = None):
     release = Staging(tmp_path / "data").stage(validate_tree(EXAMPLE), rev, keep=5)
     resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
     state = state or State(tmp_path / "s")
@@ -38,7 +38,7 @@ def test_pre_deploy_runs_every_capability_the_example_asks_for(tmp_path: Path) -
 
 
 def test_post_deploy_runs_the_packagers_step_and_no_role_without_an_acme_ca(tmp_path: Path) -> None:
-    plan = plan_for(tmp_path, "a", POST_DEPLOY)
+    plan = plan_for(tmp_path, "a", Phase.POST_DEPLOY)
     assert plan.roles == ()
     assert [Path(s).name for s in plan.steps] == ["maintenance.yml"]
 
@@ -85,14 +85,16 @@ ACME = Acme(directory="https://ca/dir", email="", challenge="http-01", ca_file="
 
 
 def test_the_same_inputs_make_the_same_plan_and_read_nothing_else(tmp_path: Path) -> None:
-    inputs = _inputs(tmp_path, PRE_DEPLOY, dns=DNS)
+    inputs = _inputs(tmp_path, Phase.PRE_DEPLOY, dns=DNS)
     assert make_plan(inputs) == make_plan(inputs)
     assert make_plan(inputs).variables["nginx_check_command"].startswith("/venv/bin/python -m ")
 
 
 def test_dns_wants_a_and_aaaa_for_every_domain_and_drops_the_records_of_dropped_ones(tmp_path: Path) -> None:
     gone = {"record": "old.example.test.", "zone": "example.test", "type": "A"}
-    variables = make_plan(_inputs(tmp_path, PRE_DEPLOY, dns=DNS, state=State(tmp_path / "s", dns=[gone]))).variables
+    variables = make_plan(
+        _inputs(tmp_path, Phase.PRE_DEPLOY, dns=DNS, state=State(tmp_path / "s", dns=[gone]))
+    ).variables
     assert {(r["record"], r["type"], r["value"]) for r in variables["dns_records"]} == {
         (f"{d}.example.test.", kind, value)
         for d in ("hello", "www.hello")
@@ -105,18 +107,18 @@ def test_dns_wants_a_and_aaaa_for_every_domain_and_drops_the_records_of_dropped_
 def test_http_01_adds_the_challenge_snippet_and_dns_01_passes_the_key_and_zones(tmp_path: Path) -> None:
     packaging = validate_tree(EXAMPLE)
     tls_packaging = replace(packaging, spec={**packaging.spec, "tls": "acme"})
-    http = make_plan(_inputs(tmp_path, PRE_DEPLOY, acme=ACME, packaging=tls_packaging)).variables
+    http = make_plan(_inputs(tmp_path, Phase.PRE_DEPLOY, acme=ACME, packaging=tls_packaging)).variables
     assert "ansible-deploy-acme-challenge.conf" in {s["name"] for s in http["nginx_snippets"]}
     assert http["ports_https"] is True
     dns_01 = replace(ACME, challenge="dns-01")
-    post = make_plan(_inputs(tmp_path, POST_DEPLOY, acme=dns_01, dns=DNS, packaging=tls_packaging)).variables
+    post = make_plan(_inputs(tmp_path, Phase.POST_DEPLOY, acme=dns_01, dns=DNS, packaging=tls_packaging)).variables
     assert post["tls_challenge"] == "dns-01" and post["tls_dns_port"] == 5353
     assert post["tls_dns_zones"] == {"hello.example.test": "example.test", "www.hello.example.test": "example.test"}
 
 
 def test_monitoring_probes_through_nginx_with_the_domain_as_host(tmp_path: Path) -> None:
     settings = {"monitoring-targets-dir": "/targets", "monitoring-probe-through": "nginx"}
-    variables = make_plan(_inputs(tmp_path, POST_DEPLOY, settings=settings)).variables
+    variables = make_plan(_inputs(tmp_path, Phase.POST_DEPLOY, settings=settings)).variables
     probe = variables["monitoring_probe_groups"][0]
     assert probe["targets"] == ["http://127.0.0.1:80/healthz"]
     assert probe["labels"] == {"app": "hello", "domain": "hello.example.test", "__param_hostname": "hello.example.test"}
@@ -124,9 +126,11 @@ def test_monitoring_probes_through_nginx_with_the_domain_as_host(tmp_path: Path)
 
 def test_destroy_drops_the_database_only_when_the_admin_opted_in(tmp_path: Path) -> None:
     database = Database("postgres", "dokku-service", "hello")
-    kept = make_plan(_inputs(tmp_path, DESTROY, database=database))
+    kept = make_plan(_inputs(tmp_path, Phase.DESTROY, database=database))
     assert "database" not in kept.roles
-    purged = make_plan(_inputs(tmp_path, DESTROY, database=database, settings={"database-purge-on-destroy": "true"}))
+    purged = make_plan(
+        _inputs(tmp_path, Phase.DESTROY, database=database, settings={"database-purge-on-destroy": "true"})
+    )
     assert purged.roles == ("database",) and purged.variables["database_state"] == "absent"
 
 
@@ -137,7 +141,7 @@ def test_a_run_records_what_the_plugin_then_owns_and_a_failed_one_forgets_nothin
         return State(tmp_path / "s", config_keys=["OLD"], snippets=["ansible-deploy-old.conf"], dns=[old])
 
     state = before()
-    plan = make_plan(_inputs(tmp_path, PRE_DEPLOY, dns=DNS, state=state))
+    plan = make_plan(_inputs(tmp_path, Phase.PRE_DEPLOY, dns=DNS, state=state))
     failed = before()
     failed.record(plan, succeeded=False)
     assert {"OLD", "GREETING"} <= set(failed.config_keys) and "ansible-deploy-old.conf" in failed.snippets

@@ -1,9 +1,14 @@
-"""Each role's meta/argument_specs.yml is the one statement of its inputs: the plan passes exactly what the specs
-declare, every required input is passed and has no default anywhere, and defaults/main.yml says no more than the
-specs (the same defaults, for the inputs a plan may leave out)."""
+"""Each role's meta/argument_specs.yml is the one statement of its inputs: the role's typed value (roles.py) has
+a field for each input, of the declared type, optional only where the spec has a default; full plans pass values
+of those types; every required input has no default anywhere, and defaults/main.yml says no more than the specs
+(the same defaults, for the inputs a plan may leave out)."""
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -14,12 +19,15 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging.validate import validate_tree
 from ansible_dokku_deploy.plan import PHASE_ROLES, gather, make_plan
 from ansible_dokku_deploy.resolve import Resolved
+from ansible_dokku_deploy.roles import RoleInputs
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging
-from ansible_dokku_deploy.state import BACKUP, DESTROY, DRILL, RESTORE, State
+from ansible_dokku_deploy.state import Phase, State
 
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir())
 TYPES = {"str": str, "path": str, "int": int, "bool": bool, "list": list, "dict": dict}
+ANNOTATED = {str: ("str", "path"), int: ("int",), bool: ("bool",), Sequence: ("list",), Mapping: ("dict",)}
+TYPED = {kind.role: kind for kind in RoleInputs.__subclasses__()}
 
 
 def _spec(role: str) -> dict[str, Any]:
@@ -54,15 +62,41 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, 
         resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
         for phase in PHASE_ROLES:
             extra = None
-            if phase in (BACKUP, RESTORE, DRILL):  # what backups.py adds: the backup, and Repository.role_inputs
+            if phase in (
+                Phase.BACKUP,
+                Phase.RESTORE,
+                Phase.DRILL,
+            ):  # what backups.py adds: the backup, and Repository.role_inputs
                 extra = {"id": "b", "restic_env": {}, "restic_flags": [], "timeout": 60, "snapshots": {}}
-                extra |= {"dir": "/tmp/b", "time": "t", "release": "r"} if phase == BACKUP else {}
-            state = State(root / app / "state.json", database={"engine": "postgres"} if phase == DESTROY else {})
+                extra |= {"dir": "/tmp/b", "time": "t", "release": "r"} if phase == Phase.BACKUP else {}
+            state = State(root / app / "state.json", database={"engine": "postgres"} if phase == Phase.DESTROY else {})
             plan = make_plan(gather(dokku, app, phase, release=release, resolved=resolved, state=state, run=extra))
             for role in plan.roles:
                 passed = {k: v for k, v in plan.variables.items() if k.startswith(f"{role}_")}
                 inputs.setdefault(role, []).append(passed)
     return inputs
+
+
+def test_every_role_has_a_typed_value() -> None:
+    assert sorted(TYPED) == ROLES
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_typed_value_declares_what_the_spec_declares(role: str) -> None:
+    spec, kind = _spec(role), TYPED[role]
+    hints = typing.get_type_hints(kind)
+    fields = {f"{role}_{f.name}": f for f in dataclasses.fields(kind)}
+    assert sorted(fields) == sorted(set(spec) - {f"{role}_app"}), "the value's fields are the spec's inputs"
+    for name, f in fields.items():
+        hint = hints[f.name]
+        optional = typing.get_origin(hint) is types.UnionType and type(None) in typing.get_args(hint)
+        if optional:
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+            assert "default" in spec[name], f"{name} may be left out, so the role needs a default"
+        else:
+            assert f.default is dataclasses.MISSING, f"{name}: the plan always passes it, no default of its own"
+        base = typing.get_origin(hint) or hint
+        assert spec[name].get("type", "str") in ANNOTATED[base], f"{name}: {hint} is not {spec[name].get('type')}"
 
 
 def test_every_role_is_planned_somewhere(plans: dict[str, list[dict[str, Any]]]) -> None:

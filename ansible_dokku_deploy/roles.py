@@ -1,0 +1,146 @@
+"""Each role's inputs as one frozen, typed value: the plan makes them, and the role's meta/argument_specs.yml
+declares the same names and types (tests/unit/test_role_inputs.py holds the two together). A field left None is
+not passed, so the role's own default applies; secrets stay out of repr()."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RoleInputs:
+    role: ClassVar[str]  # the role's name, and the prefix of its variables
+
+    def variables(self, app: str) -> dict[str, Any]:
+        """The role's variables as it reads them ({role}_{field}), in JSON's types."""
+        passed = {f.name: getattr(self, f.name) for f in fields(self)}
+        named = {f"{self.role}_{name}": _plain(value) for name, value in passed.items() if value is not None}
+        return {f"{self.role}_app": app, **named}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class DatabaseRole(RoleInputs):
+    role = "database"
+    engine: str
+    backend: str
+    name: str
+    login: Record
+    state: str  # present, or absent on destroy
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ConfigRole(RoleInputs):
+    role = "config"
+    values: Mapping[str, str]
+    secret_values: Mapping[str, str] = field(repr=False)
+    unset: Sequence[str]  # the keys it set before that env.yml and the vault no longer have
+    database_url: str = field(repr=False)  # not owned: removing `database` leaves DATABASE_URL alone
+
+
+@dataclass(frozen=True)
+class PortsRole(RoleInputs):
+    role = "ports"
+    container_port: int
+    https: bool
+
+
+@dataclass(frozen=True)
+class DomainsRole(RoleInputs):
+    role = "domains"
+    list: Sequence[str]
+
+
+@dataclass(frozen=True)
+class StorageRole(RoleInputs):
+    role = "storage"
+    mounts: Sequence[Record]  # entry, path
+    entry_prefix: str  # the app's entries: those not in mounts are detached
+    chown: str  # storage:create --chown
+
+
+@dataclass(frozen=True)
+class NginxRole(RoleInputs):
+    role = "nginx"
+    snippets: Sequence[Record]  # name, and src (in the release) or content
+    snippet_dir: str
+    prefix: str
+    check_command: str
+    release_dir: str
+
+
+@dataclass(frozen=True)
+class DnsRole(RoleInputs):
+    role = "dns"
+    server: str
+    port: int
+    key_name: str
+    key_algorithm: str
+    key_secret: str = field(repr=False)
+    ttl: int
+    records: Sequence[Record]  # record, zone, type, value
+    absent: Sequence[Record]  # record, zone, type
+
+
+@dataclass(frozen=True)
+class TlsRole(RoleInputs):
+    role = "tls"
+    domains: Sequence[str]
+    directory: str
+    email: str
+    challenge: str
+    ca_file: str
+    renew_days: int
+    timeout: int
+    account_key: str
+    dir: str
+    webroot: str
+    # dns-01 only
+    dns_server: str | None = None
+    dns_port: int | None = None
+    dns_key_name: str | None = None
+    dns_key_algorithm: str | None = None
+    dns_key_secret: str | None = field(default=None, repr=False)
+    dns_zones: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class MonitoringRole(RoleInputs):
+    role = "monitoring"
+    targets_dir: str
+    rules_dir: str
+    probe_groups: Sequence[Record]
+    metrics_groups: Sequence[Record]
+    cert_days: int
+    check_command: str
+
+
+@dataclass(frozen=True)
+class BackupsRole(RoleInputs):
+    role = "backups"
+    action: str  # backup, restore or drill
+    database: Record  # engine, backend, name, login; empty without one
+    storage: Sequence[Record]  # name, entry, path
+    storage_chown: str  # a restore takes the folders back for dokku, then hands them to this user
+    dokku_uid: int
+    # the run's own, from backups.py
+    id: str
+    restic_env: Mapping[str, str] = field(repr=False)
+    restic_flags: Sequence[str]
+    timeout: int
+    snapshots: Record
+    dir: str | None = None  # a backup's: where the dumps are written, with its time and release
+    time: str | None = None
+    release: str | None = None
