@@ -1,7 +1,8 @@
 """One short function per Dokku trigger, named after it; arguments exactly as Dokku passes them.
 
 Every hook is a fresh Python process and imports are most of its cost, so each one imports the heavier modules
-it needs itself (a code-only push runs six of them; see docs/benchmark.md).
+(backups, monitoring, the report: 5 to 25 ms each) itself, when it needs them (a code-only push runs six hooks;
+see docs/benchmark.md).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ansible_dokku_deploy import output
+from ansible_dokku_deploy import health, output, rollback
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.history import FAILED, History
+from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.resolve import check_push, resolve, staged_packaging
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
+from ansible_dokku_deploy.state import Phase, State
 
 RENEW_SCHEDULE = "17 4 * * *"  # daily, off the hour
 RENAMES = ".renames"  # $DATA/.renames/OLD marks an apps:rename in progress, so post-delete OLD does not deprovision
@@ -93,9 +96,6 @@ def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
 def _pre_deploy(app: str, builder: str) -> None:
     """Provision before the new release serves (Dokku's pre-deploy trigger is deprecated); a failure puts back
     the release that still serves."""
-    from ansible_dokku_deploy import rollback  # noqa: PLC0415  # see the module docstring
-    from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.state import Phase  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     try:
@@ -108,7 +108,6 @@ def _pre_deploy(app: str, builder: str) -> None:
 def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *_: str) -> None:
     """Before Dokku switches traffic to a new container (not called with zero downtime off): the web container
     answers the health path itself, or Dokku kills it and the old ones keep serving."""
-    from ansible_dokku_deploy import health  # noqa: PLC0415  # see the module docstring
 
     del container
     if proc_type != "web":
@@ -124,9 +123,6 @@ def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *
 def post_deploy(app: str, *_: str) -> None:
     """Record the staged release as the one serving (Dokku has switched traffic), then the post-deploy phase and
     the health check through nginx; Dokku passes the port and IP arguments empty."""
-    from ansible_dokku_deploy import health  # noqa: PLC0415  # see the module docstring
-    from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.state import Phase  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     staging = Staging(dokku.data_dir(app))
@@ -196,8 +192,6 @@ def post_app_clone_setup(old: str, new: str, *_: str) -> None:
 def post_delete(app: str, *_: str) -> None:
     """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
     from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
-    from ansible_dokku_deploy.phases import run_phase  # noqa: PLC0415
-    from ansible_dokku_deploy.state import Phase, State  # noqa: PLC0415
 
     dokku = Dokku.from_environ()
     marker = dokku.data_root / RENAMES / app
