@@ -33,6 +33,7 @@ from ansible_dokku_deploy.history import backup_records, record_backups
 from ansible_dokku_deploy.phases import record_failure, run_phase
 from ansible_dokku_deploy.resolve import staged_packaging
 from ansible_dokku_deploy.restic import Repository, ResticError, backup_dir
+from ansible_dokku_deploy.roles import BackupRun
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Staging, secure_dir
 from ansible_dokku_deploy.state import Phase, State
@@ -136,8 +137,8 @@ def _require_something(dokku: Dokku, app: str) -> str:
     return release.id
 
 
-def _role_inputs(repo: Repository, backup_id: str, **more: Any) -> dict[str, Any]:
-    return {"id": backup_id, **repo.role_inputs(), **more}
+def _run(repo: Repository, backup_id: str, **more: Any) -> BackupRun:
+    return BackupRun(id=backup_id, **repo.role_inputs(), **more)
 
 
 def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
@@ -158,8 +159,8 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_created(backup_id)))  # restic's --time: local time
     work = Path(tempfile.mkdtemp(prefix="backup-", dir=secure_dir(dokku.data_dir(app) / ".work")))
     try:
-        inputs = _role_inputs(repo, backup_id, dir=str(work), time=when, release=release)
-        run_phase(dokku, app, Phase.BACKUP, force=True, inputs=inputs)
+        run = _run(repo, backup_id, dir=str(work), time=when, release=release)
+        run_phase(dokku, app, Phase.BACKUP, force=True, backup=run)
     except DeployError as exc:
         _failed(dokku, app, exc.message, backup_id)
         with contextlib.suppress(ResticError):  # an unfinished backup is no backup
@@ -216,7 +217,7 @@ def restore(dokku: Dokku, app: str, backup_id: str) -> None:
     backup = find(dokku, app, backup_id, repo)
     output.step(f"ansible-deploy: taking a safety backup of {app} before the restore")
     safety = take(dokku, app, prune=False)
-    run_phase(dokku, app, Phase.RESTORE, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
+    run_phase(dokku, app, Phase.RESTORE, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))
     output.step(f"ansible-deploy: {app} restored from {backup.id} (the state before is in {safety.id})")
     prune_old(dokku, app, repo, protect=backup.id)
 
@@ -231,7 +232,7 @@ def drill(dokku: Dokku, app: str, backup_id: str = "") -> bool:
     backup = find(dokku, app, backup_id, repo) if backup_id else backups[0]
     started = time.time()
     try:
-        run_phase(dokku, app, Phase.DRILL, force=True, inputs=_role_inputs(repo, backup.id, snapshots=backup.snapshots))
+        run_phase(dokku, app, Phase.DRILL, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))
         repo.check()
     except DeployError as exc:
         _record(dokku, app, drill={"backup": backup.id, "time": started, "result": "failed", "message": exc.message})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
@@ -24,6 +24,7 @@ from ansible_dokku_deploy.state import Phase, State, plan_inputs
 if TYPE_CHECKING:
     from ansible_dokku_deploy.history import Run
     from ansible_dokku_deploy.plan import Plan
+    from ansible_dokku_deploy.roles import BackupRun
     from ansible_dokku_deploy.runner import Outcome
 
 ON_FAILURE = "on-failure"
@@ -36,15 +37,16 @@ def run_phase(
     *,
     force: bool = False,
     check: bool = False,
-    inputs: dict[str, Any] | None = None,
+    backup: BackupRun | None = None,
     record_as: str | None = None,
     builder: str = "",
 ) -> Outcome | None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
     Returns the Ansible run's outcome (in check mode with the changes it found), None when nothing ran.
-    A phase skips only when asked for what changed: not when forced, in check mode, or with inputs of its own (a
-    backup's). record_as names the run in the history when it is not the phase's own name (a rollback); builder
-    is the one that built the release being deployed (kept for the runs without a build)."""
+    A phase skips only when asked for what changed: not when forced, in check mode, or for a backup, restore or
+    drill (backup: that run's own inputs). record_as names the run in the history when it is not the phase's own
+    name (a rollback); builder is the one that built the release being deployed (kept for the runs without a
+    build)."""
     data_dir = dokku.data_dir(app)
     release = Staging(data_dir).current()
     if release is None:
@@ -52,11 +54,11 @@ def run_phase(
     with app_lock(data_dir, app, Store(dokku).computed_int(app, "lock-timeout")):
         locked = _Locked(dokku, app, phase, release, State.load(data_dir), History(data_dir), label=record_as or phase)
         locked.catch_up(builder)
-        may_skip = not force and not check and inputs is None
+        may_skip = not force and not check and backup is None
         if may_skip and locked.state.settled(phase, locked.inputs_key()):
             locked.skip()
             return None
-        return locked.provision(may_skip=may_skip, check=check, inputs=inputs)
+        return locked.provision(may_skip=may_skip, check=check, backup=backup)
 
 
 @dataclass
@@ -87,14 +89,14 @@ class _Locked:
     def skip(self) -> None:
         output.step(f"ansible-deploy: {self.phase} for {self.app} is unchanged since the last successful run; skipping")
 
-    def provision(self, *, may_skip: bool, check: bool, inputs: dict[str, Any] | None) -> Outcome | None:
+    def provision(self, *, may_skip: bool, check: bool, backup: BackupRun | None) -> Outcome | None:
         from ansible_dokku_deploy.plan import gather, make_plan  # noqa: PLC0415  # see the module docstring
         from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
         from ansible_dokku_deploy.runner import PLAYBOOK  # noqa: PLC0415
 
         app, phase, state = self.app, self.phase, self.state
         resolved = resolve(self.dokku, app, self.release.path, check_nginx=False)
-        gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, run=inputs)
+        gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, backup=backup)
         settled_by = self.inputs_key()  # after gather: it may have made a password
         plan = make_plan(gathered)
         plain_http = (

@@ -21,6 +21,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.resolve import Resolved
 from ansible_dokku_deploy.roles import (
+    BackupRun,
     BackupsRole,
     ConfigRole,
     DatabaseRole,
@@ -114,7 +115,7 @@ class Inputs:
     dns: Dns | None = None
     acme: Acme | None = None
     database: Database | None = None  # the app's, its password already created
-    run: Mapping[str, Any] = field(default_factory=dict)  # this run's own (a backup's folder, its id, ...)
+    backup: BackupRun | None = None  # a backup, restore or drill's own inputs
     python: str = sys.executable  # the venv's: the roles' check commands run in it
     uid: int = 0  # the dokku user's, who a restore hands the folders to while it writes
 
@@ -127,7 +128,7 @@ def gather(
     release: Release,
     resolved: Resolved,
     state: State,
-    run: Mapping[str, Any] | None = None,
+    backup: BackupRun | None = None,
 ) -> Inputs:
     """Read what the plan needs, once; the one thing that must exist first is created here, before planning:
     the database password of a server-backend app (kept in the settings, so it is part of the skip key too)."""
@@ -147,7 +148,7 @@ def gather(
         dns=dns_config(store, app),
         acme=acme_config(store, app),
         database=database_for(store, app, spec, state.database),
-        run=run or {},
+        backup=backup,
         uid=os.getuid(),
     )
 
@@ -199,7 +200,7 @@ def _backups_role(inputs: Inputs) -> BackupsRole | None:
         for s in spec.get("storage", [])
         for entry in [storage_entry(app, s["name"])]
     )
-    if inputs.phase not in BACKUPS_ACTIONS or (database is None and not storage):
+    if inputs.phase not in BACKUPS_ACTIONS or inputs.backup is None or (database is None and not storage):
         return None
     return BackupsRole(
         action=inputs.phase,
@@ -207,7 +208,7 @@ def _backups_role(inputs: Inputs) -> BackupsRole | None:
         storage=storage,
         storage_chown=storage_chown(spec, inputs.state),
         dokku_uid=inputs.uid,
-        **inputs.run,
+        run=inputs.backup,
     )
 
 
@@ -286,16 +287,19 @@ def _dns_role(dns: Dns, domains: list[str], state: State) -> DnsRole:
         if dns.ipv6:
             wanted.append({"record": f"{domain}.", "zone": zone, "type": "AAAA", "value": dns.ipv6})
     keys = {(r["record"], r["type"]) for r in wanted}
-    return DnsRole(
-        server=dns.server,
-        port=dns.port,
-        key_name=dns.key_name,
-        key_algorithm=dns.algorithm,
-        key_secret=dns.secret,
-        ttl=dns.ttl,
-        records=tuple(wanted),
-        absent=tuple(r for r in state.dns if (r["record"], r["type"]) not in keys),
-    )
+    absent = tuple(r for r in state.dns if (r["record"], r["type"]) not in keys)
+    return DnsRole(**_dns_update(dns), ttl=dns.ttl, records=tuple(wanted), absent=absent)
+
+
+def _dns_update(dns: Dns) -> dict[str, Any]:
+    """How the dns role, and the tls role for dns-01, reach the DNS server (RFC 2136 updates signed with TSIG)."""
+    return {
+        "server": dns.server,
+        "port": dns.port,
+        "key_name": dns.key_name,
+        "key_algorithm": dns.algorithm,
+        "key_secret": dns.secret,
+    }
 
 
 def _tls_role(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: Dns | None) -> TlsRole:
@@ -314,15 +318,8 @@ def _tls_role(dokku: Dokku, app: str, domains: list[str], acme: Acme, dns: Dns |
     )
     if acme.challenge != "dns-01" or dns is None:  # the role reads the DNS key for dns-01 only
         return role
-    return replace(
-        role,
-        dns_server=dns.server,
-        dns_port=dns.port,
-        dns_key_name=dns.key_name,
-        dns_key_algorithm=dns.algorithm,
-        dns_key_secret=dns.secret,
-        dns_zones={d: dns.zone_of(d) or "" for d in domains},
-    )
+    zones = {d: dns.zone_of(d) or "" for d in domains}
+    return replace(role, **{f"dns_{key}": value for key, value in _dns_update(dns).items()}, dns_zones=zones)
 
 
 def make_plan(inputs: Inputs) -> Plan:

@@ -5,7 +5,7 @@ not passed, so the role's own default applies; secrets stay out of repr()."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar
 
 Record = Mapping[str, Any]
@@ -16,10 +16,19 @@ class RoleInputs:
     role: ClassVar[str]  # the role's name, and the prefix of its variables
 
     def variables(self, app: str) -> dict[str, Any]:
-        """The role's variables as it reads them ({role}_{field}), in JSON's types."""
-        passed = {f.name: getattr(self, f.name) for f in fields(self)}
-        named = {f"{self.role}_{name}": _plain(value) for name, value in passed.items() if value is not None}
-        return {f"{self.role}_app": app, **named}
+        """The role's variables as it reads them ({role}_{field}, a part's fields too), in JSON's types."""
+        return {f"{self.role}_app": app, **_named(self.role, self)}
+
+
+def _named(prefix: str, value: object) -> dict[str, Any]:
+    named: dict[str, Any] = {}
+    for f in fields(value):  # type: ignore[arg-type]  # a dataclass instance
+        part = getattr(value, f.name)
+        if is_dataclass(part):
+            named.update(_named(prefix, part))
+        elif part is not None:
+            named[f"{prefix}_{f.name}"] = _plain(part)
+    return named
 
 
 def _plain(value: object) -> object:
@@ -128,6 +137,20 @@ class MonitoringRole(RoleInputs):
 
 
 @dataclass(frozen=True)
+class BackupRun:
+    """A backup, restore or drill's own part of the backups role's inputs (backups.py makes it)."""
+
+    id: str  # the backup's
+    restic_env: Mapping[str, str] = field(repr=False)  # how to reach the repository, as restic.Repository runs it
+    restic_flags: Sequence[str]
+    timeout: int
+    snapshots: Record = field(default_factory=dict)  # a restore's or drill's: the backup's snapshot of each part
+    dir: str | None = None  # a backup's: where the dumps are written, with its time and release
+    time: str | None = None
+    release: str | None = None
+
+
+@dataclass(frozen=True)
 class BackupsRole(RoleInputs):
     role = "backups"
     action: str  # backup, restore or drill
@@ -135,12 +158,4 @@ class BackupsRole(RoleInputs):
     storage: Sequence[Record]  # name, entry, path
     storage_chown: str  # a restore takes the folders back for dokku, then hands them to this user
     dokku_uid: int
-    # the run's own, from backups.py
-    id: str
-    restic_env: Mapping[str, str] = field(repr=False)
-    restic_flags: Sequence[str]
-    timeout: int
-    snapshots: Record
-    dir: str | None = None  # a backup's: where the dumps are written, with its time and release
-    time: str | None = None
-    release: str | None = None
+    run: BackupRun

@@ -17,9 +17,9 @@ from conftest import EXAMPLE, REPO
 
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging.validate import validate_tree
-from ansible_dokku_deploy.plan import PHASE_ROLES, gather, make_plan
+from ansible_dokku_deploy.plan import BACKUPS_ACTIONS, PHASE_ROLES, gather, make_plan
 from ansible_dokku_deploy.resolve import Resolved
-from ansible_dokku_deploy.roles import RoleInputs
+from ansible_dokku_deploy.roles import BackupRun, RoleInputs
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Staging
 from ansible_dokku_deploy.state import Phase, State
@@ -62,15 +62,12 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, 
         resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
         for phase in PHASE_ROLES:
             extra = None
-            if phase in (
-                Phase.BACKUP,
-                Phase.RESTORE,
-                Phase.DRILL,
-            ):  # what backups.py adds: the backup, and Repository.role_inputs
-                extra = {"id": "b", "restic_env": {}, "restic_flags": [], "timeout": 60, "snapshots": {}}
-                extra |= {"dir": "/tmp/b", "time": "t", "release": "r"} if phase == Phase.BACKUP else {}
+            if phase in BACKUPS_ACTIONS:  # what backups.py adds: the backup, and Repository.role_inputs
+                extra = BackupRun(id="b", restic_env={}, restic_flags=[], timeout=60)
+                if phase == Phase.BACKUP:
+                    extra = dataclasses.replace(extra, dir="/tmp/b", time="t", release="r")
             state = State(root / app / "state.json", database={"engine": "postgres"} if phase == Phase.DESTROY else {})
-            plan = make_plan(gather(dokku, app, phase, release=release, resolved=resolved, state=state, run=extra))
+            plan = make_plan(gather(dokku, app, phase, release=release, resolved=resolved, state=state, backup=extra))
             for role in plan.roles:
                 passed = {k: v for k, v in plan.variables.items() if k.startswith(f"{role}_")}
                 inputs.setdefault(role, []).append(passed)
@@ -81,20 +78,28 @@ def test_every_role_has_a_typed_value() -> None:
     assert sorted(TYPED) == ROLES
 
 
+def _typed_fields(kind: type) -> dict[str, tuple[dataclasses.Field[Any], Any]]:
+    """A value's fields with their types, a part's (a dataclass-typed field) in its place."""
+    hints, found = typing.get_type_hints(kind), {}
+    for f in dataclasses.fields(kind):
+        if dataclasses.is_dataclass(hints[f.name]):
+            found |= _typed_fields(hints[f.name])
+        else:
+            found[f.name] = (f, hints[f.name])
+    return found
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_the_typed_value_declares_what_the_spec_declares(role: str) -> None:
-    spec, kind = _spec(role), TYPED[role]
-    hints = typing.get_type_hints(kind)
-    fields = {f"{role}_{f.name}": f for f in dataclasses.fields(kind)}
+    spec = _spec(role)
+    fields = {f"{role}_{name}": typed for name, typed in _typed_fields(TYPED[role]).items()}
     assert sorted(fields) == sorted(set(spec) - {f"{role}_app"}), "the value's fields are the spec's inputs"
-    for name, f in fields.items():
-        hint = hints[f.name]
-        optional = typing.get_origin(hint) is types.UnionType and type(None) in typing.get_args(hint)
-        if optional:
+    for name, (f, annotated) in fields.items():
+        hint = annotated
+        if typing.get_origin(hint) is types.UnionType and type(None) in typing.get_args(hint):
             hint = next(a for a in typing.get_args(hint) if a is not type(None))
-            assert "default" in spec[name], f"{name} may be left out, so the role needs a default"
-        else:
-            assert f.default is dataclasses.MISSING, f"{name}: the plan always passes it, no default of its own"
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            assert "default" in spec[name], f"{name} may be left out or left empty, so the role needs a default"
         base = typing.get_origin(hint) or hint
         assert spec[name].get("type", "str") in ANNOTATED[base], f"{name}: {hint} is not {spec[name].get('type')}"
 
