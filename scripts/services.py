@@ -126,9 +126,30 @@ http {{
   access_log {d}/access.log;
   server_names_hash_bucket_size 128;
   server {{ listen 127.0.0.1:{http} default_server; return 404; }}
+  server {{
+    listen 127.0.0.1:{https} ssl default_server; return 404;
+    ssl_certificate {d}/default.pem; ssl_certificate_key {d}/default.key;
+  }}
   include {apps}/*/nginx.conf;
 }}
 """
+
+
+def nginx_config(folder: Path, apps: Path, http_port: int, user: str) -> int:
+    """Write folder/nginx.conf, serving each APP/nginx.conf under apps, and its default HTTPS server's own
+    certificate; returns the HTTPS port. Both ports are listened on from the start, as 80 and 443 are on a server:
+    a port picked but left free until the first app has a certificate could be taken by another sandbox's Pebble."""
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+        "-subj", "/CN=sandbox nginx default server", "-keyout", str(folder / "default.key"),
+        "-out", str(folder / "default.pem"),
+    )  # fmt: skip
+    (folder / "default.key").chmod(0o600)
+    https_port = free_port()
+    (folder / "nginx.conf").write_text(
+        NGINX_CONF.format(d=folder, http=http_port, https=https_port, apps=apps, user=user)
+    )
+    return https_port
 
 
 def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
@@ -136,10 +157,8 @@ def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
     as Debian's nginx runs (the dokku user reloads it through a root helper, as through Dokku's sudoers rule)."""
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
-    https_port = free_port()
     user = "user www-data;" if os.geteuid() == 0 else ""
-    conf = NGINX_CONF.format(d=folder, http=http_port, apps=root / "home" / "dokku", user=user)
-    (folder / "nginx.conf").write_text(conf)
+    https_port = nginx_config(folder, root / "home" / "dokku", http_port, user)
     log = (folder / "nginx.log").open("w")
     proc = subprocess.Popen(
         ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), *error_log_args("nginx", folder)],
@@ -147,7 +166,8 @@ def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    _wait(lambda: socket.create_connection(("127.0.0.1", http_port), timeout=0.5).close() is None, "nginx")
+    _wait(lambda: all(socket.create_connection(("127.0.0.1", p), timeout=0.5).close() is None
+                      for p in (http_port, https_port)), "nginx")  # fmt: skip
     facts = {"pid": proc.pid, "http": http_port, "https": https_port, "pid_file": str(folder / "nginx.pid")}
     vhosts = root / "var" / "lib" / "dokku" / "data" / "nginx-vhosts"
     vhosts.mkdir(parents=True, exist_ok=True)

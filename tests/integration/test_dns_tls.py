@@ -201,8 +201,8 @@ def test_the_tsig_secret_never_shows(served: Sandbox, tmp_path: Path, command: t
 
 
 def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(served: Sandbox, tmp_path: Path) -> None:
+    import socket
     import ssl
-    import urllib.request
 
     src = make_app(tmp_path, "web", ["web.example.test"])
     served.admit("web")
@@ -217,12 +217,14 @@ def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(ser
     root.write_bytes(services.pebble_roots(facts["pebble"]))
     context = ssl.create_default_context(cafile=str(root))
     https = int(services.load_nginx(served.root)["https"])
-    handler = urllib.request.HTTPSHandler(context=context)
-    opener = urllib.request.build_opener(handler)
-    request = urllib.request.Request(f"https://127.0.0.1:{https}/hi", headers={"Host": "web.example.test"})
-    context.check_hostname = False  # the name is web.example.test, reached at 127.0.0.1; the chain is still verified
-    with opener.open(request, timeout=5) as answer:
-        assert b'"path": "/hi"' in answer.read()
+    # As a browser asks: the name in SNI (which picks the app's certificate) and as Host; chain and name verified
+    with (
+        socket.create_connection(("127.0.0.1", https), timeout=5) as plain,
+        context.wrap_socket(plain, server_hostname="web.example.test") as tls,
+    ):
+        tls.sendall(b"GET /hi HTTP/1.1\r\nHost: web.example.test\r\nConnection: close\r\n\r\n")
+        answer = b"".join(iter(lambda: tls.recv(4096), b""))
+    assert answer.startswith(b"HTTP/1.1 200") and b'"path": "/hi"' in answer
 
 
 def test_the_tsig_secret_is_in_no_file_but_the_plugins_secret_store(served: Sandbox, tmp_path: Path) -> None:

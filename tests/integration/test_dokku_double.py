@@ -150,3 +150,21 @@ def test_a_clone_gets_its_own_domains_and_a_rename_keeps_them(sandbox: Sandbox) 
     assert "demo.example.test" not in sandbox.ok("domains:report", "copy", "--domains-app-vhosts")
     sandbox.ok("apps:rename", "demo", "renamed")
     assert sandbox.ok("domains:report", "renamed", "--domains-app-vhosts").split() == ["demo.example.test"]
+
+
+def test_the_sandbox_nginx_holds_its_https_port_before_any_app_has_a_certificate(sandbox: Sandbox) -> None:
+    """As 443 is on a server: a port picked but not listened on could be taken by another sandbox's service."""
+    import socket
+    import ssl
+
+    import services
+
+    https = int(services.load_nginx(sandbox.root)["https"])
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # its own certificate, for no app's name
+    with (
+        socket.create_connection(("127.0.0.1", https), timeout=5) as plain,
+        context.wrap_socket(plain, server_hostname="nothing.example.test") as tls,
+    ):
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: nothing.example.test\r\nConnection: close\r\n\r\n")
+        assert tls.recv(4096).startswith(b"HTTP/1.1 404")

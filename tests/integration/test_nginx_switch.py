@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,10 +19,7 @@ from ansible_dokku_deploy.health import await_switch, nginx_workers
 @pytest.fixture
 def nginx(tmp_path: Path) -> Iterator[Path]:
     """A real nginx (the sandbox's configuration, one worker) on a free loopback port; yields its pid file."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    (tmp_path / "nginx.conf").write_text(services.NGINX_CONF.format(d=tmp_path, http=port, apps=tmp_path, user=""))
+    services.nginx_config(tmp_path, tmp_path, services.free_port(), user="")
     proc = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")])
     pid_file = tmp_path / "nginx.pid"
     deadline = time.monotonic() + 10
