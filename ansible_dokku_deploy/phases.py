@@ -83,8 +83,11 @@ class _Locked:
             self.state.builder = builder
             self.state.save()
 
-    def inputs_key(self) -> str:
-        return plan_inputs(self.dokku, self.app, self.phase, self.release, self.state)
+    def inputs_key(self, settings: str = "") -> str:
+        """The phase's skip key (state.plan_inputs); settings: the settings' fingerprint as planning read them
+        (empty: as they are now)."""
+        settings = settings or Store(self.dokku).fingerprint(self.app)
+        return plan_inputs(self.dokku, self.phase, self.release, self.state, settings)
 
     def skip(self) -> None:
         output.step(f"ansible-deploy: {self.phase} for {self.app} is unchanged since the last successful run; skipping")
@@ -97,7 +100,7 @@ class _Locked:
         app, phase, state = self.app, self.phase, self.state
         resolved = resolve(self.dokku, app, self.release.path, check_nginx=False)
         gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, backup=backup)
-        settled_by = self.inputs_key()  # after gather: it may have made a password
+        settings = Store(self.dokku).fingerprint(app)  # as planned from: after gather, which may make a password
         plan = make_plan(gathered)
         plain_http = (
             phase == Phase.POST_DEPLOY and resolved.packaging.spec.get("tls") == "acme" and "tls" not in plan.roles
@@ -110,7 +113,7 @@ class _Locked:
             return None
         if may_skip and state.unchanged(plan):
             if not plain_http:  # the warning is said on every deploy: no fast path past it
-                state.settle(phase, settled_by)
+                state.settle(phase, self.inputs_key(settings))
                 state.save()
             self.skip()
             return None
@@ -120,7 +123,9 @@ class _Locked:
         playbooks = ([str(PLAYBOOK)] if plan.roles else []) + list(plan.steps)
         run, outcome = self._run(plan, self.label, playbooks, check=check)
         if not check:
-            state.record(plan, succeeded=outcome.succeeded, inputs="" if plain_http else settled_by)
+            state.record(plan, succeeded=outcome.succeeded)
+            if outcome.succeeded and not plain_http:  # keyed by what the plugin owns now: the next run's view
+                state.settle(phase, self.inputs_key(settings))
             state.save()
         if not outcome.succeeded:
             if plan.on_failure and not check:

@@ -110,7 +110,7 @@ class Inputs:
     release: Release
     packaging: Packaging
     state: State  # what the plugin owns on the server, as the last runs left it
-    settings: Mapping[str, str]  # every setting's computed value for the app
+    settings: Mapping[str, str]  # the computed value for the app of every setting that plans read
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # the vault's settings
     dns: Dns | None = None
     acme: Acme | None = None
@@ -143,7 +143,7 @@ def gather(
         release=release,
         packaging=resolved.packaging,
         state=state,
-        settings={key: store.computed(app, key) for key in SETTINGS},
+        settings={key: store.computed(app, key) for key, setting in SETTINGS.items() if setting.plans},
         secrets=resolved.secrets,
         dns=dns_config(store, app),
         acme=acme_config(store, app),

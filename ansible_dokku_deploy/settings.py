@@ -25,6 +25,7 @@ class Setting:
     per_app: bool = True
     minimum: int = 0
     choices: tuple[str, ...] = ()
+    plans: bool = True  # checks or plans read it, so a change re-runs the phases (False: only how a run goes)
 
     def parse(self, value: str) -> str:
         """The stored form of value, or a DeployError saying what is expected."""
@@ -57,7 +58,7 @@ def _server_backend(engine: str, server: str, port: str, *, admin: str, kind: st
 SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in (
-        Setting("keep-runs", "Run records and logs kept per app", "20", "int", minimum=1),
+        Setting("keep-runs", "Run records and logs kept per app", "20", "int", minimum=1, plans=False),
         Setting(
             "keep-releases",
             "Staged packaging releases kept per app (at least 2: the staged one and the previous one), and releases "
@@ -65,9 +66,10 @@ SETTINGS: dict[str, Setting] = {
             "5",
             "int",
             minimum=2,
+            plans=False,
         ),
-        Setting("lock-timeout", "Seconds a run waits for another run of the same app", "600", "int"),
-        Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int"),
+        Setting("lock-timeout", "Seconds a run waits for another run of the same app", "600", "int", plans=False),
+        Setting("verbosity", "Ansible verbosity (0-4) in the run logs", "0", "int", plans=False),
         Setting(
             "ansible-strategy",
             "How Ansible runs the plugin's tasks: `mitogen` runs a whole run in one Python over a pipe, about twice "
@@ -76,6 +78,7 @@ SETTINGS: dict[str, Setting] = {
             "mitogen",
             choices=("mitogen", "linear"),
             per_app=False,
+            plans=False,
         ),
         Setting("environment", "Which of `env.yml`'s `environments` the app runs (empty: the base)"),
         Setting(
@@ -90,16 +93,24 @@ SETTINGS: dict[str, Setting] = {
         Setting("healthcheck-http-port", "Its HTTP port", "80", "int", minimum=1),
         Setting("healthcheck-https-port", "Its HTTPS port", "443", "int", minimum=1),
         Setting(
-            "healthcheck-timeout", "Seconds a deploy waits for the health path to answer 2xx", "60", "int", minimum=1
+            "healthcheck-timeout",
+            "Seconds a deploy waits for the health path to answer 2xx",
+            "60",
+            "int",
+            minimum=1,
+            plans=False,
         ),
         Setting(
-            "healthcheck-ca-file", "CA bundle trusted for the app's HTTPS in the health check (empty: the system's)"
+            "healthcheck-ca-file",
+            "CA bundle trusted for the app's HTTPS in the health check (empty: the system's)",
+            plans=False,
         ),
         Setting(
             "nginx-pid-file",
             "nginx's pid file: the route check waits until nginx's workers serve the new release",
             "/run/nginx.pid",
             per_app=False,
+            plans=False,
         ),
         Setting(
             "monitoring-targets-dir",
@@ -215,13 +226,29 @@ SETTINGS: dict[str, Setting] = {
             "notify-webhook-url",
             "Where run results are POSTed as JSON (a webhook URL often carries a token, so it is a secret)",
             secret=True,
+            plans=False,
         ),
-        Setting("notify-email-to", "Where run results are mailed, comma-separated (empty: no mail)"),
-        Setting("notify-on", "`failure` (failed runs only) or `always`", "failure", choices=("failure", "always")),
-        Setting("smtp-host", "SMTP server for notification mail", "127.0.0.1", per_app=False),
-        Setting("smtp-port", "Its port", "25", "int", per_app=False, minimum=1),
-        Setting("smtp-from", "Sender address of notification mail", "ansible-deploy@localhost", per_app=False),
-        Setting("notify-timeout", "Seconds one notification may take before it is given up", "10", "int", minimum=1),
+        Setting("notify-email-to", "Where run results are mailed, comma-separated (empty: no mail)", plans=False),
+        Setting(
+            "notify-on",
+            "`failure` (failed runs only) or `always`",
+            "failure",
+            choices=("failure", "always"),
+            plans=False,
+        ),
+        Setting("smtp-host", "SMTP server for notification mail", "127.0.0.1", per_app=False, plans=False),
+        Setting("smtp-port", "Its port", "25", "int", per_app=False, minimum=1, plans=False),
+        Setting(
+            "smtp-from", "Sender address of notification mail", "ansible-deploy@localhost", per_app=False, plans=False
+        ),
+        Setting(
+            "notify-timeout",
+            "Seconds one notification may take before it is given up",
+            "10",
+            "int",
+            minimum=1,
+            plans=False,
+        ),
     )
 }
 
@@ -324,11 +351,14 @@ class Store:
         return int(self.computed(app, key))
 
     def fingerprint(self, app: str) -> str:
-        """Every value the app's checks and plans can read: its settings, the global ones, and the content of the
-        files they name (*-file keys, such as an admin password file). Equal fingerprints, equal inputs."""
+        """Every value the app's checks and plans can read: its settings and the global ones the registry says they
+        read (`plans`), the plugin's own (a database password), and the content of the files they name (*-file
+        keys, such as an admin password file). Equal fingerprints, equal inputs."""
         h = hashlib.sha256()
         for scope in (app, GLOBAL):
             for key, value in sorted(self._values(scope).items()):
+                if key in SETTINGS and not SETTINGS[key].plans:
+                    continue
                 h.update(f"{scope}\0{key}\0{value}\0".encode())
                 if key.endswith("-file") and value:
                     try:

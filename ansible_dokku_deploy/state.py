@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from ansible_dokku_deploy import __version__
 from ansible_dokku_deploy.dokku import Dokku
-from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, write_private
 
 if TYPE_CHECKING:
@@ -73,8 +72,9 @@ class State:
         """Remember that these inputs make the last successful run's plan again."""
         self.phases.setdefault(phase, {})["inputs"] = inputs
 
-    def record(self, plan: Plan, *, succeeded: bool, inputs: str = "") -> None:
-        self.phases[plan.phase] = {"fingerprint": plan.fingerprint, "inputs": inputs} if succeeded else {}
+    def record(self, plan: Plan, *, succeeded: bool) -> None:
+        """What a run of the plan leaves: its fingerprint (not yet settled: see settle) and what it owns."""
+        self.phases[plan.phase] = {"fingerprint": plan.fingerprint} if succeeded else {}
         if plan.phase == Phase.PRE_DEPLOY:
             owned = plan.owned
             if not succeeded:  # it may have set some before failing: own them all, so the next run removes extras
@@ -95,15 +95,16 @@ class State:
 STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups", "builder")
 
 
-def plan_inputs(dokku: Dokku, app: str, phase: Phase, release: Release, state: State) -> str:
-    """A fingerprint of everything plan.gather reads: the release, every setting (and file) it may consult, what the
-    plugin owns on the server, the plugin's version and paths. Equal inputs make equal plans, so a phase whose
-    inputs are settled skips without decrypting the vault or planning (the no-op redeploy's fast path)."""
+def plan_inputs(dokku: Dokku, phase: Phase, release: Release, state: State, settings: str) -> str:
+    """A fingerprint of everything plan.gather reads: the release, the settings (Store.fingerprint: every one its
+    checks and plans may consult, and the files they name), what the plugin owns on the server, the plugin's
+    version and paths. Equal inputs make equal plans, so a phase whose inputs are settled skips without decrypting
+    the vault or planning (the no-op redeploy's fast path)."""
     owned = {key: getattr(state, key) for key in STATE_KEYS if key != "phases"}
     basis = {
         "phase": phase,
         "digest": release.digest,
-        "settings": Store(dokku).fingerprint(app),
+        "settings": settings,
         "owned": owned,
         "version": __version__,
         "paths": [sys.executable, str(dokku.root), str(dokku.lib_root)],

@@ -146,11 +146,14 @@ def test_a_run_records_what_the_plugin_then_owns_and_a_failed_one_forgets_nothin
     failed.record(plan, succeeded=False)
     assert {"OLD", "GREETING"} <= set(failed.config_keys) and "ansible-deploy-old.conf" in failed.snippets
     assert old in failed.dns and failed.phases["pre-deploy"] == {}
-    state.record(plan, succeeded=True, inputs="i")
+    state.record(plan, succeeded=True)
     assert state.config_keys == ["DEBUG", "GREETING", "WORKERS"]
     assert state.snippets == list(plan.owned.snippets) and old not in state.dns
     assert {(r["record"], r["type"]) for r in state.dns} >= {
         ("hello.example.test.", "A"),
         ("hello.example.test.", "AAAA"),
     }
-    assert state.phases["pre-deploy"] == {"fingerprint": plan.fingerprint, "inputs": "i"}
+    assert state.phases["pre-deploy"] == {"fingerprint": plan.fingerprint}
+    assert not state.settled(Phase.PRE_DEPLOY, ""), "settled only once the run's key is known (phases.py)"
+    state.settle(Phase.PRE_DEPLOY, "i")
+    assert state.settled(Phase.PRE_DEPLOY, "i")

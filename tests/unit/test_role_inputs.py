@@ -8,19 +8,20 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from conftest import EXAMPLE, REPO
+from conftest import EXAMPLE, EXAMPLE_VAULT_PASSWORD, REPO
 
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging.validate import validate_tree
-from ansible_dokku_deploy.plan import BACKUPS_ACTIONS, PHASE_ROLES, gather, make_plan
-from ansible_dokku_deploy.resolve import Resolved
+from ansible_dokku_deploy.plan import BACKUPS_ACTIONS, PHASE_ROLES, Plan, gather, make_plan
+from ansible_dokku_deploy.resolve import Resolved, resolve
 from ansible_dokku_deploy.roles import BackupRun, RoleInputs
-from ansible_dokku_deploy.settings import GLOBAL, Store
+from ansible_dokku_deploy.settings import GLOBAL, SETTINGS, Store
 from ansible_dokku_deploy.staging import Staging
 from ansible_dokku_deploy.state import Phase, State
 
@@ -41,10 +42,8 @@ def _defaults(role: str) -> dict[str, Any]:
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
 
 
-@pytest.fixture(scope="module")
-def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
-    """Each role's inputs in full plans: every capability on, the server backend, DNS, dns-01 ACME, monitoring."""
-    root = tmp_path_factory.mktemp("server")
+def _full_server(root: Path) -> Dokku:
+    """Every capability on: the server backend, DNS, dns-01 ACME, monitoring, custom steps."""
     dokku = Dokku(root / "home", root / "lib")
     store = Store(dokku)
     (root / "pg-password").write_text("admin")
@@ -53,13 +52,21 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, 
         "dns-target-ipv4": "192.0.2.1", "dns-target-ipv6": "2001:db8::1", "acme-directory": "https://ca/dir",
         "acme-challenge": "dns-01", "monitoring-targets-dir": str(root / "targets"), "database-backend": "server",
         "monitoring-rules-dir": str(root / "rules"), "postgres-host": "127.0.0.1",
-        "postgres-admin-password-file": str(root / "pg-password"),
+        "postgres-admin-password-file": str(root / "pg-password"), "vault-password": EXAMPLE_VAULT_PASSWORD,
+        "allow-custom-steps": "true",
     }.items():  # fmt: skip
         store.put(GLOBAL, key, value)
-    inputs: dict[str, list[dict[str, Any]]] = {}
+    return dokku
+
+
+def _every_plan(dokku: Dokku, root: Path, *, check: bool = False) -> Iterator[Plan]:
+    """Each phase's plan for both examples (check: through the push's checks, vault included, as phases do)."""
     for app, source in (("hello", EXAMPLE), ("notes", EXAMPLE.parent / "notes")):
         release = Staging(root / app).stage(validate_tree(source), "rev", keep=5)
-        resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
+        if check:
+            resolved = resolve(dokku, app, release.path, check_nginx=False)
+        else:
+            resolved = Resolved(validate_tree(release.path, check_nginx=False), secrets={"SECRET_KEY": "s"})
         for phase in PHASE_ROLES:
             extra = None
             if phase in BACKUPS_ACTIONS:  # what backups.py adds: the backup, and Repository.role_inputs
@@ -67,11 +74,38 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, 
                 if phase == Phase.BACKUP:
                     extra = dataclasses.replace(extra, dir="/tmp/b", time="t", release="r")
             state = State(root / app / "state.json", database={"engine": "postgres"} if phase == Phase.DESTROY else {})
-            plan = make_plan(gather(dokku, app, phase, release=release, resolved=resolved, state=state, backup=extra))
-            for role in plan.roles:
-                passed = {k: v for k, v in plan.variables.items() if k.startswith(f"{role}_")}
-                inputs.setdefault(role, []).append(passed)
+            yield make_plan(gather(dokku, app, phase, release=release, resolved=resolved, state=state, backup=extra))
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict[str, Any]]]:
+    """Each role's inputs in full plans."""
+    root = tmp_path_factory.mktemp("server")
+    inputs: dict[str, list[dict[str, Any]]] = {}
+    for plan in _every_plan(_full_server(root), root):
+        for role in plan.roles:
+            passed = {k: v for k, v in plan.variables.items() if k.startswith(f"{role}_")}
+            inputs.setdefault(role, []).append(passed)
     return inputs
+
+
+def test_checks_and_plans_read_only_settings_the_skip_key_covers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A setting the registry marks `plans=False` is left out of Store.fingerprint, the skip key's settings part:
+    reading one while checking or planning would let a change to it go unprovisioned."""
+    dokku = _full_server(tmp_path)
+    read: set[str] = set()
+    get = Store.get
+
+    def spy(self: Store, app: str, key: str) -> str:
+        read.add(key)
+        return get(self, app, key)
+
+    monkeypatch.setattr(Store, "get", spy)
+    assert len(list(_every_plan(dokku, tmp_path, check=True))) == 2 * len(PHASE_ROLES)
+    assert {"dns-zones", "vault-password", "database-backend"} <= read  # the spy sees the reads
+    assert sorted(k for k in read if k in SETTINGS and not SETTINGS[k].plans) == []
 
 
 def test_every_role_has_a_typed_value() -> None:
