@@ -35,7 +35,7 @@ from ansible_dokku_deploy.roles import (
     TlsRole,
 )
 from ansible_dokku_deploy.server import Acme, Dns, acme_config, dns_config
-from ansible_dokku_deploy.settings import SETTINGS, Store
+from ansible_dokku_deploy.settings import SETTINGS, Store, is_input
 from ansible_dokku_deploy.staging import Release
 from ansible_dokku_deploy.state import Phase, State
 
@@ -143,7 +143,7 @@ def gather(
         release=release,
         packaging=resolved.packaging,
         state=state,
-        settings={key: store.computed(app, key) for key, setting in SETTINGS.items() if setting.plans},
+        settings={key: store.computed(app, key) for key in SETTINGS if is_input(key)},
         secrets=resolved.secrets,
         dns=dns_config(store, app),
         acme=acme_config(store, app),

@@ -256,6 +256,12 @@ SETTINGS: dict[str, Setting] = {
 DATABASE_PASSWORD = "database-password"  # noqa: S105  # a key, not a password: the plugin keeps an app's own one here
 
 
+def is_input(key: str) -> bool:
+    """Whether the value is an input of checks and plans, and so of the skip key: every setting the registry does
+    not mark `plans=False`, and the plugin's own (its database password)."""
+    return key not in SETTINGS or SETTINGS[key].plans
+
+
 def is_secret(key: str) -> bool:
     """Whether the registry declares the value secret (or it is the plugin's own database password)."""
     return key == DATABASE_PASSWORD or (key in SETTINGS and SETTINGS[key].secret)
@@ -357,7 +363,7 @@ class Store:
         h = hashlib.sha256()
         for scope in (app, GLOBAL):
             for key, value in sorted(self._values(scope).items()):
-                if key in SETTINGS and not SETTINGS[key].plans:
+                if not is_input(key):
                     continue
                 h.update(f"{scope}\0{key}\0{value}\0".encode())
                 if key.endswith("-file") and value:

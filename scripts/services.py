@@ -166,8 +166,13 @@ def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    _wait(lambda: all(socket.create_connection(("127.0.0.1", p), timeout=0.5).close() is None
-                      for p in (http_port, https_port)), "nginx")  # fmt: skip
+
+    def listens() -> bool:
+        for port in (http_port, https_port):
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+
+    _wait(listens, "nginx")
     facts = {"pid": proc.pid, "http": http_port, "https": https_port, "pid_file": str(folder / "nginx.pid")}
     vhosts = root / "var" / "lib" / "dokku" / "data" / "nginx-vhosts"
     vhosts.mkdir(parents=True, exist_ok=True)
