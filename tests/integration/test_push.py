@@ -110,6 +110,20 @@ def test_app_without_env_yml_is_left_alone(sandbox: Sandbox, app_src) -> None:
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-last-run-status").strip() == "none"
 
 
+def test_a_change_only_post_deploy_reads_lets_pre_deploy_skip_on_its_unchanged_plan(sandbox: Sandbox, app_src) -> None:
+    """The early cutoff (README, "Nothing to do, nothing run"): the release changed, so both phases plan again;
+    pre-deploy's plan is the same as before and it skips, post-deploy's step changed and it runs."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    step = app_src / "ansible" / "maintenance.yml"
+    step.write_text(step.read_text().replace("is down for maintenance", "is back soon"))
+    result = sandbox.push("hello", app_src)
+    assert result.returncode == 0, output(result)
+    text = output(result)
+    assert "pre-deploy for hello is unchanged since the last successful run; skipping" in text
+    assert "step maintenance.yml" in text.split("ansible-deploy: post-deploy for hello: ", 1)[1].splitlines()[0]
+    assert "is back soon" in (sandbox.home / "hello" / "maintenance.html").read_text()
+
+
 def test_a_code_only_push_skips_the_checks_until_a_setting_changes(sandbox: Sandbox, app_src) -> None:
     """The no-op fast path (docs/benchmark.md) gives way to any setting the checks and the plans read."""
     edit_env(app_src, environments={"staging": {"env": {"GREETING": "from staging"}}})
