@@ -119,7 +119,7 @@ def _error_line(stdout: str) -> str:
     return ""
 
 
-def _strategy(name: str) -> dict[str, str]:
+def strategy_env(name: str) -> dict[str, str]:
     """Ansible's settings for the strategy: Mitogen's runs every task in one Python over a pipe instead of a new
     process per task (ansible-core no longer promises third-party strategies work: linear stays a setting away)."""
     if name != "mitogen":
@@ -161,7 +161,7 @@ def run_playbook(
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
             "ANSIBLE_DEPRECATION_WARNINGS": "0",
             "PGCONNECT_TIMEOUT": "10",  # libpq (modules, pg_dump) waits for a silent server this long, not forever
-            **_strategy(strategy),
+            **strategy_env(strategy),
         }
         progress = _Progress(show_diff=check)
         result = ansible_runner.run(

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
+from ansible_dokku_deploy.runner import strategy_env
+
 SCENARIOS = sorted(p.name for p in (REPO / "molecule").iterdir() if (p / "molecule.yml").exists())
 
 
@@ -30,6 +32,7 @@ def test_scenario(scenario: str, tmp_path: Path) -> None:
         "ANSIBLE_NOCOLOR": "1",
         "NO_COLOR": "1",
         "ANSIBLE_DEPLOY_RUN_ID": f"-{os.getpid()}",  # runs of the suite side by side get their own sandboxes
+        **strategy_env("mitogen"),  # the strategy the plugin's runs use by default (its setting ansible-strategy)
     }
     result = subprocess.run(
         [str(venv_bin / "molecule"), "test", "-s", scenario],
