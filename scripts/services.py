@@ -535,25 +535,36 @@ def load(root: Path) -> dict[str, dict[str, object]]:
 
 
 def _alive(pid: int) -> bool:
+    """Running: a zombie has stopped (it holds no ports), though it stays until its parent reaps it, which not
+    every init does."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
         return False
-    return True
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether any process of the group is still running (zombies aside)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def stop(pid: int) -> None:
-    """SIGTERM to the server's process group, SIGKILL when it is still there 2 s later (SeaweedFS's master
-    outlives a SIGTERM of its own process)."""
+    """SIGTERM to the server's process group, SIGKILL to what is still running of it 2 s later (SeaweedFS's
+    master outlives a SIGTERM of its own process); back once nothing of it runs."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)
         except ProcessLookupError:
             return
         for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _group_running(pid):
                 return
             time.sleep(0.02)
 
