@@ -11,7 +11,6 @@ from double import apps, config, deploy, nginx, plugins, proxy, services
 from double.env import VERSION, Env, Fail, warn
 
 CORE = {**apps.COMMANDS, **config.COMMANDS, **proxy.COMMANDS, **deploy.COMMANDS, **nginx.COMMANDS, **services.COMMANDS}
-ROOT_COMMANDS = ("plugin:",)  # run as root; everything else re-execs as the dokku user
 
 
 def _global_flags(args: list[str]) -> list[str]:
@@ -82,38 +81,6 @@ def _export_environment() -> Env:
     return Env(root, lib_root)
 
 
-def _become_dokku(argv: list[str]) -> None:
-    """`sudo -u dokku -E -H dokku …` for every command but plugin:*, when run as root and the user exists."""
-    if os.geteuid() != 0 or (argv and argv[0].startswith(ROOT_COMMANDS)):
-        return
-    try:
-        pwd.getpwnam("dokku")
-    except KeyError:
-        return
-    for name in ("DOKKU_PID", "TMP", "TMPDIR", "TEMP", "TEMPDIR"):
-        os.environ.pop(name, None)
-    os.environ["SSH_USER"] = "root"
-    home = os.environ.get("DOKKU_ROOT") or "/home/dokku"
-    script = str(Path(__file__).resolve().parent.parent / "dokku")
-    os.execvp(  # noqa: S606  # re-exec as the dokku user, like Dokku's sudo -u dokku -E -H
-        "runuser",
-        [
-            "runuser",
-            "-u",
-            "dokku",
-            "-m",
-            "--",
-            "env",
-            f"HOME={home}",
-            "USER=dokku",
-            "LOGNAME=dokku",
-            sys.executable,
-            script,
-            *argv,
-        ],
-    )
-
-
 def _help(env: Env) -> int:
     print("Usage: dokku [--quiet|--trace|--force] COMMAND <app> [command-specific-options]\n")
     print(
@@ -168,7 +135,6 @@ def dispatch(env: Env, args: list[str]) -> int:
 def main(argv: list[str]) -> int:
     _inherit_global_flags(argv)
     args = _global_flags(list(argv))
-    _become_dokku(argv)
     env = _export_environment()
     plugins.trace(command=args[0] if args else "help")
     try:
