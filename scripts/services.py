@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the plugin's package, on any Python 3
@@ -509,23 +510,40 @@ def load_nginx(root: Path) -> dict[str, object]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def up(root: Path) -> dict[str, dict[str, object]]:
-    """BIND and Pebble; Pebble checks http-01 answers on the sandbox nginx's "port 80"."""
-    services = _folder(root)
-    nginx = nginx_up(root)
+def _acme_chain(services: Path, nginx: dict[str, object]) -> dict[str, dict[str, object]]:
+    """BIND, then Pebble (it resolves through BIND and checks http-01 answers on nginx), then Prometheus (it
+    trusts Pebble's root)."""
     bind = start_bind(services / "bind")
     pebble = start_pebble(services / "pebble", int(bind["port"]), int(nginx["http"]))  # type: ignore[call-overload]
     (services / "pebble" / "root.pem").write_bytes(pebble_roots(pebble))
     (services / "pebble" / "root.pem").chmod(0o644)
-    prometheus = start_prometheus(services / "prometheus", services / "pebble" / "root.pem")
-    postgres, mariadb = start_postgres(services / "postgres"), start_mariadb(services / "mariadb")
-    double_backing(root, "postgres", postgres)
-    double_backing(root, "mysql", mariadb)
-    s3 = start_seaweedfs(services / "seaweedfs")
-    facts = {"bind": bind, "pebble": pebble, "prometheus": prometheus, "postgres": postgres, "mariadb": mariadb,
-             "s3": s3}  # fmt: skip
+    return {"bind": bind, "pebble": pebble,
+            "prometheus": start_prometheus(services / "prometheus", services / "pebble" / "root.pem")}  # fmt: skip
+
+
+def up(root: Path) -> dict[str, dict[str, object]]:
+    """Every server, side by side where one does not need another; what started is in services.json even when
+    another failed to start (so that `down` stops it), and the first failure is raised."""
+    services = _folder(root)
+    nginx = nginx_up(root)
+    with ThreadPoolExecutor() as pool:
+        starts = {
+            "acme": pool.submit(_acme_chain, services, nginx),
+            "postgres": pool.submit(start_postgres, services / "postgres"),
+            "mariadb": pool.submit(start_mariadb, services / "mariadb"),
+            "s3": pool.submit(start_seaweedfs, services / "seaweedfs"),
+        }
+    failures = [start.exception() for start in starts.values() if start.exception()]
+    facts: dict[str, dict[str, object]] = {}
+    for name, start in starts.items():
+        if not start.exception():
+            facts.update(start.result() if name == "acme" else {name: start.result()})
     (services / "services.json").write_text(json.dumps(facts))
     (services / "services.json").chmod(0o600)
+    if failures:
+        raise failures[0]
+    double_backing(root, "postgres", facts["postgres"])
+    double_backing(root, "mysql", facts["mariadb"])
     return facts
 
 
