@@ -7,7 +7,7 @@ import os
 import pwd
 import stat
 
-from conftest import Sandbox
+from conftest import Sandbox, fixed_port
 
 
 def test_version_and_unknown_commands(sandbox: Sandbox) -> None:
@@ -80,19 +80,21 @@ def test_a_push_to_another_branch_does_not_deploy(sandbox: Sandbox, app_src) -> 
 
 def test_a_published_port_needs_zero_downtime_off_as_docker_would(sandbox: Sandbox, app_src) -> None:
     assert sandbox.push("hello", app_src).returncode == 0
-    sandbox.ok("docker-options:add", "hello", "deploy", "-p 127.0.0.1:45122:45123")
+    host = fixed_port()
+    publish = f"-p 127.0.0.1:{host}:{host + 1}"
+    sandbox.ok("docker-options:add", "hello", "deploy", publish)
     options = sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")
-    assert options.count("-p 127.0.0.1:45122:45123") == 1
+    assert options.count(publish) == 1
     refused = sandbox.dokku("ps:restart", "hello")  # the running container holds the host port
-    assert refused.returncode == 1 and "Bind for 0.0.0.0:45122 failed: port is already allocated" in refused.stderr
+    assert refused.returncode == 1 and f"Bind for 0.0.0.0:{host} failed: port is already allocated" in refused.stderr
     assert sandbox.ok("checks:report", "hello", "--checks-disabled-list").strip() == "none"
     sandbox.ok("checks:disable", "hello")
     assert sandbox.ok("checks:report", "hello", "--checks-disabled-list").strip() == "_all_"
     restarted = sandbox.dokku("ps:restart", "hello")
-    assert restarted.returncode == 0 and "Zero downtime is disabled" in restarted.stdout
-    sandbox.ok("docker-options:remove", "hello", "deploy", "-p 127.0.0.1:45122:45123")
+    assert restarted.returncode == 0 and "Zero downtime is disabled" in restarted.stdout, restarted.stderr
+    sandbox.ok("docker-options:remove", "hello", "deploy", publish)
     sandbox.ok("checks:enable", "hello")
-    assert "-p 127.0.0.1:45122:45123" not in sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")
+    assert publish not in sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")
 
 
 def test_storage_entries_are_dokkus_json_idempotent_and_owned_by_dokku(sandbox: Sandbox) -> None:
