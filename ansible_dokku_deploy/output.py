@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 MASK = "********"
 _secrets: set[str] = set()
 _progress_to_stderr = False
+_thread = threading.local()  # .held: the lines a thread working alongside says later
 
 
 def register_secret(value: str) -> None:
@@ -30,8 +34,44 @@ def quiet() -> bool:
 
 
 def _emit(stream: TextIO, prefix: str, message: str) -> None:
-    stream.writelines(f"{prefix}{line}\n" for line in redact(message).splitlines() or [""])
+    lines = [f"{prefix}{line}\n" for line in redact(message).splitlines() or [""]]
+    held = getattr(_thread, "held", None)
+    if held is not None:
+        held.append((stream, lines))
+        return
+    stream.writelines(lines)
     stream.flush()
+
+
+@contextlib.contextmanager
+def alongside(work: Callable[[], None] | None) -> Iterator[None]:
+    """Run work in a thread while the block runs (a slow side task beside an Ansible run); what it says is held
+    back and said once both are done, so it never lands in the middle of the run's progress. Its failure is
+    raised then, unless the block failed first."""
+    if work is None:
+        yield
+        return
+    held: list[tuple[TextIO, list[str]]] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        _thread.held = held
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001  # raised again in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="alongside", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+        for stream, lines in held:
+            stream.writelines(lines)
+            stream.flush()
+    if failed:
+        raise failed[0]
 
 
 def progress_to_stderr() -> None:

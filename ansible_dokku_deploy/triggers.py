@@ -129,14 +129,21 @@ def post_deploy(app: str, *_: str) -> None:
     release = staging.current()
     if release is not None:
         staging.mark_deployed(release, keep=Store(dokku).computed_int(app, "keep-releases"))
-    run_phase(dokku, app, Phase.POST_DEPLOY)
+    with output.alongside(_repository_check(dokku, app, release)):
+        run_phase(dokku, app, Phase.POST_DEPLOY)
     if release is not None:
-        if staged_packaging(dokku, app, release).spec.get("backups"):
-            from ansible_dokku_deploy import backups  # noqa: PLC0415
-
-            backups.check_repository(dokku, app)
         with _reported_check(dokku, app, release, "health-check"):
             health.verify(dokku, app, staged_packaging(dokku, app, release), release.id)
+
+
+def _repository_check(dokku: Dokku, app: str, release: Release | None) -> Callable[[], None] | None:
+    """For an app with backups, the check of its backup repository: restic derives the repository's key on every
+    open (about a second, three to create one), so it runs alongside the post-deploy run, not after it."""
+    if release is None or not staged_packaging(dokku, app, release).spec.get("backups"):
+        return None
+    from ansible_dokku_deploy import backups  # noqa: PLC0415
+
+    return lambda: backups.check_repository(dokku, app)
 
 
 @contextlib.contextmanager
