@@ -7,6 +7,7 @@ its facts (ports, pid, TSIG secret) in ROOT/services/NAME/service.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -51,9 +52,16 @@ ns  IN A   127.0.0.1
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free loopback port for a server to bind later, picked at random below the kernel's ephemeral range:
+    bind(0) and every outgoing connection draw from that range, so a port found free there can be taken before
+    the server binds it (the `Bind ... failed` of a busy machine). Below it, only other picks like this compete."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(200):
+        port = 10000 + secrets.randbelow(low - 10000)
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port))
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _wait(check, what: str, seconds: float = 15.0) -> None:  # noqa: ANN001

@@ -203,18 +203,6 @@ def silent_server() -> Iterator[int]:
         yield tcp.getsockname()[1]
 
 
-def fixed_port() -> int:
-    """A free loopback port below the kernel's ephemeral range, for a port a test must name in advance (Docker's
-    `-p HOST:CONTAINER`): a server that asks for any free port is never given one from there, so it stays free
-    however busy the machine is (a port from the ephemeral range could go to another test's server meanwhile)."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for port in range(low - 1, 1024, -1):
-        with socket.socket() as probe, contextlib.suppress(OSError):
-            probe.bind(("127.0.0.1", port))
-            return port
-    raise RuntimeError("no free port below the ephemeral range")
-
-
 def output(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout + result.stderr
 

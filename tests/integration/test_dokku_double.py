@@ -7,7 +7,8 @@ import os
 import pwd
 import stat
 
-from conftest import Sandbox, fixed_port
+import services
+from conftest import Sandbox
 
 
 def test_version_and_unknown_commands(sandbox: Sandbox) -> None:
@@ -80,7 +81,7 @@ def test_a_push_to_another_branch_does_not_deploy(sandbox: Sandbox, app_src) -> 
 
 def test_a_published_port_needs_zero_downtime_off_as_docker_would(sandbox: Sandbox, app_src) -> None:
     assert sandbox.push("hello", app_src).returncode == 0
-    host = fixed_port()
+    host = services.free_port()
     publish = f"-p 127.0.0.1:{host}:{host + 1}"
     sandbox.ok("docker-options:add", "hello", "deploy", publish)
     options = sandbox.ok("docker-options:report", "hello", "--docker-options-deploy")

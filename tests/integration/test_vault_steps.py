@@ -6,6 +6,7 @@ import shutil
 import socket
 from pathlib import Path
 
+import services
 from conftest import REPO, Sandbox, dokku_secret_stores, edit_env, output
 
 EXAMPLES = REPO / "examples"
@@ -110,12 +111,6 @@ def test_on_failure_steps_run_when_a_phase_fails(sandbox: Sandbox, app_src: Path
     assert "on-failure" in sandbox.ok("ansible-deploy:history", "hello")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _ssh_banner(port: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
         return conn.recv(64)
@@ -124,7 +119,7 @@ def _ssh_banner(port: int) -> bytes:
 def test_a_custom_step_passes_the_hosts_ssh_port_to_a_gitea_style_app(sandbox: Sandbox, tmp_path: Path) -> None:
     src = tmp_path / "forge"
     shutil.copytree(EXAMPLES / "forge", src)
-    listen, published = _free_port(), _free_port()
+    listen, published = services.free_port(), services.free_port()
     edit_env(src, env={"SSH_DOMAIN": "forge.example.test", "SSH_LISTEN_PORT": listen, "SSH_PORT": published})
     first = sandbox.push("forge", src)
     assert first.returncode == 0, output(first)
