@@ -120,16 +120,10 @@ def _error_line(stdout: str) -> str:
 
 
 def strategy_env(name: str) -> dict[str, str]:
-    """Ansible's settings for the strategy: Mitogen's runs every task in one Python over a pipe instead of a new
-    process per task (ansible-core no longer promises third-party strategies work: linear stays a setting away)."""
-    if name != "mitogen":
-        return {"ANSIBLE_STRATEGY": "linear"}
-    import ansible_mitogen  # noqa: PLC0415  # only where it runs
-
-    return {
-        "ANSIBLE_STRATEGY_PLUGINS": str(Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"),
-        "ANSIBLE_STRATEGY": "mitogen_linear",
-    }
+    """Ansible's setting for the strategy: Mitogen's runs every task in one Python over a pipe instead of a new
+    process per task, through the collection's mitogen_linear, which leaves CPU placement to the kernel
+    (ansible-core no longer promises third-party strategies work: linear stays a setting away)."""
+    return {"ANSIBLE_STRATEGY": "dokku_deploy.dokku.mitogen_linear" if name == "mitogen" else "linear"}
 
 
 def run_playbook(

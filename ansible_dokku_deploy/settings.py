@@ -73,7 +73,8 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "ansible-strategy",
             "How Ansible runs the plugin's tasks: `mitogen` runs a whole run in one Python over a pipe, about twice "
-            "as fast; `linear` is Ansible's own, a process per task, for when Mitogen misbehaves (ansible-core does "
+            "as fast (Mitogen's strategy, without its CPU pinning: the tasks' programs may use every CPU); "
+            "`linear` is Ansible's own, a process per task, for when Mitogen misbehaves (ansible-core does "
             "not promise third-party strategies work: docs/benchmark.md)",
             "mitogen",
             choices=("mitogen", "linear"),
