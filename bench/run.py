@@ -157,7 +157,8 @@ def per_task(tmp: Path, runs: int) -> dict[str, dict[str, list[float]]]:
     tasks, a module that does almost nothing, less a run of none, over TASKS) and per run (a run of one `stat`: the
     start, the strategy's set-up, its first connection and the exit, which every run pays however small)."""
     sys.path.insert(0, str(REPO))
-    from ansible_dokku_deploy.runner import strategy_env  # noqa: PLC0415  # the plugin's settings, not a copy
+    from ansible_dokku_deploy import COLLECTIONS_PATH  # noqa: PLC0415  # the plugin's settings, not a copy
+    from ansible_dokku_deploy.runner import strategy_env  # noqa: PLC0415
 
     def playbook(n: int) -> Path:
         path = tmp / f"tasks-{n}.yml"
@@ -166,19 +167,27 @@ def per_task(tmp: Path, runs: int) -> dict[str, dict[str, list[float]]]:
             {"name": "Nothing", "ansible.builtin.meta": "noop"}]}]))  # fmt: skip
         return path
 
+    def runs_at_once(env: dict[str, str], n: int, count: int = 1) -> float:
+        """Wall time of count runs of n tasks started together."""
+        argv = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                "-e", f"ansible_python_interpreter={sys.executable}", str(playbook(n))]  # fmt: skip
+        started = time.monotonic()
+        procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for _ in range(count)]  # fmt: skip
+        if any(p.wait() for p in procs):
+            sys.exit(f"a run of {n} tasks failed")
+        return time.monotonic() - started
+
     costs: dict[str, dict[str, list[float]]] = {}
     for strategy in ("mitogen", "linear"):
-        env = {**os.environ, **strategy_env(strategy), "ANSIBLE_HOME": str(tmp / "ansible"), "ANSIBLE_NOCOLOR": "1"}
+        env = {**os.environ, **strategy_env(strategy), "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
+               "ANSIBLE_HOME": str(tmp / "ansible"), "ANSIBLE_NOCOLOR": "1"}  # fmt: skip
         for _ in range(runs):
-            took = {}
-            for n in (0, 1, TASKS):
-                started = time.monotonic()
-                subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c",
-                                "local", "-e", f"ansible_python_interpreter={sys.executable}", str(playbook(n))],
-                               env=env, check=True, capture_output=True)  # fmt: skip
-                took[n] = time.monotonic() - started
+            took = {n: runs_at_once(env, n) for n in (0, 1, TASKS)}
             costs.setdefault(strategy, {}).setdefault("task", []).append((took[TASKS] - took[0]) / TASKS)
             costs[strategy].setdefault("run", []).append(took[1])
+            costs[strategy].setdefault("alone", []).append(took[TASKS])
+            costs[strategy].setdefault("two", []).append(runs_at_once(env, TASKS, count=2))
     return costs
 
 
@@ -300,6 +309,10 @@ def table(results: dict[str, Any], runs: int) -> str:
     fixed = {strategy: median(costs["run"]) for strategy, costs in results["per_task"].items()}
     rows.append(("Ansible's cost of the smallest run (one `stat` task, start to exit), seconds", "",
                  _joined(fixed, "{:.2f}")))  # fmt: skip
+    pairs = {strategy: f"{median(costs['two']):.2f} against {median(costs['alone']):.2f}"
+             for strategy, costs in results["per_task"].items()}  # fmt: skip
+    rows.append((f"two runs of {TASKS} `stat` tasks started together, against one run alone, seconds",
+                 "", _joined(pairs)))  # fmt: skip
     rows += [
         ("1,000 settings + 100 domains: config:import, domains:set commands", "1, 1",
          f"{large_writes['config:import']}, {large_writes['domains:set']}"),
