@@ -1,4 +1,5 @@
-"""Each dokku_deploy.dokku module: check mode changes nothing, apply changes, a second apply changes nothing."""
+"""Each dokku_deploy.dokku module: check mode changes nothing, apply changes, a second apply changes nothing; and
+the collection's strategy."""
 
 from __future__ import annotations
 
@@ -13,13 +14,35 @@ import pytest
 from conftest import Sandbox
 
 from ansible_dokku_deploy import COLLECTIONS_PATH
+from ansible_dokku_deploy.runner import strategy_env
+
+
+def ansible(private: Path, events: Callable[[dict[str, Any]], bool], env: dict[str, str], **what: str) -> Any:
+    """One ansible-runner run on localhost as the plugin's runs are made (its collections, this venv's Python):
+    a module (module=, module_args=) or a playbook (playbook=, in private/project)."""
+    import ansible_runner
+
+    return ansible_runner.run(
+        private_data_dir=str(private),
+        inventory={
+            "all": {
+                "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+            }
+        },
+        envvars={
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
+            "ANSIBLE_HOME": str(private / "home"),
+            **env,
+        },
+        event_handler=events,
+        quiet=True,
+        **what,
+    )
 
 
 def module(sandbox: Sandbox, name: str, args: dict[str, Any], *, check: bool = False) -> dict[str, Any]:
     """Run one module on localhost through ansible-runner (as the plugin does) and return its result."""
-    import ansible_runner
-
-    venv_bin = Path(sys.executable).parent
     results: list[dict[str, Any]] = []
 
     def keep(event: dict[str, Any]) -> bool:
@@ -29,24 +52,14 @@ def module(sandbox: Sandbox, name: str, args: dict[str, Any], *, check: bool = F
 
     private = sandbox.root / "runner" / name
     private.mkdir(parents=True, exist_ok=True)
-    ansible_runner.run(
-        private_data_dir=str(private),
+    ansible(
+        private,
+        keep,
+        {"PATH": f"{sandbox.root / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"},
         host_pattern="localhost",
         module=f"dokku_deploy.dokku.{name}",
         module_args=json.dumps(args),
-        inventory={
-            "all": {
-                "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
-            }
-        },
-        envvars={
-            "PATH": f"{sandbox.root / 'bin'}:{venv_bin}:{os.environ['PATH']}",
-            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
-            "ANSIBLE_HOME": str(private / "home"),
-        },
         cmdline="--check --diff" if check else "--diff",
-        event_handler=keep,
-        quiet=True,
     )
     assert len(results) == 1, results
     return results[0]
@@ -180,3 +193,32 @@ def test_service_creates_and_links_a_real_postgres_service_once_and_destroys_it(
         assert module(sandbox, "service", {**args, "state": "absent"})["changed"] is False
     finally:
         services.stop(int(facts["pid"]))
+
+
+STRATEGY_PLAYBOOK = """\
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Say the CPUs this task's programs may use, and who started them
+      ansible.builtin.shell: nproc; tr '\\0' ' ' < /proc/$PPID/cmdline
+      changed_when: false
+"""
+
+
+def test_the_collections_mitogen_strategy_pins_no_cpu(tmp_path: Path) -> None:
+    """The plugin's `mitogen` strategy: a task runs in Mitogen's interpreter, and the programs it starts may use
+    every CPU (with Mitogen's own mitogen_linear they get one, on a machine with fewer than four)."""
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "cpus.yml").write_text(STRATEGY_PLAYBOOK)
+    said: list[str] = []
+
+    def keep(event: dict[str, Any]) -> bool:
+        if event.get("event") == "runner_on_ok":
+            said.extend(str(event["event_data"]["res"]["stdout"]).splitlines())
+        return True
+
+    result = ansible(tmp_path, keep, strategy_env("mitogen"), playbook="cpus.yml")
+    assert result.rc == 0, result.stdout.read()
+    cpus, parent = said
+    assert "mitogen" in parent  # not a process of its own, as linear would start
+    assert int(cpus) == len(os.sched_getaffinity(0))
