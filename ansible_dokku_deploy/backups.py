@@ -159,7 +159,7 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_created(backup_id)))  # restic's --time: local time
     work = Path(tempfile.mkdtemp(prefix="backup-", dir=secure_dir(dokku.data_dir(app) / ".work")))
     try:
-        run = _run(repo, backup_id, dir=str(work), time=when, release=release)
+        run = _run(repo, backup_id, snapshots={}, dir=str(work), time=when, release=release)  # a new id: none
         run_phase(dokku, app, Phase.BACKUP, force=True, backup=run)
     except DeployError as exc:
         _failed(dokku, app, exc.message, backup_id)

@@ -144,7 +144,9 @@ class BackupRun:
     restic_env: Mapping[str, str] = field(repr=False)  # how to reach the repository, as restic.Repository runs it
     restic_flags: Sequence[str]
     timeout: int
-    snapshots: Record = field(default_factory=dict)  # a restore's or drill's: the backup's snapshot of each part
+    # The backup's snapshot of each part: a restore's or drill's to read; a backup's already in the repository
+    # (none for a new one; None: the role lists the repository itself)
+    snapshots: Record | None = None
     dir: str | None = None  # a backup's: where the dumps are written, with its time and release
     time: str | None = None
     release: str | None = None
