@@ -445,8 +445,9 @@ def start_seaweedfs(folder: Path) -> dict[str, object]:
     ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
     grpc = {name: free_port() for name in ports}
     weed = Path(sys.executable).with_name("weed")
-    argv = [str(weed if weed.exists() else "weed"), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-         f"-dir={folder / 'data'}", "-master.telemetry=false", "-master.volumeSizeLimitMB=64", "-volume.max=8",
+    argv = [str(weed if weed.exists() else "weed"), f"-logdir={folder}",  # its own logs in the sandbox, not in /tmp
+         "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={folder / 'data'}", "-master.telemetry=false",
+         "-master.volumeSizeLimitMB=64", "-volume.max=8",
          f"-master.port={ports['master']}", f"-master.port.grpc={grpc['master']}",
          f"-volume.port={ports['volume']}", f"-volume.port.grpc={grpc['volume']}",
          "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
