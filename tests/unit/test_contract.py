@@ -7,6 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 from ansible_dokku_deploy import __version__, cli
@@ -15,6 +16,7 @@ from ansible_dokku_deploy.triggers import TRIGGERS
 TRIGGER_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
 source "${0%/*}/scripts/standby"
+source "${0%/*}/scripts/unmanaged"
 exec "${0%/*}/.venv/bin/python" -I -m ansible_dokku_deploy trigger "${0##*/}" "$@"
 """
 UPDATE_STUB = """#!/usr/bin/env bash
@@ -87,6 +89,58 @@ def test_commands_fast_path_exits_10_for_other_plugins_commands(tmp_path: Path) 
 
     result = subprocess.run([str(REPO / "commands"), "apps:list"], capture_output=True, check=False)
     assert result.returncode == 10
+
+
+# A deploy's hooks with the arguments Dokku passes them (APP "app", the pushed tree SRC): whether the plugin has
+# anything to do is the shell's decision when it has not (scripts/unmanaged).
+DEPLOY_HOOKS = {
+    "post-extract": ["app", "SRC", "rev"],
+    "pre-build": ["herokuish", "app", "SRC"],
+    "post-build": ["herokuish", "app", "SRC"],
+    "pre-release-builder": ["herokuish", "app", "dokku/app:latest"],
+    "check-deploy": ["app", "container-id", "web", "5000", "127.0.0.1"],
+    "post-deploy": ["app", "", "", "latest"],
+}
+
+
+def _starts_python(tmp_path: Path, hook: str, *, env_yml: bool, staged: bool, args: list[str] | None = None) -> bool:
+    """Run the hook's stub as Dokku would, traced (DOKKU_TRACE, as `dokku trace:on` sets): whether it went on to
+    start the plugin's Python; when it did not, it must have succeeded."""
+    import subprocess
+
+    source, lib_root = tmp_path / "src", tmp_path / "lib"
+    source.mkdir()
+    (lib_root / "data" / "ansible" / "app").mkdir(parents=True)
+    if env_yml:
+        (source / "env.yml").write_text("port: 5000\n")
+    if staged:  # an earlier push's release (gone here: the Python side then finds nothing staged and does nothing)
+        (lib_root / "data" / "ansible" / "app" / "staged").symlink_to("releases/gone")
+    argv = [str(source) if a == "SRC" else a for a in (args or DEPLOY_HOOKS[hook])]
+    env = {"PATH": os.environ["PATH"], "DOKKU_LIB_ROOT": str(lib_root), "DOKKU_TRACE": "1"}
+    result = subprocess.run([REPO / hook, *argv], capture_output=True, text=True, check=False, env=env)
+    started = "+ exec " in result.stderr
+    assert started or result.returncode == 0, result.stderr  # what Python says of this made-up app is not the point
+    return started
+
+
+@pytest.mark.parametrize("hook", DEPLOY_HOOKS)
+def test_a_deploy_hook_starts_no_python_for_an_app_the_plugin_does_not_provision(tmp_path: Path, hook: str) -> None:
+    assert not _starts_python(tmp_path, hook, env_yml=False, staged=False)
+
+
+@pytest.mark.parametrize("hook", DEPLOY_HOOKS)
+def test_a_deploy_hook_starts_python_once_packaging_is_staged(tmp_path: Path, hook: str) -> None:
+    assert _starts_python(tmp_path, hook, env_yml=False, staged=True)
+
+
+@pytest.mark.parametrize("hook", ["post-extract", "pre-build"])
+def test_the_first_push_of_packaging_starts_python_to_check_and_stage_it(tmp_path: Path, hook: str) -> None:
+    assert _starts_python(tmp_path, hook, env_yml=True, staged=False)
+
+
+def test_check_deploy_starts_no_python_for_a_container_that_is_not_a_web_one(tmp_path: Path) -> None:
+    args = ["app", "container-id", "worker", "", ""]
+    assert not _starts_python(tmp_path, "check-deploy", env_yml=True, staged=True, args=args)
 
 
 def test_the_promtool_check_reads_targets_with_the_scrape_jobs_the_readme_recommends() -> None:
