@@ -15,8 +15,8 @@ from ansible_dokku_deploy.triggers import TRIGGERS
 
 TRIGGER_STUB = """#!/usr/bin/env bash
 set -eo pipefail; [[ $DOKKU_TRACE ]] && set -x
-source "${0%/*}/scripts/standby"
 source "${0%/*}/scripts/unmanaged"
+source "${0%/*}/scripts/standby"
 exec "${0%/*}/.venv/bin/python" -I -m ansible_dokku_deploy trigger "${0##*/}" "$@"
 """
 UPDATE_STUB = """#!/usr/bin/env bash
