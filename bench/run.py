@@ -158,8 +158,8 @@ def full_deploy(tmp: Path, runs: int, strategy: str = "mitogen") -> dict[str, An
                 )
             plain = f"plain{strategy}{i}"
             box.dokku("apps:create", plain)
-            for _ in range(3):
-                took, events = box.push(plain, plain_source(tmp, f"{plain}-{_}"))
+            for n in range(3):
+                _, events = box.push(plain, plain_source(tmp, f"{plain}-{n}"))
                 plains.append(
                     {
                         "plugin": plugin_seconds(events),
