@@ -25,11 +25,14 @@ from typing import Any
 
 import yaml
 
+from ansible_dokku_deploy import COLLECTIONS_PATH
+from ansible_dokku_deploy.packaging import ENV_FILE, TREES
+from ansible_dokku_deploy.runner import strategy_env
+
 REPO = Path(__file__).resolve().parent.parent
 SANDBOX = REPO / "scripts" / "sandbox"
 PLUGIN = "ansible-deploy"
 READS = re.compile(r"(:(report|export|get|exists|list|linked|info|keys|list-entries)|^git-hook|^ansible-deploy:.*)$")
-PACKAGING_FILES = ("env.yml", "vault", "nginx.conf.d", "ansible")
 VAULT_PASSWORD = "hello-vault-demo"  # noqa: S105  # the example's published demo password (examples/hello)
 
 
@@ -95,7 +98,7 @@ def app_source(tmp: Path, name: str, base: str = "hello", **changes: Any) -> Pat
 def plain_source(tmp: Path, name: str) -> Path:
     """The example's app without its packaging files: an app the plugin does not provision."""
     src = tmp / name
-    shutil.copytree(REPO / "examples" / "hello", src, ignore=shutil.ignore_patterns(*PACKAGING_FILES))
+    shutil.copytree(REPO / "examples" / "hello", src, ignore=shutil.ignore_patterns(ENV_FILE, *TREES))
     return src
 
 
@@ -179,9 +182,6 @@ def per_task(tmp: Path, runs: int) -> dict[str, dict[str, list[float]]]:
     tasks less a run of one, over the TASKS - 1 more: ping does nothing in its module, so what is left is Ansible's)
     and per run (a run of one `ping`: the start, the strategy's set-up, its first connection and the exit, which
     every run pays however small)."""
-    sys.path.insert(0, str(REPO))
-    from ansible_dokku_deploy import COLLECTIONS_PATH  # noqa: PLC0415  # the plugin's settings, not a copy
-    from ansible_dokku_deploy.runner import strategy_env  # noqa: PLC0415
 
     def playbook(n: int) -> Path:
         path = tmp / f"tasks-{n}.yml"

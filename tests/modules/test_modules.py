@@ -17,9 +17,12 @@ from ansible_dokku_deploy import COLLECTIONS_PATH
 from ansible_dokku_deploy.runner import strategy_env
 
 
-def ansible(private: Path, events: Callable[[dict[str, Any]], bool], env: dict[str, str], **what: str) -> Any:
+def ansible(
+    private: Path, events: Callable[[dict[str, Any]], bool], env: dict[str, str], *, bin_first: str = "", **what: str
+) -> Any:
     """One ansible-runner run on localhost as the plugin's runs are made (its collections, this venv's Python):
-    a module (module=, module_args=) or a playbook (playbook=, in private/project)."""
+    a module (module=, module_args=) or a playbook (playbook=, in private/project); bin_first: a folder of
+    programs found before the venv's (the sandbox's `dokku`)."""
     import ansible_runner
 
     return ansible_runner.run(
@@ -30,7 +33,7 @@ def ansible(private: Path, events: Callable[[dict[str, Any]], bool], env: dict[s
             }
         },
         envvars={
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "PATH": ":".join(filter(None, [bin_first, str(Path(sys.executable).parent), os.environ["PATH"]])),
             "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
             "ANSIBLE_HOME": str(private / "home"),
             **env,
@@ -55,7 +58,8 @@ def module(sandbox: Sandbox, name: str, args: dict[str, Any], *, check: bool = F
     ansible(
         private,
         keep,
-        {"PATH": f"{sandbox.root / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        {},
+        bin_first=str(sandbox.root / "bin"),
         host_pattern="localhost",
         module=f"dokku_deploy.dokku.{name}",
         module_args=json.dumps(args),
