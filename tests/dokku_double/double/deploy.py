@@ -9,7 +9,6 @@ import json
 import os
 import pwd
 import re
-import secrets
 import shlex
 import shutil
 import signal
@@ -189,6 +188,8 @@ def _free_port() -> int:
     """A free port below the kernel's ephemeral range, which bind(0) and every outgoing connection draw from: a
     port found free there can be taken by another process before the app binds it, which never happens to a
     container (Docker gives each its own address). Only other explicit choices compete below it."""
+    import secrets  # here, not at the top: it brings hashlib and hmac into every dokku call
+
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(200):
         port = 10000 + secrets.randbelow(low - 10000)

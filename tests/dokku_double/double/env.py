@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 VERSION = "0.38.27"
@@ -88,10 +87,15 @@ def warn(msg: str) -> None:
     print(f" !     {msg}", file=sys.stderr, flush=True)
 
 
-@dataclass(frozen=True)
 class Env:
-    root: Path  # DOKKU_ROOT
-    lib_root: Path  # DOKKU_LIB_ROOT
+    """Where this Dokku keeps its apps and its data (a plain class: dataclasses would import inspect, a tenth of
+    every dokku call's start)."""
+
+    __slots__ = ("lib_root", "root")
+
+    def __init__(self, root: Path, lib_root: Path) -> None:
+        self.root = root  # DOKKU_ROOT
+        self.lib_root = lib_root  # DOKKU_LIB_ROOT
 
     @classmethod
     def from_environ(cls) -> Env:

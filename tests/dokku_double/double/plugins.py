@@ -12,11 +12,6 @@ from pathlib import Path
 
 from double.env import NOT_IMPLEMENTED, Env, Fail, info1
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python before 3.11 (a Debian 11 host, where the plugin's install refuses)
-    tomllib = None  # type: ignore[assignment]
-
 NOT_ROOT_OK = ("plugin:help", "plugin:list", "plugin:installed")
 
 
@@ -32,7 +27,9 @@ def plugin_toml(plugin: Path) -> dict | None:
         text = (plugin / "plugin.toml").read_text()
     except OSError:
         return None
-    if tomllib is None:
+    try:
+        import tomllib  # here, not at the top: a tenth of every dokku call's start otherwise
+    except ModuleNotFoundError:  # Python before 3.11 (a Debian 11 host, where the plugin's install refuses)
         return _tables(text)
     try:
         return tomllib.loads(text)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -122,6 +121,8 @@ def cmd_create(env: Env, engine: str, args: list[str]) -> int:
         raise Fail("Please specify a valid name for the service. Valid characters are: [A-Za-z0-9_]+")
     if service.exists():
         raise Fail(f"{service.title} service {service.name} already exists")
+    import secrets  # here, not at the top: it brings hashlib and hmac into every dokku call
+
     password = secrets.token_hex(16)
     service.create_database(password)
     service.dir.mkdir(parents=True)
