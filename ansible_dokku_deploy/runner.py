@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,6 +130,39 @@ def strategy_env(name: str) -> dict[str, str]:
     return {"ANSIBLE_STRATEGY": "dokku_deploy.dokku.mitogen_linear" if name == "mitogen" else "linear"}
 
 
+def _stop_leftovers(run_dir: Path) -> None:
+    """Kill whatever a run left running. Its processes carry run_dir on their command line: ansible-playbook and
+    its forks, Ansible's task workers among them (each in a session of its own). Killing each one's process group
+    takes Mitogen's interpreters and the programs the tasks started with it. A run outlives the Python that started
+    it when that Python is killed (pexpect gives ansible-playbook a session of its own), and a cancelled run leaves
+    its workers (ansible-runner kills ansible-playbook's group only)."""
+    mark, own = os.fsencode(run_dir) + b"/", os.getpgrp()
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):  # gone meanwhile, or not a process
+            if any(arg.startswith(mark) for arg in (proc / "cmdline").read_bytes().split(b"\0")):
+                group = os.getpgid(int(proc.name))
+                if group != own:
+                    os.killpg(group, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _cancelled_by_signals() -> Iterator[Callable[[], bool]]:
+    """ansible-runner's cancel check: true once SIGTERM, SIGINT or SIGHUP (a closed terminal) has come. The run then
+    ends as cancelled (ansible-runner kills ansible-playbook's group) instead of this process dying with the run
+    going on without it. Signal handlers belong to the main thread: elsewhere nothing cancels."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop.is_set
+        return
+    signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+    try:
+        yield stop.is_set
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_playbook(
     plan: Plan, playbooks: list[str], *, work_dir: Path, log_fd: int, check: bool, verbosity: int, strategy: str
 ) -> Outcome:
@@ -133,6 +170,7 @@ def run_playbook(
     import ansible_runner  # noqa: PLC0415  # heavy import, only when Ansible really runs
 
     for stale in work_dir.glob("run-*"):  # left by a killed run; the caller holds the app lock
+        _stop_leftovers(stale)
         shutil.rmtree(stale, ignore_errors=True)
     private = Path(tempfile.mkdtemp(prefix="run-", dir=secure_dir(work_dir)))
     try:
@@ -158,24 +196,26 @@ def run_playbook(
             **strategy_env(strategy),
         }
         progress = _Progress(show_diff=check)
-        result = ansible_runner.run(
-            private_data_dir=str(private),
-            playbook=playbook,
-            inventory={
-                "all": {
-                    "hosts": {
-                        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+        with _cancelled_by_signals() as cancelled:
+            result = ansible_runner.run(
+                private_data_dir=str(private),
+                playbook=playbook,
+                inventory={
+                    "all": {
+                        "hosts": {
+                            "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                        }
                     }
-                }
-            },
-            envvars=envvars,
-            cmdline="--check --diff" if check else None,
-            verbosity=verbosity,
-            event_handler=progress,
-            quiet=True,
-            suppress_env_files=True,
-            json_mode=False,
-        )
+                },
+                envvars=envvars,
+                cmdline="--check --diff" if check else None,
+                verbosity=verbosity,
+                event_handler=progress,
+                quiet=True,
+                suppress_env_files=True,
+                json_mode=False,
+                cancel_callback=cancelled,
+            )
         stdout = result.stdout.read() if result.stdout else ""
         os.write(log_fd, output.redact(stdout).encode())
         stats = result.stats or {}
@@ -183,7 +223,10 @@ def run_playbook(
         timings = {**progress.timings, "ansible": round(time.monotonic() - progress.started, 3)}
         if result.status == "successful" and result.rc == 0:
             return Outcome(succeeded=True, changed=changed, timings=timings, changes=progress.changes)
-        message = progress.message or _error_line(stdout) or f"ansible-playbook ended with status {result.status}"
+        if result.status == "canceled":
+            message = "stopped by a signal before it finished"
+        else:
+            message = progress.message or _error_line(stdout) or f"ansible-playbook ended with status {result.status}"
         return Outcome(
             succeeded=False,
             changed=changed,
@@ -192,4 +235,5 @@ def run_playbook(
             timings=timings,
         )
     finally:
+        _stop_leftovers(private)  # nothing, unless the run was cancelled or this process is leaving on an error
         shutil.rmtree(private, ignore_errors=True)

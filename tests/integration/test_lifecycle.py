@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
-from conftest import Sandbox, output
+import pytest
+import yaml
+from conftest import Sandbox, edit_env, output
 
 
 def test_ps_restart_runs_only_post_deploy_from_the_staged_copy(sandbox: Sandbox, app_src) -> None:
@@ -58,20 +63,46 @@ def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:
     assert not (sandbox.lib / "data" / "ansible" / ".settings" / "hello").exists()
 
 
-def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbox, app_src) -> None:
-    assert sandbox.push("hello", app_src).returncode == 0
+def _ansible_of(sandbox: Sandbox, app: str) -> set[int]:
+    """The process groups of the app's Ansible runs: every process of a run carries its private dir (under the
+    app's .work) on its command line, and the rest of the run shares a group with one of them."""
+    mark = os.fsencode(sandbox.data_dir(app) / ".work") + b"/run-"
+    groups = set()
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if any(arg.startswith(mark) for arg in (proc / "cmdline").read_bytes().split(b"\0")):
+                groups.add(os.getpgid(int(proc.name)))
+    return groups
+
+
+def _alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _start_run(sandbox: Sandbox, app: str) -> tuple[subprocess.Popen[str], set[int]]:
+    """`dokku ansible-deploy:run APP` in a process group of its own, once its Ansible run has started."""
     proc = subprocess.Popen(
-        [str(sandbox.root / "bin" / "dokku"), "ansible-deploy:run", "hello"],
+        [str(sandbox.root / "bin" / "dokku"), "ansible-deploy:run", app],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 30
-    runs = sandbox.data_dir("hello") / "runs"
-    before = len(list(runs.glob("*.json")))
-    while time.monotonic() < deadline and len(list(runs.glob("*.json"))) <= before:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _ansible_of(sandbox, app):
         time.sleep(0.05)
-    time.sleep(0.5)
+    groups = _ansible_of(sandbox, app)
+    assert groups, "no Ansible run started"
+    return proc, groups
+
+
+def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbox, app_src) -> None:
+    assert sandbox.push("hello", app_src).returncode == 0
+    proc, groups = _start_run(sandbox, "hello")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert "running" in sandbox.ok("ansible-deploy:history", "hello")
@@ -82,4 +113,59 @@ def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbo
     history = sandbox.ok("ansible-deploy:history", "hello")
     assert "running" not in history
     assert "failed" in history, "the killed run is recorded as failed (interrupted)"
+    assert not [g for g in groups if _alive(g)], "the next run stopped what the killed one left running"
     assert not list((sandbox.data_dir("hello") / ".work").iterdir()), "the killed run's private dir is cleaned up"
+
+
+def test_a_killed_run_still_at_work_is_stopped_by_the_next_run(sandbox: Sandbox, app_src: Path) -> None:
+    """Killed outright, the command cannot stop its Ansible run, which goes on in a session of its own: the app's
+    next run stops it before it starts, so two runs never change the app at once."""
+    flag = sandbox.root / "slow-step"
+    (app_src / "ansible" / "slow.yml").write_text(
+        "---\n- name: A step that takes its time while the flag is there\n  hosts: localhost\n  gather_facts: false\n"
+        "  tasks:\n    - name: Wait\n      ansible.builtin.command: sleep 300\n      changed_when: false\n"
+        f"      when: \"'{flag}' is exists\"\n"
+    )
+    steps = yaml.safe_load((app_src / "env.yml").read_text())["steps"]
+    edit_env(app_src, steps={**steps, "pre-deploy": [*steps.get("pre-deploy", []), "ansible/slow.yml"]})
+    assert (pushed := sandbox.push("hello", app_src)).returncode == 0, output(pushed)
+    flag.touch()
+    proc, groups = _start_run(sandbox, "hello")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(_runs_sleep(g) for g in groups):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    flag.unlink()
+    assert [g for g in groups if _alive(g)], "the killed command's run goes on without it"
+
+    result = sandbox.push("hello", app_src)
+    assert result.returncode == 0, output(result)
+    assert not [g for g in groups if _alive(g)], "the next run stopped what the killed one left running"
+
+
+def _runs_sleep(group: int) -> bool:
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            if os.getpgid(int(proc.name)) == group and (proc / "cmdline").read_bytes().startswith(b"sleep\0"):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_run_stopped_by_a_signal_ends_failed_and_leaves_nothing_running(
+    sandbox: Sandbox, app_src: Path, sig: signal.Signals
+) -> None:
+    """SIGTERM, SIGINT or SIGHUP (a closed terminal) cancels the run: Ansible stops with it, none of its processes
+    (Ansible's task workers start sessions of their own) go on, and the run is recorded as failed."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    proc, groups = _start_run(sandbox, "hello")
+    os.killpg(proc.pid, sig)
+    said = proc.communicate(timeout=120)[0]
+    assert proc.returncode != 0, said
+    assert "stopped by a signal before it finished" in said, said
+    assert "Traceback" not in said
+    assert not [g for g in groups if _alive(g)], "a process of the stopped run goes on"
+    assert not _ansible_of(sandbox, "hello")
+    runs = json.loads(sandbox.ok("ansible-deploy:history", "hello", "--format", "json"))
+    assert [r["status"] for r in runs if "stopped by a signal" in r["message"]] == ["failed"]
