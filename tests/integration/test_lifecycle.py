@@ -134,6 +134,7 @@ def test_a_killed_run_still_at_work_is_stopped_by_the_next_run(sandbox: Sandbox,
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(_runs_sleep(g) for g in groups):
         time.sleep(0.05)
+    assert any(_runs_sleep(g) for g in groups), "the slow step never started"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     flag.unlink()
