@@ -63,16 +63,20 @@ def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:
     assert not (sandbox.lib / "data" / "ansible" / ".settings" / "hello").exists()
 
 
+def _processes() -> list[tuple[int, list[bytes]]]:
+    """Every process's group and arguments (a process that ends meanwhile is left out)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            found.append((os.getpgid(int(proc.name)), (proc / "cmdline").read_bytes().split(b"\0")))
+    return found
+
+
 def _ansible_of(sandbox: Sandbox, app: str) -> set[int]:
     """The process groups of the app's Ansible runs: every process of a run carries its private dir (under the
     app's .work) on its command line, and the rest of the run shares a group with one of them."""
     mark = os.fsencode(sandbox.data_dir(app) / ".work") + b"/run-"
-    groups = set()
-    for proc in Path("/proc").iterdir():
-        with contextlib.suppress(OSError, ValueError):
-            if any(arg.startswith(mark) for arg in (proc / "cmdline").read_bytes().split(b"\0")):
-                groups.add(os.getpgid(int(proc.name)))
-    return groups
+    return {group for group, args in _processes() if any(arg.startswith(mark) for arg in args)}
 
 
 def _alive(group: int) -> bool:
@@ -146,11 +150,7 @@ def test_a_killed_run_still_at_work_is_stopped_by_the_next_run(sandbox: Sandbox,
 
 
 def _runs_sleep(group: int) -> bool:
-    for proc in Path("/proc").iterdir():
-        with contextlib.suppress(OSError, ValueError):
-            if os.getpgid(int(proc.name)) == group and (proc / "cmdline").read_bytes().startswith(b"sleep\0"):
-                return True
-    return False
+    return any(g == group and args[0] == b"sleep" for g, args in _processes())
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
