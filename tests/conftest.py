@@ -27,6 +27,8 @@ SANDBOX = REPO / "scripts" / "sandbox"
 EXAMPLE = REPO / "examples" / "hello"
 EXAMPLE_VAULT_PASSWORD = "hello-vault-demo"  # examples/hello/README.md
 
+import services  # noqa: E402  # found through the path above
+
 
 @dataclass
 class Sandbox:
@@ -195,12 +197,38 @@ def break_pre_deploy(src: Path) -> None:
 def silent_server() -> Iterator[int]:
     """A loopback port where a server seems to be and never says a word (overloaded, or a firewall's tarpit):
     TCP connections complete in the kernel's backlog and are never accepted; UDP datagrams are never answered."""
-    tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    with tcp, udp:
-        tcp.bind(("127.0.0.1", 0))
-        tcp.listen(64)
-        udp.bind(("127.0.0.1", tcp.getsockname()[1]))
-        yield tcp.getsockname()[1]
+    with _held_port(refuse=False) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A loopback port of a server that is down: TCP connections and UDP datagrams are refused. The port stays
+    held while the test uses it, so no server or app another test starts can take it meanwhile."""
+    with _held_port(refuse=True) as port:
+        yield port
+
+
+@contextlib.contextmanager
+def _held_port(*, refuse: bool) -> Iterator[int]:
+    """A port bound for TCP and UDP. A TCP socket that never listens refuses connections; a UDP socket connected
+    elsewhere takes no datagram from anyone else, so the kernel refuses those."""
+    for _ in range(20):
+        tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with tcp, udp:
+            port = services.free_port()
+            try:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+            except OSError:  # taken between the pick and the bind
+                continue
+            if refuse:
+                udp.connect(("127.0.0.1", 9))
+            else:
+                tcp.listen(64)
+            yield port
+            return
+    raise RuntimeError("no loopback port could be held for TCP and UDP")
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:

@@ -14,8 +14,7 @@ from pathlib import Path
 import psycopg2
 import pymysql
 import pytest
-import services
-from conftest import REPO, Sandbox, dokku_secret_stores, edit_env, output, services_facts, silent_server
+from conftest import REPO, Sandbox, dokku_secret_stores, edit_env, output, refused_port, services_facts, silent_server
 
 NOTES = REPO / "examples" / "notes"
 
@@ -308,8 +307,8 @@ def test_a_database_server_that_never_answers_fails_the_push_within_its_timeout(
 
 def test_a_database_server_that_is_down_fails_the_push_naming_its_address(served: Sandbox, tmp_path: Path) -> None:
     """The database tasks hide their errors (they handle passwords), so the role first checks the server answers."""
-    down = services.free_port()
-    pushed = _push_against_postgres_port(served, "pgdown", notes_copy(tmp_path, "pgdown"), down)
+    with refused_port() as down:
+        pushed = _push_against_postgres_port(served, "pgdown", notes_copy(tmp_path, "pgdown"), down)
     text = output(pushed)
     assert pushed.returncode != 0
     assert "failed at task 'Check that the admin's database server answers'" in text, text

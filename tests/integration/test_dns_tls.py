@@ -12,7 +12,7 @@ import dns.query
 import dns.rcode
 import pytest
 import services
-from conftest import EXAMPLE, Sandbox, break_pre_deploy, edit_env, output, services_facts, silent_server
+from conftest import EXAMPLE, Sandbox, break_pre_deploy, edit_env, output, refused_port, services_facts, silent_server
 from cryptography import x509
 
 
@@ -121,11 +121,12 @@ def test_an_unreachable_acme_server_fails_clearly_and_keeps_the_certificate(serv
     pushed(served, "keep", make_app(tmp_path, "keep", ["keep.example.test"]))
     serial = installed_cert(served, "keep").serial_number
     directory = served.ok("ansible-deploy:report", "keep", "--ansible-deploy-computed-acme-directory").strip()
-    served.ok("ansible-deploy:set", "--global", "acme-directory", f"https://127.0.0.1:{services.free_port()}/dir")
     try:
         served.ok("ansible-deploy:set", "keep", "acme-renew-days", "100000")
         served.ok("ansible-deploy:set", "keep", "acme-timeout", "15")
-        result = served.dokku("ansible-deploy:renew", "keep")
+        with refused_port() as down:
+            served.ok("ansible-deploy:set", "--global", "acme-directory", f"https://127.0.0.1:{down}/dir")
+            result = served.dokku("ansible-deploy:renew", "keep")
     finally:
         served.ok("ansible-deploy:set", "--global", "acme-directory", directory)
         served.ok("ansible-deploy:set", "keep", "acme-renew-days")
@@ -140,9 +141,10 @@ def test_an_unreachable_acme_server_fails_clearly_and_keeps_the_certificate(serv
 
 def test_an_unreachable_dns_server_fails_the_deploy_before_the_release(served: Sandbox, tmp_path: Path) -> None:
     src = make_app(tmp_path, "dnsdown", ["dnsdown.example.test"])
-    served.ok("ansible-deploy:set", "--global", "dns-port", str(services.free_port()))
     try:
-        result = served.push("dnsdown", src)
+        with refused_port() as down:
+            served.ok("ansible-deploy:set", "--global", "dns-port", str(down))
+            result = served.push("dnsdown", src)
     finally:
         served.ok("ansible-deploy:set", "--global", "dns-port", str(services_facts(served)["bind"]["port"]))
     assert result.returncode != 0
