@@ -185,21 +185,22 @@ def _procfile_web(image: Path) -> str | None:
 
 
 def _free_port() -> int:
-    """A free port below the kernel's ephemeral range, which bind(0) and every outgoing connection draw from: a
-    port found free there can be taken by another process before the app binds it, which never happens to a
-    container (Docker gives each its own address). Only other explicit choices compete below it."""
+    """A free port from 20000 up to the kernel's ephemeral range. A container never competes with the host for
+    its port (Docker gives each its own address); a process here does, so it keeps out of the ephemeral range,
+    which bind(0) and every outgoing connection draw from, and out of 10000-19999, where the test harness picks
+    the ports of its servers and of the servers a test keeps down (scripts/services.py)."""
     import secrets  # here, not at the top: it brings hashlib and hmac into every dokku call
 
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     for _ in range(200):
-        port = 10000 + secrets.randbelow(low - 10000)
+        port = 20000 + secrets.randbelow(low - 20000)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise Fail("no free port for the app's container below the ephemeral range")
+    raise Fail("no free port for the app's container between 20000 and the ephemeral range")
 
 
 def _listening(port: int) -> bool:
