@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import Sandbox, edit_env, output
+from conftest import Sandbox, edit_env, output, refused_port
 
 
 @contextmanager
@@ -172,15 +172,11 @@ def test_with_zero_downtime_off_the_route_check_is_the_only_check_and_fails_a_50
 
 
 def test_an_app_not_answering_at_all_fails_clearly(sandbox: Sandbox, app_src: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
     sandbox.admit("hello")
-    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-http-port", str(closed))
     sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "1")
-    result = sandbox.push("hello", app_src)
+    with refused_port() as closed:
+        sandbox.ok("ansible-deploy:set", "hello", "healthcheck-http-port", str(closed))
+        result = sandbox.push("hello", app_src)
     assert result.returncode != 0
     assert "could not be reached: [Errno 111] Connection refused" in output(result)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -10,7 +9,7 @@ from email import message_from_string
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, Receiver, Sandbox, break_pre_deploy, edit_env, output
+from conftest import TOKEN, Receiver, Sandbox, break_pre_deploy, edit_env, output, refused_port
 
 
 class Mailbox(socketserver.ThreadingTCPServer):
@@ -99,12 +98,6 @@ def test_every_run_is_sent_when_asked(sandbox: Sandbox, app_src: Path, hook: Rec
     assert len(mailbox.mails) == 2
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_undeliverable_notifications_are_logged_and_never_fail_the_deploy(
     sandbox: Sandbox, app_src: Path, hook: Receiver
 ) -> None:
@@ -115,8 +108,9 @@ def test_undeliverable_notifications_are_logged_and_never_fail_the_deploy(
     assert sandbox.dokku("ansible-deploy:set", "hello", "notify-webhook-url", "-", input=url).returncode == 0
     sandbox.ok("ansible-deploy:set", "hello", "notify-on", "always")
     sandbox.ok("ansible-deploy:set", "hello", "notify-email-to", "ops@example.test")
-    sandbox.ok("ansible-deploy:set", "--global", "smtp-port", str(_closed_port()))
-    pushed = sandbox.push("hello", app_src)
+    with refused_port() as down:
+        sandbox.ok("ansible-deploy:set", "--global", "smtp-port", str(down))
+        pushed = sandbox.push("hello", app_src)
     assert pushed.returncode == 0, output(pushed)
     text = output(pushed)
     assert "the webhook notification could not be delivered (HTTP 500); the run is not affected" in text

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+from conftest import refused_port
 
 from ansible_dokku_deploy import notify, output, runner
 from ansible_dokku_deploy.dokku import Dokku
@@ -40,11 +40,9 @@ def test_a_notification_says_the_result_with_the_message_redacted(monkeypatch: p
 
 
 def test_an_unreachable_webhook_is_a_problem_said_never_an_error(store: Store) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    store.put("hello", "notify-webhook-url", f"http://127.0.0.1:{port}/hook")
-    problems = notify.send(store, _run(status="failed"))
+    with refused_port() as port:
+        store.put("hello", "notify-webhook-url", f"http://127.0.0.1:{port}/hook")
+        problems = notify.send(store, _run(status="failed"))
     assert len(problems) == 1 and "the webhook notification could not be delivered" in problems[0]
     assert "the run is not affected" in problems[0]
 
