@@ -192,6 +192,9 @@ def _free_port() -> int:
     import secrets  # here, not at the top: it brings hashlib and hmac into every dokku call
 
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    if low <= 20000:
+        raise Fail(f"the kernel's ephemeral ports start at {low}; the test double needs them above 20000 "
+                   "(sysctl net.ipv4.ip_local_port_range, 32768 by default)")  # fmt: skip
     for _ in range(200):
         port = 20000 + secrets.randbelow(low - 20000)
         with socket.socket() as s:
