@@ -453,8 +453,11 @@ def start_seaweedfs(folder: Path) -> dict[str, object]:
          "-filer", f"-filer.port={ports['filer']}", f"-filer.port.grpc={grpc['filer']}",
          "-s3", f"-s3.port={ports['s3']}", f"-s3.port.grpc={grpc['s3']}", f"-s3.config={config}",
          "-s3.port.iceberg=0", "-s3.port.lance=0"]  # fmt: skip
+    # Its unix sockets, one per server, are always made in /tmp (no setting moves the gRPC ones): down() removes them
+    sockets = [f"/tmp/seaweedfs-{name}-grpc-{port}.sock" for name, port in grpc.items()]  # noqa: S108
+    sockets += [f"/tmp/seaweedfs-{name}-{ports[name]}.sock" for name in ("filer", "s3")]  # noqa: S108
     facts = {"port": ports["s3"], "endpoint": f"http://127.0.0.1:{ports['s3']}", "bucket": "backups", **keys,
-             "argv": argv, "folder": str(folder)}  # fmt: skip
+             "argv": argv, "folder": str(folder), "sockets": sockets}  # fmt: skip
     return restart_seaweedfs(facts)
 
 
@@ -601,6 +604,8 @@ def down(root: Path) -> None:
         for key in ("pid", "blackbox_pid"):
             if key in facts:
                 stop(int(facts[key]))  # type: ignore[call-overload]
+        for path in facts.get("sockets", []):  # type: ignore[attr-defined]
+            Path(path).unlink(missing_ok=True)
     (root / "services" / "services.json").unlink(missing_ok=True)
 
 

@@ -276,3 +276,16 @@ def test_no_backup_secret_shows_anywhere(served: Sandbox, tmp_path: Path) -> Non
         assert canary not in calls, "a secret in a process's arguments"
         assert canary not in shown, "a secret in the output"
         assert not [p for p, text in world_readable.items() if canary in text], "a secret in a world-readable file"
+
+
+def test_seaweedfs_once_down_leaves_none_of_its_sockets_in_tmp(tmp_path: Path) -> None:
+    """The harness's own hygiene: SeaweedFS makes its unix sockets in /tmp whatever its folder; down removes them."""
+    facts = services.start_seaweedfs(tmp_path / "services" / "seaweedfs")
+    (tmp_path / "services" / "services.json").write_text(json.dumps({"s3": facts}))
+    sockets = [Path(p) for p in facts["sockets"]]  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    while not all(p.is_socket() for p in sockets) and time.monotonic() < deadline:  # the names down() will remove
+        time.sleep(0.05)
+    assert all(p.is_socket() for p in sockets), sockets
+    services.down(tmp_path)
+    assert not [p for p in sockets if p.exists()]
