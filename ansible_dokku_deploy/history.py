@@ -33,7 +33,7 @@ class Run:
     message: str = ""
     roles: list[str] = field(default_factory=list)
     release: str = ""  # the staged release the run applied
-    timings: dict[str, float] = field(default_factory=dict)  # seconds: ansible-start, role:NAME, steps, ansible
+    timings: dict[str, float] = field(default_factory=dict)  # seconds (runner._Progress): ansible-start, role:NAME, ...
 
     @property
     def duration(self) -> float:

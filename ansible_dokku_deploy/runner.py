@@ -46,15 +46,26 @@ class _Progress:
         self.message = ""
         self.started = time.monotonic()
         self.timings: dict[str, float] = {}
+        self.recap_at = 0.0
         self.changes: list[dict[str, Any]] = []
 
     def _time(self, kind: str, data: dict[str, Any]) -> None:
-        """ansible-start: until Ansible has parsed the playbook; role:NAME / steps: task time, skipped included."""
+        """ansible-start: until Ansible has parsed the playbook; role:NAME / steps: task time, skipped included;
+        the recap's time, for ansible-exit (see finish)."""
         if kind == "playbook_on_start" and "ansible-start" not in self.timings:
             self.timings["ansible-start"] = round(time.monotonic() - self.started, 3)
+        elif kind == "playbook_on_stats":
+            self.recap_at = time.monotonic()
         elif kind in (*_RAN, "runner_on_skipped") and isinstance(data.get("duration"), (int, float)):
             where = f"role:{data['role']}" if data.get("role") else "steps"
             self.timings[where] = round(self.timings.get(where, 0.0) + float(data["duration"]), 3)
+
+    def finish(self) -> dict[str, float]:
+        """The timings, with the whole run's (ansible) and the time from Ansible's recap to its exit (ansible-exit:
+        Mitogen's shutdown, ansible-runner's wait on the process)."""
+        now = time.monotonic()
+        ends = {"ansible-exit": round(now - self.recap_at, 3)} if self.recap_at else {}
+        return {**self.timings, **ends, "ansible": round(now - self.started, 3)}
 
     def __call__(self, event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
@@ -220,7 +231,7 @@ def run_playbook(
         os.write(log_fd, output.redact(stdout).encode())
         stats = result.stats or {}
         changed = sum(stats.get("changed", {}).values())
-        timings = {**progress.timings, "ansible": round(time.monotonic() - progress.started, 3)}
+        timings = progress.finish()
         if result.status == "successful" and result.rc == 0:
             return Outcome(succeeded=True, changed=changed, timings=timings, changes=progress.changes)
         if result.status == "canceled":

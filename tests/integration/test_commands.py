@@ -132,6 +132,7 @@ def test_history_keeps_the_configured_number_of_runs_and_logs_are_readable(sandb
     assert [d["id"] for d in documents] == [line.split()[0] for line in lines[2:]]
     assert {(d["phase"], d["status"], d["changed"]) for d in documents} == {("pre-deploy", "succeeded", 0)}
     assert all(d["roles"] and d["timings"]["ansible"] > 0 and d["duration"] > 0 for d in documents)
+    assert all(0 < d["timings"]["ansible-exit"] < d["timings"]["ansible"] for d in documents)
     log = sandbox.ok("ansible-deploy:logs", "hello", "--tail", "5")
     assert "PLAY RECAP" in log
     runs = list((sandbox.data_dir("hello") / "runs").iterdir())
