@@ -573,8 +573,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _group_running(pgid: int) -> bool:
-    """Whether any process of the group is still running (zombies aside)."""
+def group_running(pgid: int) -> bool:
+    """Whether any process of the group is still running. A zombie has ended: it only waits to be reaped, by the init
+    when its parent was killed too, which a busy machine may delay."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rpartition(")")[2].split()
@@ -594,7 +595,7 @@ def stop(pid: int) -> None:
         except ProcessLookupError:
             return
         for _ in range(100):
-            if not _group_running(pid):
+            if not group_running(pid):
                 return
             time.sleep(0.02)
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import services
 import yaml
 from conftest import Sandbox, edit_env, output
 
@@ -79,12 +80,7 @@ def _ansible_of(sandbox: Sandbox, app: str) -> set[int]:
     return {group for group, args in _processes() if any(arg.startswith(mark) for arg in args)}
 
 
-def _alive(group: int) -> bool:
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
+_alive = services.group_running  # zombies aside: a killed run's wait on the init, which a busy machine delays
 
 
 def _start_run(sandbox: Sandbox, app: str) -> tuple[subprocess.Popen[str], set[int]]:
