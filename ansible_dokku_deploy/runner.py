@@ -22,6 +22,10 @@ from ansible_dokku_deploy.staging import secure_dir, write_private
 
 PLAYBOOK = PLUGIN_DIR / "playbooks" / "provision.yml"
 _QUIET_TASKS = ("Validating arguments against arg spec",)
+# A run's TMPDIR: a private dir of its own in the system's temp dir, named in its private dir so that the app's next
+# run removes it if this one is killed. Not the private dir itself: Mitogen makes its unix socket in TMPDIR, and a
+# socket's path must fit in 108 bytes, which a long app name under the Dokku data dir could pass.
+_SCRATCH_PREFIX, _SCRATCH_LINK = "ansible-deploy-run-", "scratch"
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,17 @@ def _stop_leftovers(run_dir: Path) -> None:
                     os.killpg(group, signal.SIGKILL)
 
 
+def _remove_run_dir(run_dir: Path) -> None:
+    """Remove a run's private dir and its scratch dir, once whatever the run left running is stopped: nothing, unless
+    the run was cancelled, killed, or this process is leaving on an error."""
+    _stop_leftovers(run_dir)
+    with contextlib.suppress(OSError):
+        scratch = (run_dir / _SCRATCH_LINK).readlink()
+        if scratch.name.startswith(_SCRATCH_PREFIX):
+            shutil.rmtree(scratch, ignore_errors=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _cancelled_by_signals() -> Iterator[Callable[[], bool]]:
     """ansible-runner's cancel check: true once SIGTERM, SIGINT or SIGHUP (a closed terminal) has come. The run then
@@ -181,10 +196,11 @@ def run_playbook(
     import ansible_runner  # noqa: PLC0415  # heavy import, only when Ansible really runs
 
     for stale in work_dir.glob("run-*"):  # left by a killed run; the caller holds the app lock
-        _stop_leftovers(stale)
-        shutil.rmtree(stale, ignore_errors=True)
+        _remove_run_dir(stale)
     private = Path(tempfile.mkdtemp(prefix="run-", dir=secure_dir(work_dir)))
     try:
+        scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX))
+        (private / _SCRATCH_LINK).symlink_to(scratch)
         secure_dir(private / "env")
         write_private(private / "env" / "extravars", json.dumps(plan.variables).encode())
         playbook = playbooks[0]
@@ -195,6 +211,7 @@ def run_playbook(
         venv_bin = str(Path(sys.executable).parent)
         envvars = {
             "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "TMPDIR": str(scratch),
             "ANSIBLE_HOME": str(private / "home"),
             "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
             "ANSIBLE_REMOTE_TEMP": str(private / "tmp"),
@@ -246,5 +263,4 @@ def run_playbook(
             timings=timings,
         )
     finally:
-        _stop_leftovers(private)  # nothing, unless the run was cancelled or this process is leaving on an error
-        shutil.rmtree(private, ignore_errors=True)
+        _remove_run_dir(private)

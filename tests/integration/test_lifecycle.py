@@ -100,9 +100,21 @@ def _start_run(sandbox: Sandbox, app: str) -> tuple[subprocess.Popen[str], set[i
     return proc, groups
 
 
+def _scratch_socket(sandbox: Sandbox, app: str) -> Path:
+    """The running run's Mitogen socket, once there: in the run's own scratch dir (its TMPDIR), not in /tmp."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for link in (sandbox.data_dir(app) / ".work").glob("run-*/scratch"):
+            if sockets := list(link.resolve().glob("mitogen_unix_*.sock")):
+                return sockets[0]
+        time.sleep(0.05)
+    raise AssertionError("the run made no Mitogen socket in its scratch dir")
+
+
 def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbox, app_src) -> None:
     assert sandbox.push("hello", app_src).returncode == 0
     proc, groups = _start_run(sandbox, "hello")
+    socket = _scratch_socket(sandbox, "hello")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert "running" in sandbox.ok("ansible-deploy:history", "hello")
@@ -115,6 +127,7 @@ def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbo
     assert "failed" in history, "the killed run is recorded as failed (interrupted)"
     assert not [g for g in groups if _alive(g)], "the next run stopped what the killed one left running"
     assert not list((sandbox.data_dir("hello") / ".work").iterdir()), "the killed run's private dir is cleaned up"
+    assert not socket.parent.exists(), "so is its scratch dir (its TMPDIR)"
 
 
 def test_a_killed_run_still_at_work_is_stopped_by_the_next_run(sandbox: Sandbox, app_src: Path) -> None:
@@ -131,6 +144,7 @@ def test_a_killed_run_still_at_work_is_stopped_by_the_next_run(sandbox: Sandbox,
     assert (pushed := sandbox.push("hello", app_src)).returncode == 0, output(pushed)
     flag.touch()
     proc, groups = _start_run(sandbox, "hello")
+    socket = _scratch_socket(sandbox, "hello")
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(_runs_sleep(g) for g in groups):
         time.sleep(0.05)
@@ -143,6 +157,7 @@ def test_a_killed_run_still_at_work_is_stopped_by_the_next_run(sandbox: Sandbox,
     result = sandbox.push("hello", app_src)
     assert result.returncode == 0, output(result)
     assert not [g for g in groups if _alive(g)], "the next run stopped what the killed one left running"
+    assert not socket.exists(), "Mitogen, killed outright, could not remove its socket: the next run did"
 
 
 def _runs_sleep(group: int) -> bool:
@@ -157,6 +172,7 @@ def test_a_run_stopped_by_a_signal_ends_failed_and_leaves_nothing_running(
     (Ansible's task workers start sessions of their own) go on, and the run is recorded as failed."""
     assert sandbox.push("hello", app_src).returncode == 0
     proc, groups = _start_run(sandbox, "hello")
+    socket = _scratch_socket(sandbox, "hello")
     os.killpg(proc.pid, sig)
     said = proc.communicate(timeout=120)[0]
     assert proc.returncode != 0, said
@@ -164,5 +180,6 @@ def test_a_run_stopped_by_a_signal_ends_failed_and_leaves_nothing_running(
     assert "Traceback" not in said
     assert not [g for g in groups if _alive(g)], "a process of the stopped run goes on"
     assert not _ansible_of(sandbox, "hello")
+    assert not socket.parent.exists(), "the run's scratch dir is removed"
     runs = json.loads(sandbox.ok("ansible-deploy:history", "hello", "--format", "json"))
     assert [r["status"] for r in runs if "stopped by a signal" in r["message"]] == ["failed"]

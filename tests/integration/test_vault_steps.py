@@ -81,6 +81,13 @@ def test_custom_steps_need_the_admins_consent(sandbox: Sandbox, app_src: Path) -
 
 
 def test_custom_steps_run_after_the_roles_with_their_variables(sandbox: Sandbox, app_src: Path) -> None:
+    (app_src / "ansible" / "scratch.yml").write_text(
+        "---\n- name: A step that leaves a temporary file\n  hosts: localhost\n  gather_facts: false\n"
+        "  tasks:\n    - name: Make one\n"
+        "      ansible.builtin.shell: mktemp > {{ ansible_deploy_app_dir | quote }}/scratch-path\n"
+        "      changed_when: false\n"
+    )
+    edit_env(app_src, steps={"post-deploy": ["ansible/maintenance.yml", "ansible/scratch.yml"]})
     result = sandbox.push("hello", app_src)
     assert result.returncode == 0, output(result)
     text = output(result)
@@ -89,6 +96,9 @@ def test_custom_steps_run_after_the_roles_with_their_variables(sandbox: Sandbox,
     assert page.read_text() == "<h1>hello is down for maintenance</h1>\n"
     runs = (sandbox.data_dir("hello") / "runs").glob("*.json")
     assert any("ansible/maintenance.yml" in p.read_text() for p in runs), "the run record names the step"
+    left = Path((sandbox.home / "hello" / "scratch-path").read_text().strip())
+    assert left.parent.name.startswith("ansible-deploy-run-"), "a step's TMPDIR is the run's own"
+    assert not left.parent.exists(), "and goes with the run"
 
 
 def test_on_failure_steps_run_when_a_phase_fails(sandbox: Sandbox, app_src: Path) -> None:
