@@ -26,6 +26,9 @@ _QUIET_TASKS = ("Validating arguments against arg spec",)
 # run removes it if this one is killed. Not the private dir itself: Mitogen makes its unix socket in TMPDIR, and a
 # socket's path must fit in 108 bytes, which a long app name under the Dokku data dir could pass.
 _SCRATCH_PREFIX, _SCRATCH_LINK = "ansible-deploy-run-", "scratch"
+# ansible-runner asks the cancel check only when its wait on Ansible's output returns: at the end, and every
+# pexpect_timeout seconds (5 unless its env/settings say otherwise), so a signal let the run go on that long.
+_CANCEL_CHECK_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,7 @@ def run_playbook(
         (private / _SCRATCH_LINK).symlink_to(scratch)
         secure_dir(private / "env")
         write_private(private / "env" / "extravars", json.dumps(plan.variables).encode())
+        write_private(private / "env" / "settings", json.dumps({"pexpect_timeout": _CANCEL_CHECK_SECONDS}).encode())
         playbook = playbooks[0]
         if len(playbooks) > 1:  # the plugin's roles, then the packager's steps, in the same run
             playbook = str(private / "phase.yml")
