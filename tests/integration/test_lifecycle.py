@@ -178,6 +178,7 @@ def test_a_run_stopped_by_a_signal_ends_failed_and_leaves_nothing_running(
     assert proc.returncode != 0, said
     assert "stopped by a signal before it finished" in said, said
     assert "Traceback" not in said
+    assert said.splitlines()[-1].startswith(" !     Full log: "), "the command's own words last, as under sudo"
     assert not [g for g in groups if _alive(g)], "a process of the stopped run goes on"
     assert not _ansible_of(sandbox, "hello")
     assert not socket.parent.exists(), "the run's scratch dir is removed"
