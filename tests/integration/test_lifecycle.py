@@ -8,7 +8,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import services
@@ -81,6 +83,15 @@ def _ansible_of(sandbox: Sandbox, app: str) -> set[int]:
 
 
 _alive = services.group_running  # zombies aside: a killed run's wait on the init, which a busy machine delays
+T = TypeVar("T")
+
+
+def _first(find: Callable[[], T], seconds: float) -> T:
+    """find()'s first answer that is true, asked every 0.05 s for up to `seconds`; its last answer otherwise."""
+    deadline = time.monotonic() + seconds
+    while not (found := find()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
 
 
 def _start_run(sandbox: Sandbox, app: str) -> tuple[subprocess.Popen[str], set[int]]:
@@ -92,23 +103,19 @@ def _start_run(sandbox: Sandbox, app: str) -> tuple[subprocess.Popen[str], set[i
         text=True,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _ansible_of(sandbox, app):
-        time.sleep(0.05)
-    groups = _ansible_of(sandbox, app)
+    groups = _first(lambda: _ansible_of(sandbox, app), 60)
     assert groups, "no Ansible run started"
     return proc, groups
 
 
 def _scratch_socket(sandbox: Sandbox, app: str) -> Path:
     """The running run's Mitogen socket, once there: in the run's own scratch dir (its TMPDIR), not in /tmp."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for link in (sandbox.data_dir(app) / ".work").glob("run-*/scratch"):
-            if sockets := list(link.resolve().glob("mitogen_unix_*.sock")):
-                return sockets[0]
-        time.sleep(0.05)
-    raise AssertionError("the run made no Mitogen socket in its scratch dir")
+    work = sandbox.data_dir(app) / ".work"
+    sockets = _first(
+        lambda: [s for d in work.glob("run-*/scratch") for s in d.resolve().glob("mitogen_unix_*.sock")], 60
+    )
+    assert sockets, "the run made no Mitogen socket in its scratch dir"
+    return sockets[0]
 
 
 def test_a_run_killed_midway_leaves_nothing_that_blocks_the_next(sandbox: Sandbox, app_src) -> None:
@@ -145,10 +152,7 @@ def test_a_killed_run_still_at_work_is_stopped_by_the_next_run(sandbox: Sandbox,
     flag.touch()
     proc, groups = _start_run(sandbox, "hello")
     socket = _scratch_socket(sandbox, "hello")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not any(_runs_sleep(g) for g in groups):
-        time.sleep(0.05)
-    assert any(_runs_sleep(g) for g in groups), "the slow step never started"
+    assert _first(lambda: any(_runs_sleep(g) for g in groups), 120), "the slow step never started"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     flag.unlink()
