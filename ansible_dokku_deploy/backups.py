@@ -161,6 +161,7 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
     try:
         run = _run(repo, backup_id, snapshots={}, dir=str(work), time=when, release=release)  # a new id: none
         run_phase(dokku, app, Phase.BACKUP, force=True, backup=run)
+        size = _written_size(work)
     except DeployError as exc:
         _failed(dokku, app, exc.message, backup_id)
         with contextlib.suppress(ResticError):  # an unfinished backup is no backup
@@ -168,8 +169,9 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    tag = f"{restic.TAG},backup={backup_id}"
-    size = int(json.loads(repo.run("stats", "--json", "--mode", "restore-size", "--tag", tag))["total_size"])
+    if size is None:  # restic's summaries unreadable: ask the repository (one more key derivation)
+        tag = f"{restic.TAG},backup={backup_id}"
+        size = int(json.loads(repo.run("stats", "--json", "--mode", "restore-size", "--tag", tag))["total_size"])
     backup = Backup(backup_id, _created(backup_id), size, {"files": ""}, release)  # complete: its ids unused here
     sizes = {**records(dokku, app).get("sizes", {}), backup.id: size}
     done = {"id": backup.id, "time": backup.created, "size": size, "result": "succeeded"}
@@ -178,6 +180,22 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
     if prune:
         prune_old(dokku, app, repo, known=[backup, *known])
     return backup
+
+
+def _written_size(work: Path) -> int | None:
+    """The backup's size from restic's summaries of the snapshots the role wrote (backups role, backup.yml): the
+    bytes it read into each, which is what the snapshot restores to; None when one is missing or unreadable."""
+    total = 0
+    for kind in ("database", "files"):
+        path = work / f"{kind}.summary.json"
+        if kind == "database" and not path.exists():  # an app without a database
+            continue
+        try:
+            summary = json.loads(path.read_text().splitlines()[-1])
+            total += int(summary["total_bytes_processed"])
+        except (OSError, IndexError, ValueError, KeyError, TypeError):
+            return None
+    return total
 
 
 def _failed(dokku: Dokku, app: str, message: str, backup_id: str = "") -> None:
@@ -189,7 +207,8 @@ def _failed(dokku: Dokku, app: str, message: str, backup_id: str = "") -> None:
 def prune_old(
     dokku: Dokku, app: str, repo: Repository, *, known: list[Backup] | None = None, protect: str = ""
 ) -> None:
-    """restic's forget by the app's policy, on the app's own snapshots (and never the backup being restored)."""
+    """restic's forget by the app's policy, on the app's own snapshots (and never the backup being restored); not
+    asked when there are no more backups than keep-last, which keeps them all whatever the other rules say."""
     policy = _policy(dokku, app)
     if known is None:
         known = _grouped(dokku, app, repo.snapshots(f"app={app}"))
@@ -197,12 +216,16 @@ def prune_old(
     # Unfinished backups older than the newest complete one (their removal after the failure failed too) would
     # count against the retention of the complete ones.
     newest = complete[0].created if complete else 0.0
-    repo.remove([i for b in known if b not in complete and b.created < newest for i in b.snapshots.values()])
-    groups = repo.forget(app, policy, protect=protect)
-    files = [g for g in groups if "/files.tar" in (g.get("paths") or [])]
-    kept = {_tags(s).get("backup", "") for g in files for s in g.get("keep") or []} - {""}
-    for gone in sorted({_tags(s).get("backup", "") for g in files for s in g.get("remove") or []} - {""}):
-        output.step(f"ansible-deploy: removed backup {gone} ({_describe(policy)})")
+    unfinished = [b for b in known if b not in complete and b.created < newest]
+    repo.remove([i for b in unfinished for i in b.snapshots.values()])
+    if len(known) - len(unfinished) <= policy["keep-last"]:  # restic would keep them all: not asked (a key derivation)
+        kept = {b.id for b in complete}
+    else:
+        groups = repo.forget(app, policy, protect=protect)
+        files = [g for g in groups if "/files.tar" in (g.get("paths") or [])]
+        kept = {_tags(s).get("backup", "") for g in files for s in g.get("keep") or []} - {""}
+        for gone in sorted({_tags(s).get("backup", "") for g in files for s in g.get("remove") or []} - {""}):
+            output.step(f"ansible-deploy: removed backup {gone} ({_describe(policy)})")
     sizes = {k: v for k, v in records(dokku, app).get("sizes", {}).items() if k in kept}
     _record(dokku, app, kept=len(kept), sizes=sizes)
 

@@ -79,6 +79,9 @@ def test_backups_go_to_s3_and_retention_prunes_only_the_apps_own_snapshots(serve
     assert where.startswith("s3:http://127.0.0.1:")
     listed = served.ok("ansible-deploy:backups", "pruned")
     assert f"pruned backups in {where}" in listed and all(b in listed for b in kept)
+    for backup in json.loads(served.ok("ansible-deploy:backups", "pruned", "--format", "json")):
+        restored = restic(served, "stats", "--mode", "restore-size", "--tag", f"ansible-deploy,backup={backup['id']}")
+        assert backup["size"] == restored["total_size"] > 0, "the size restic counted while writing is the restore's"
     assert report(served, "pruned", "backup-destination") == where
     assert report(served, "pruned", "next-backup-at").endswith("T03:00Z")
     assert report(served, "pruned", "last-backup-result") == "succeeded"
