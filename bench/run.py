@@ -68,17 +68,14 @@ class Box:
         """Push src; the wall time, the CPU time of the push's process tree (hooks, Ansible, the double, git: all
         but the app's own processes and nginx, which run detached) and the trace events it caused."""
         mark = self.trace.stat().st_size
-        started = time.monotonic()
-        with tempfile.TemporaryFile("w+") as said:
-            push = subprocess.Popen([sys.executable, SANDBOX, "push", self.root, app, src], stdout=said, stderr=said)
-            _pid, status, usage = os.wait4(push.pid, 0)
-            took, cpu = time.monotonic() - started, usage.ru_utime + usage.ru_stime
-            if status:
-                said.seek(0)
-                sys.exit(f"push of {app} failed:\n{said.read()}")
+        took, cpu = timed([sys.executable, SANDBOX, "push", self.root, app, src])
         with self.trace.open() as f:
             f.seek(mark)
             return took, cpu, [json.loads(line) for line in f]
+
+    def timed(self, *args: str) -> tuple[float, float]:
+        """A dokku command's wall time and the CPU time of its process tree."""
+        return timed([self.root / "bin" / "dokku", *args])
 
     def runs(self, app: str) -> list[dict[str, Any]]:
         folder = self.root / "var" / "lib" / "dokku" / "data" / "ansible" / app / "runs"
@@ -87,6 +84,20 @@ class Box:
     def down(self) -> None:
         subprocess.run([sys.executable, SANDBOX, "down", self.root], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def timed(argv: list[Any]) -> tuple[float, float]:
+    """Run argv to its end: its wall time and the CPU time of its process tree (what it waited for); its output
+    is shown only when it fails."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as said:
+        process = subprocess.Popen(argv, stdout=said, stderr=said)
+        _pid, status, usage = os.wait4(process.pid, 0)
+        took, cpu = time.monotonic() - started, usage.ru_utime + usage.ru_stime
+        if status:
+            said.seek(0)
+            sys.exit(f"{' '.join(map(str, argv[1:]))} failed:\n{said.read()}")
+    return took, cpu
 
 
 def app_source(tmp: Path, name: str, base: str = "hello", **changes: Any) -> Path:
@@ -120,9 +131,13 @@ def peak_mb(events: list[dict[str, Any]]) -> float:
     return max((e["maxrss_kb"] for e in events if e.get("plugin") == PLUGIN), default=0) / 1024
 
 
+KEEP = 3  # the full example's backups.keep
+
+
 def full_deploy(tmp: Path, runs: int, strategy: str = "mitogen") -> dict[str, Any]:
-    """The full example: ports, domains, settings, snippets, DNS, TLS from Pebble, database, backups, monitoring."""
-    firsts, noops, plains, breakdowns = [], [], [], []
+    """The full example: ports, domains, settings, snippets, DNS, TLS from Pebble, database, backups, monitoring;
+    then its backups, up to keep and one past it."""
+    firsts, noops, plains, breakdowns, backups = [], [], [], [], []
     for i in range(runs):
         box = Box(services=True, strategy=strategy)
         try:
@@ -132,7 +147,7 @@ def full_deploy(tmp: Path, runs: int, strategy: str = "mitogen") -> dict[str, An
                 app,
                 domains=[f"{app}.example.test"],
                 database={"engine": "postgres"},
-                backups={"schedule": "30 3 * * *", "keep": 3},
+                backups={"schedule": "30 3 * * *", "keep": KEEP},
             )
             box.admit(app)
             took, cpu, events = box.push(app, src)
@@ -163,6 +178,9 @@ def full_deploy(tmp: Path, runs: int, strategy: str = "mitogen") -> dict[str, An
                         "peak_mb": peak_mb(events),
                     }
                 )
+            for n in range(KEEP + 1):  # restic is asked to forget old ones only past keep
+                took, cpu = box.timed("ansible-deploy:backup", app)
+                backups.append({"past_keep": n == KEEP, "took": took, "cpu": cpu})
             plain = f"plain{strategy}{i}"
             box.dokku("apps:create", plain)
             for n in range(3):
@@ -175,7 +193,7 @@ def full_deploy(tmp: Path, runs: int, strategy: str = "mitogen") -> dict[str, An
                 )
         finally:
             box.down()
-    return {"first": firsts, "noop": noops, "plain": plains, "breakdown": breakdowns}
+    return {"first": firsts, "noop": noops, "plain": plains, "breakdown": breakdowns, "backups": backups}
 
 
 TASKS = 40
@@ -304,6 +322,7 @@ def _wall_cpu(pushes: list[dict[str, Any]]) -> str:
 
 def table(results: dict[str, Any], runs: int) -> str:
     full, noop, plain = results["full"]["first"], results["full"]["noop"], results["full"]["plain"]
+    backups = results["full"]["backups"]
     sc, rep = results["scale"], results["report"]
     first_writes: Counter[str] = Counter()
     for f in full:
@@ -336,6 +355,14 @@ def table(results: dict[str, Any], runs: int) -> str:
         ("full first deploy: whole push, seconds (wall, CPU)", "", _wall_cpu(full)),
         ("full first deploy: Ansible runs per phase", "1", _joined(dict(sorted(full[0]["runs"].items())))),
         ("full first deploy: Dokku write commands per kind", "<= 1", _joined(dict(sorted(first_writes.items())))),
+        (
+            f"backup of the full example (`ansible-deploy:backup`), up to keep ({KEEP}); past it: seconds (wall, CPU)",
+            "",
+            "; ".join(
+                f"{median([b['took'] for b in done]):.2f}, {median([b['cpu'] for b in done]):.2f}"
+                for done in ([b for b in backups if b["past_keep"] == past] for past in (False, True))
+            ),
+        ),
     ]
     targets = {"pre-deploy": "<= 2.0", "post-deploy": "<= 2.5"}
     for phase, timing in sorted(phases.items()):
