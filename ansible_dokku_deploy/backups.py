@@ -103,8 +103,11 @@ def _created(backup_id: str) -> float:
     return float(calendar.timegm(time.strptime(backup_id.rsplit("-", 1)[-1], STAMP)))
 
 
-def find(dokku: Dokku, app: str, backup_id: str, repo: Repository | None = None) -> Backup:
-    for backup in listing(dokku, app, repo):
+def find(
+    dokku: Dokku, app: str, backup_id: str, repo: Repository | None = None, *, among: list[Backup] | None = None
+) -> Backup:
+    """The complete backup backup_id, among those listed already or else in a new listing."""
+    for backup in listing(dokku, app, repo) if among is None else among:
         if backup.id == backup_id:
             return backup
     raise DeployError(f"{app} has no backup {backup_id}", hint=f"List them with: dokku ansible-deploy:backups {app}")
@@ -161,7 +164,7 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
     try:
         run = _run(repo, backup_id, snapshots={}, dir=str(work), time=when, release=release)  # a new id: none
         run_phase(dokku, app, Phase.BACKUP, force=True, backup=run)
-        size = _written_size(work)
+        written = _written(work)
     except DeployError as exc:
         _failed(dokku, app, exc.message, backup_id)
         with contextlib.suppress(ResticError):  # an unfinished backup is no backup
@@ -169,10 +172,12 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if size is None:  # restic's summaries unreadable: ask the repository (one more key derivation)
+    if written is None:  # restic's summaries unreadable: ask the repository (one more key derivation)
         tag = f"{restic.TAG},backup={backup_id}"
         size = int(json.loads(repo.run("stats", "--json", "--mode", "restore-size", "--tag", tag))["total_size"])
-    backup = Backup(backup_id, _created(backup_id), size, {"files": ""}, release)  # complete: its ids unused here
+        written = size, {"files": ""}  # complete, its snapshots' ids not known here
+    size, snapshots = written
+    backup = Backup(backup_id, _created(backup_id), size, snapshots, release)
     sizes = {**records(dokku, app).get("sizes", {}), backup.id: size}
     done = {"id": backup.id, "time": backup.created, "size": size, "result": "succeeded"}
     _record(dokku, app, backup=done, attempt=done, sizes=sizes)
@@ -182,20 +187,22 @@ def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
     return backup
 
 
-def _written_size(work: Path) -> int | None:
-    """The backup's size from restic's summaries of the snapshots the role wrote (backups role, backup.yml): the
-    bytes it read into each, which is what the snapshot restores to; None when one is missing or unreadable."""
-    total = 0
+def _written(work: Path) -> tuple[int, dict[str, str]] | None:
+    """The backup's size and its snapshots (kind: id), from restic's summaries of the snapshots the backups role
+    wrote (backup.yml): the bytes it read into each is what that snapshot restores to. None when one is missing
+    or unreadable."""
+    size, snapshots = 0, {}
     for kind in ("database", "files"):
         path = work / f"{kind}.summary.json"
         if kind == "database" and not path.exists():  # an app without a database
             continue
         try:
             summary = json.loads(path.read_text().splitlines()[-1])
-            total += int(summary["total_bytes_processed"])
+            size += int(summary["total_bytes_processed"])
+            snapshots[kind] = str(summary["snapshot_id"])
         except (OSError, IndexError, ValueError, KeyError, TypeError):
             return None
-    return total
+    return size, snapshots
 
 
 def _failed(dokku: Dokku, app: str, message: str, backup_id: str = "") -> None:
@@ -245,14 +252,16 @@ def restore(dokku: Dokku, app: str, backup_id: str) -> None:
     prune_old(dokku, app, repo, protect=backup.id)
 
 
-def drill(dokku: Dokku, app: str, backup_id: str = "") -> bool:
-    """Restore a backup (the newest by default) into a scratch copy and compare, then restic's check of the
-    repository; record and return the result."""
+def drill(dokku: Dokku, app: str, backup_id: str = "", *, taken: Backup | None = None) -> bool:
+    """Restore a backup (backup_id's, or the newest) into a scratch copy and compare, then restic's check of the
+    repository; record and return the result. taken: that backup, just written (its snapshots known: no listing)."""
     repo = repository(dokku, app)
-    backups = listing(dokku, app, repo)
-    if not backups:
-        raise DeployError(f"{app} has no backup to drill", hint=f"Take one: dokku ansible-deploy:backup {app}")
-    backup = find(dokku, app, backup_id, repo) if backup_id else backups[0]
+    backup = taken if taken is not None and taken.snapshots.get("files") else None
+    if backup is None:
+        backups = listing(dokku, app, repo)
+        if not backups:
+            raise DeployError(f"{app} has no backup to drill", hint=f"Take one: dokku ansible-deploy:backup {app}")
+        backup = find(dokku, app, backup_id, among=backups) if backup_id else backups[0]
     started = time.time()
     try:
         run_phase(dokku, app, Phase.DRILL, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))

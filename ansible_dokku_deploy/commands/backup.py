@@ -18,7 +18,7 @@ def main(args: list[str]) -> None:
     dokku = Dokku.from_environ()
     app = dokku.require_app(rest[0])
     backup = backups.take(dokku, app)
-    if drill and not backups.drill(dokku, app, backup.id):
+    if drill and not backups.drill(dokku, app, backup.id, taken=backup):
         raise DeployError(
             f"the backup {backup.id} was written, but its restore drill failed",
             hint=f"See: dokku ansible-deploy:logs {app}",
