@@ -77,7 +77,11 @@ def _legacy(dokku: Dokku, app: str) -> list[Path]:
 def listing(dokku: Dokku, app: str, repo: Repository | None = None) -> list[Backup]:
     """Complete backups, newest first."""
     repo = repo or repository(dokku, app)
-    return [b for b in _grouped(dokku, app, repo.snapshots(f"app={app}")) if "files" in b.snapshots]
+    return _complete(_grouped(dokku, app, repo.snapshots(f"app={app}")))
+
+
+def _complete(backups: list[Backup]) -> list[Backup]:
+    return [b for b in backups if "files" in b.snapshots]
 
 
 def _grouped(dokku: Dokku, app: str, snapshots: list[dict[str, Any]]) -> list[Backup]:
@@ -144,12 +148,14 @@ def _run(repo: Repository, backup_id: str, **more: Any) -> BackupRun:
     return BackupRun(id=backup_id, **repo.role_inputs(), **more)
 
 
-def take(dokku: Dokku, app: str, *, prune: bool = True) -> Backup:
-    """A new complete backup (or a DeployError, with nothing left behind); then apply the retention policy."""
+def take(dokku: Dokku, app: str, *, prune: bool = True, known: list[Backup] | None = None) -> Backup:
+    """A new complete backup (or a DeployError, with nothing left behind); then apply the retention policy.
+    known: the app's backups, when the caller has just listed them."""
     release = _require_something(dokku, app)
     try:
         repo = repository(dokku, app)
-        known = _grouped(dokku, app, repo.snapshots(f"app={app}", create=True))
+        if known is None:
+            known = _grouped(dokku, app, repo.snapshots(f"app={app}", create=True))
     except ResticError as exc:
         _failed(dokku, app, exc.message)
         record_failure(dokku, app, Phase.BACKUP, exc.message)
@@ -219,7 +225,7 @@ def prune_old(
     policy = _policy(dokku, app)
     if known is None:
         known = _grouped(dokku, app, repo.snapshots(f"app={app}"))
-    complete = [b for b in known if "files" in b.snapshots]
+    complete = _complete(known)
     # Unfinished backups older than the newest complete one (their removal after the failure failed too) would
     # count against the retention of the complete ones.
     newest = complete[0].created if complete else 0.0
@@ -243,13 +249,15 @@ def _describe(policy: dict[str, int]) -> str:
 
 
 def restore(dokku: Dokku, app: str, backup_id: str) -> None:
+    """A safety backup, then the backup's restore; the repository is listed once, for all three steps."""
     repo = repository(dokku, app)
-    backup = find(dokku, app, backup_id, repo)
+    known = _grouped(dokku, app, repo.snapshots(f"app={app}"))
+    backup = find(dokku, app, backup_id, among=_complete(known))
     output.step(f"ansible-deploy: taking a safety backup of {app} before the restore")
-    safety = take(dokku, app, prune=False)
+    safety = take(dokku, app, prune=False, known=known)
     run_phase(dokku, app, Phase.RESTORE, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))
     output.step(f"ansible-deploy: {app} restored from {backup.id} (the state before is in {safety.id})")
-    prune_old(dokku, app, repo, protect=backup.id)
+    prune_old(dokku, app, repo, known=[safety, *known], protect=backup.id)
 
 
 def drill(dokku: Dokku, app: str, backup_id: str = "", *, taken: Backup | None = None) -> bool:
