@@ -1,12 +1,16 @@
-"""The parts of backups that need no server: cron's next run, and restic's errors in plain words."""
+"""The parts of backups that need no server: cron's next run, restic's errors in plain words, and what its summaries
+of a backup say."""
 
 from __future__ import annotations
 
 import calendar
+import json
 import time
+from pathlib import Path
 
 import pytest
 
+from ansible_dokku_deploy.backups import _written
 from ansible_dokku_deploy.cron import max_age, next_run
 from ansible_dokku_deploy.restic import explain, reason
 
@@ -57,3 +61,19 @@ def test_a_failed_dump_is_not_blamed_on_the_repository() -> None:
     stderr = 'pg_dump: error: connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
     assert explain(stderr) == stderr.strip()
     assert reason("") == "restic failed without saying why"
+
+
+def _summary(work: Path, kind: str, size: int, snapshot: str) -> None:
+    line = {"message_type": "summary", "total_bytes_processed": size, "snapshot_id": snapshot}
+    (work / f"{kind}.summary.json").write_text(json.dumps(line) + "\n")
+
+
+def test_a_backups_size_and_snapshots_come_from_restics_summaries(tmp_path: Path) -> None:
+    _summary(tmp_path, "files", 2048, "f1e2d3c4")
+    assert _written(tmp_path) == (2048, {"files": "f1e2d3c4"}), "an app without a database: files.tar alone"
+    _summary(tmp_path, "database", 512, "0a1b2c3d")
+    assert _written(tmp_path) == (2560, {"database": "0a1b2c3d", "files": "f1e2d3c4"})
+    (tmp_path / "files.summary.json").write_text("")  # restic said nothing: the repository is asked instead
+    assert _written(tmp_path) is None
+    (tmp_path / "files.summary.json").unlink()
+    assert _written(tmp_path) is None
