@@ -8,8 +8,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from ansible_dokku_deploy.scratch import scratch_dir
 
 # The scrape jobs the README recommends, so a target file is checked as Prometheus will read it.
 JOBS = {
@@ -35,10 +36,10 @@ def check(kind: str, path: Path) -> tuple[bool, str]:
     if kind == "rules":
         result = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False)  # noqa: S603
         return result.returncode == 0, result.stdout + result.stderr
-    with tempfile.TemporaryDirectory(prefix="ansible-deploy-promtool-") as tmp:
-        target = Path(tmp) / "targets.json"  # file_sd only reads *.json, *.yml and *.yaml
+    with scratch_dir("promtool") as tmp:
+        target = tmp / "targets.json"  # file_sd only reads *.json, *.yml and *.yaml
         shutil.copyfile(path, target)
-        config = Path(tmp) / "prometheus.yml"
+        config = tmp / "prometheus.yml"
         config.write_text(JOBS[kind].format(file=target))
         result = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True, check=False)  # noqa: S603
         return result.returncode == 0, (result.stdout + result.stderr).replace(str(target), path.name)

@@ -10,12 +10,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.scratch import scratch_dir
 
 # Dokku's template includes nginx.conf.d/*.conf in every server block, after its own `location /`:
 # once in the port-80 block and once per https listener, so the check includes the snippets twice.
@@ -67,8 +67,7 @@ def check(snippets: Sequence[Path]) -> list[DeployError]:
     if binary is None:
         output.warn("nginx is not installed here: the nginx.conf.d/ snippets were not checked with nginx -t")
         return []
-    with tempfile.TemporaryDirectory(prefix="ansible-deploy-nginx-") as tmp:
-        prefix = Path(tmp)
+    with scratch_dir("nginx") as prefix:
         snippet_dir = prefix / "nginx.conf.d"
         snippet_dir.mkdir()
         for snippet in snippets:  # nginx includes *.conf: a validation temp file may lack the suffix

@@ -30,22 +30,31 @@ def test_a_staging_killed_at_any_moment_keeps_a_whole_copy_and_the_next_push_wor
     shutil.copytree(app_src, work)
     for n in range(200):  # enough files that staging takes a while
         (work / "nginx.conf.d" / f"extra{n:03d}.conf").write_text(f"# extra {n}\n" + "#" * 4000 + "\n")
+    scratch = sandbox.root / "tmp"  # the hooks' temp dir: the nginx check's folder goes there
+    scratch.mkdir()
     as_dokku(work)
-    env = {**os.environ, "DOKKU_ROOT": str(sandbox.home), "DOKKU_LIB_ROOT": str(sandbox.lib)}
+    as_dokku(scratch)
+    env = {**os.environ, "DOKKU_ROOT": str(sandbox.home), "DOKKU_LIB_ROOT": str(sandbox.lib), "TMPDIR": str(scratch)}
     hook = sandbox.lib / "plugins" / "enabled" / "ansible-deploy" / "post-extract"
-    for delay in (0.05, 0.15, 0.3, 0.6):
-        stager = subprocess.Popen(
-            ["runuser", "-u", "dokku", "-m", "--", str(hook), "hello", str(work), f"{int(delay * 100):040d}"],
+
+    def stage(rev: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["runuser", "-u", "dokku", "-m", "--", str(hook), "hello", str(work), rev],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    for delay in (0.05, 0.15, 0.3, 0.6):
+        stager = stage(f"{int(delay * 100):040d}")
         time.sleep(delay)
         os.killpg(stager.pid, signal.SIGKILL)
         stager.wait()
         assert _staged_is_whole(sandbox, "hello"), f"killed after {delay}s"
     assert (sandbox.staged("hello") / "nginx.conf.d" / "extra000.conf").exists() or sandbox.staged("hello") == first
+    assert stage("1" * 40).wait() == 0
+    assert not list(scratch.iterdir()), "the next check removes the folders of the checks killed before"
 
     edit_env(app_src, env={"GREETING": "after the kills", "WORKERS": 2, "DEBUG": False})
     result = sandbox.push("hello", app_src)
