@@ -25,10 +25,8 @@ def scratch_dir(kind: str) -> Iterator[Path]:
 
 
 def _running(pid: int) -> bool:
+    """Whether the process runs: a zombie has ended (only its exit status waits for a parent to collect it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # gone
         return False
-    except PermissionError:  # another user's
-        return True
-    return True

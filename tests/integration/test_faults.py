@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -53,7 +54,20 @@ def test_a_staging_killed_at_any_moment_keeps_a_whole_copy_and_the_next_push_wor
         stager.wait()
         assert _staged_is_whole(sandbox, "hello"), f"killed after {delay}s"
     assert (sandbox.staged("hello") / "nginx.conf.d" / "extra000.conf").exists() or sandbox.staged("hello") == first
-    assert stage("1" * 40).wait() == 0
+    for attempt in range(3):  # killed during its nginx check (new snippets): the moment its scratch folder is there
+        (work / "nginx.conf.d" / "attempt.conf").write_text(f"# attempt {attempt}\n")
+        as_dokku(work)
+        checker = stage(f"{attempt + 1:040d}")
+        while not list(scratch.glob("ansible-deploy-nginx-*")) and checker.poll() is None:
+            time.sleep(0.002)
+        with contextlib.suppress(ProcessLookupError):  # it ended first
+            os.killpg(checker.pid, signal.SIGKILL)
+        checker.wait()
+        if list(scratch.iterdir()):
+            break
+    assert list(scratch.iterdir()), "a check killed outright cannot remove its folder"
+    assert _staged_is_whole(sandbox, "hello")
+    assert stage("9" * 40).wait() == 0
     assert not list(scratch.iterdir()), "the next check removes the folders of the checks killed before"
 
     edit_env(app_src, env={"GREETING": "after the kills", "WORKERS": 2, "DEBUG": False})
