@@ -264,8 +264,9 @@ def drill(dokku: Dokku, app: str, backup_id: str = "", *, taken: Backup | None =
     """Restore a backup (backup_id's, or the newest) into a scratch copy and compare, then restic's check of the
     repository; record and return the result. taken: that backup, just written (its snapshots known: no listing)."""
     repo = repository(dokku, app)
-    backup = taken if taken is not None and taken.snapshots.get("files") else None
-    if backup is None:
+    if taken is not None and taken.snapshots.get("files"):
+        backup = taken
+    else:
         backups = listing(dokku, app, repo)
         if not backups:
             raise DeployError(f"{app} has no backup to drill", hint=f"Take one: dokku ansible-deploy:backup {app}")
