@@ -17,9 +17,11 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -51,29 +53,70 @@ ns  IN A   127.0.0.1
 """
 
 
+_PORTS = range(10000, 20000)
+_picked: set[int] = set()  # every port this process handed out: it may not be bound yet, so bind() cannot tell
+_picking = threading.Lock()
+
+
+def _share() -> range:
+    """The ports this process picks from: 10000-19999, below the kernel's ephemeral range, which bind(0) and every
+    outgoing connection draw from (a port found free there can be taken before the server binds it), and below
+    20000, where the Dokku test double picks its apps' ports. A pytest-xdist worker, and what it starts, picks from
+    a share of its own, so two workers starting servers at once never pick the same port."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not (worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 1):
+        return _PORTS
+    size = len(_PORTS) // int(count)
+    start = _PORTS.start + (int(worker[2:]) % int(count)) * size
+    return range(start, start + size)
+
+
 def free_port() -> int:
-    """A free loopback port for a server to bind later, picked at random from 10000-19999: below the kernel's
-    ephemeral range, which bind(0) and every outgoing connection draw from (a port found free there can be taken
-    before the server binds it: the `Bind ... failed` of a busy machine), and below 20000, where the Dokku test
-    double picks its apps' ports. Only other picks like this compete here."""
-    for _ in range(200):
-        port = 10000 + secrets.randbelow(10000)
-        with socket.socket() as s, contextlib.suppress(OSError):
-            s.bind(("127.0.0.1", port))
-            return port
-    raise RuntimeError("no free port in 10000-19999")
+    """A free loopback port for a server to bind later, never one this process picked before (a server started
+    alongside may not have bound its own yet); picked at random from this process's share (_share)."""
+    share = _share()
+    with _picking:
+        for _ in range(200):
+            port = share.start + secrets.randbelow(len(share))
+            if port in _picked:
+                continue
+            with socket.socket() as s, contextlib.suppress(OSError):
+                s.bind(("127.0.0.1", port))
+                _picked.add(port)
+                return port
+    raise RuntimeError(f"no free port in {share.start}-{share.stop - 1}")
 
 
-def _wait(check, what: str, seconds: float = 15.0) -> None:  # noqa: ANN001
+_spawned: list[int] = []  # the servers this process started (each the leader of its own session)
+
+
+def _spawn(argv: list[str], log: Path, **popen: object) -> subprocess.Popen[bytes]:
+    """Start a server in a session of its own (stopped with its whole group), its output appended to log."""
+    with log.open("a") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **popen)  # type: ignore[call-overload]
+    with _picking:
+        _spawned.append(proc.pid)
+    return proc
+
+
+def _serve(
+    argv: list[str], log: Path, ready: Callable[[], object], what: str, seconds: float = 15.0, **popen: object
+) -> subprocess.Popen[bytes]:
+    """_spawn, then wait until ready() says the server serves. One that exits first is reported at once, and one
+    not ready in time is stopped; either way the error ends with the last lines of its log."""
+    proc = _spawn(argv, log, **popen)
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
+    while proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            if ready():
+                return proc
         time.sleep(0.05)
-    raise RuntimeError(f"{what} did not start within {seconds:.0f}s")
+    status = proc.poll()
+    why = f"did not start within {seconds:.0f}s" if status is None else f"exited with status {status}"
+    stop(proc.pid)
+    proc.wait()
+    said = "\n".join(log.read_text(errors="replace").splitlines()[-5:])
+    raise RuntimeError(f"{what} {why}; the end of {log}:\n{said}")
 
 
 def _give_to(user: str, path: Path) -> None:
@@ -101,13 +144,6 @@ def start_bind(folder: Path) -> dict[str, object]:
     (folder / f"db.{ZONE}").write_text(ZONE_FILE.format(zone=ZONE))
     user = ["-u", "bind"] if os.geteuid() == 0 else []
     _give_to("bind", folder)
-    log = (folder / "named.log").open("w")
-    proc = subprocess.Popen(
-        ["named", "-g", "-4", "-c", str(folder / "named.conf"), "-p", str(port), *user],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
     def answers() -> bool:
         try:
@@ -116,7 +152,8 @@ def start_bind(folder: Path) -> dict[str, object]:
             return False
         return bool(reply.answer)
 
-    _wait(answers, "BIND")
+    argv = ["named", "-g", "-4", "-c", str(folder / "named.conf"), "-p", str(port), *user]
+    proc = _serve(argv, folder / "named.log", answers, "BIND")
     return {"pid": proc.pid, "port": port, "zone": ZONE, "key_name": KEY_NAME, "secret": secret}
 
 
@@ -168,20 +205,14 @@ def start_nginx(folder: Path, root: Path, http_port: int) -> dict[str, object]:
     folder.chmod(0o755)
     user = "user www-data;" if os.geteuid() == 0 else ""
     https_port = nginx_config(folder, root / "home" / "dokku", http_port, user)
-    log = (folder / "nginx.log").open("w")
-    proc = subprocess.Popen(
-        ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), *error_log_args("nginx", folder)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
     def listens() -> bool:
         for port in (http_port, https_port):
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         return True
 
-    _wait(listens, "nginx")
+    argv = ["nginx", "-p", str(folder), "-c", str(folder / "nginx.conf"), *error_log_args("nginx", folder)]
+    proc = _serve(argv, folder / "nginx.log", listens, "nginx")
     facts = {"pid": proc.pid, "http": http_port, "https": https_port, "pid_file": str(folder / "nginx.pid")}
     vhosts = root / "var" / "lib" / "dokku" / "data" / "nginx-vhosts"
     vhosts.mkdir(parents=True, exist_ok=True)
@@ -243,21 +274,14 @@ def start_pebble(folder: Path, dns_port: int, http_port: int) -> dict[str, objec
     }
     (folder / "pebble.json").write_text(json.dumps(config))
     env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
-    log = (folder / "pebble.log").open("w")
-    proc = subprocess.Popen(
-        ["pebble", "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns_port}"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
     context = ssl.create_default_context(cafile=str(folder / "ca.pem"))
 
     def answers() -> bool:
         with urllib.request.urlopen(f"https://127.0.0.1:{port}/dir", context=context, timeout=1) as reply:
             return reply.status == 200
 
-    _wait(answers, "Pebble")
+    argv = ["pebble", "-config", str(folder / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns_port}"]
+    proc = _serve(argv, folder / "pebble.log", answers, "Pebble", env=env)
     return {
         "pid": proc.pid,
         "directory": f"https://127.0.0.1:{port}/dir",
@@ -312,33 +336,19 @@ def start_prometheus(folder: Path, ca_file: Path) -> dict[str, object]:
     (folder / "prometheus.yml").write_text(
         PROMETHEUS_CONF.format(rules=folder / "rules", targets=folder / "targets", blackbox=blackbox_port)
     )
-    blackbox = subprocess.Popen(
-        [
-            "prometheus-blackbox-exporter",
-            f"--config.file={folder / 'blackbox.yml'}",
-            f"--web.listen-address=127.0.0.1:{blackbox_port}",
-        ],
-        stdout=(folder / "blackbox.log").open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    prometheus = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={folder / 'prometheus.yml'}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=(folder / "prometheus.log").open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    blackbox = _spawn(
+        ["prometheus-blackbox-exporter", f"--config.file={folder / 'blackbox.yml'}",
+         f"--web.listen-address=127.0.0.1:{blackbox_port}"],
+        folder / "blackbox.log",
+    )  # fmt: skip
 
     def ready() -> bool:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=1) as reply:
             return reply.status == 200
 
-    _wait(ready, "Prometheus")
+    argv = ["prometheus", f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}"]  # fmt: skip
+    prometheus = _serve(argv, folder / "prometheus.log", ready, "Prometheus")
     return {"pid": prometheus.pid, "blackbox_pid": blackbox.pid, "port": port, "folder": str(folder)}
 
 
@@ -410,14 +420,11 @@ def start_mariadb(folder: Path) -> dict[str, object]:
     )  # fmt: skip
     port = free_port()
     socket_path = folder / "data" / "mysql.sock"
-    log = (folder / "mariadb.log").open("w")
-    proc = subprocess.Popen(
-        ["mariadbd", "--no-defaults", *user, f"--datadir={folder / 'data'}", f"--socket={socket_path}",
-         f"--pid-file={folder / 'data' / 'mysqld.pid'}", f"--port={port}", "--bind-address=127.0.0.1",
-         "--skip-name-resolve", "--innodb-buffer-pool-size=64M"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    _wait(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() is None, "MariaDB")
+    argv = ["mariadbd", "--no-defaults", *user, f"--datadir={folder / 'data'}", f"--socket={socket_path}",
+            f"--pid-file={folder / 'data' / 'mysqld.pid'}", f"--port={port}", "--bind-address=127.0.0.1",
+            "--skip-name-resolve", "--innodb-buffer-pool-size=64M"]  # fmt: skip
+    listens = lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() is None  # noqa: E731
+    proc = _serve(argv, folder / "mariadb.log", listens, "MariaDB")
     sql = (
         f"CREATE USER 'admin'@'127.0.0.1' IDENTIFIED BY '{password.read_text()}';"
         " GRANT ALL ON *.* TO 'admin'@'127.0.0.1' WITH GRANT OPTION;"
@@ -464,10 +471,6 @@ def start_seaweedfs(folder: Path) -> dict[str, object]:
 def restart_seaweedfs(facts: dict[str, object]) -> dict[str, object]:
     """SeaweedFS (again, after a stop: the same ports, keys and data); the facts with its new pid."""
     folder = Path(str(facts["folder"]))
-    proc = subprocess.Popen(
-        list(facts["argv"]),  # type: ignore[call-overload]
-        stdout=(folder / "weed.log").open("a"), stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
 
     def answers() -> bool:  # any S3 answer (an anonymous request is refused) once the filer behind it is up
         try:
@@ -476,7 +479,12 @@ def restart_seaweedfs(facts: dict[str, object]) -> dict[str, object]:
             return exc.code < 500
         return True
 
-    _wait(answers, "SeaweedFS", seconds=60)
+    try:
+        proc = _serve(list(facts["argv"]), folder / "weed.log", answers, "SeaweedFS", seconds=60)  # type: ignore[call-overload]
+    except RuntimeError:
+        for path in facts["sockets"]:  # type: ignore[attr-defined]
+            Path(path).unlink(missing_ok=True)
+        raise
     return {**facts, "pid": proc.pid}
 
 
@@ -552,7 +560,10 @@ def up(root: Path) -> dict[str, dict[str, object]]:
             facts.update(start.result() if name == "acme" else {name: start.result()})
     (services / "services.json").write_text(json.dumps(facts))
     (services / "services.json").chmod(0o600)
-    if failures:
+    if failures:  # nothing is left running: what started (as listed), then what a failed chain had started
+        down(root)
+        for pid in _spawned:
+            stop(pid)
         raise failures[0]
     double_backing(root, "postgres", facts["postgres"])
     double_backing(root, "mysql", facts["mariadb"])
