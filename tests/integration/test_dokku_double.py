@@ -6,9 +6,11 @@ import json
 import os
 import pwd
 import stat
+import subprocess
+import sys
 
 import services
-from conftest import Sandbox
+from conftest import REPO, Sandbox
 
 
 def test_version_and_unknown_commands(sandbox: Sandbox) -> None:
@@ -173,3 +175,18 @@ def test_the_sandbox_nginx_holds_its_https_port_before_any_app_has_a_certificate
     ):
         tls.sendall(b"GET / HTTP/1.1\r\nHost: nothing.example.test\r\nConnection: close\r\n\r\n")
         assert tls.recv(4096).startswith(b"HTTP/1.1 404")
+
+
+def test_two_containers_starting_at_once_never_get_the_same_port(sandbox: Sandbox) -> None:
+    """Docker gives each container an address of its own; the double's processes share one, so a port a deploy
+    picked (free, not yet bound by its app) is claimed, and other deploys' picks keep off it."""
+    pick = (
+        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
+        "from double.deploy import _free_port; from double.env import Env;"
+        "env = Env(Path(sys.argv[2]), Path(sys.argv[3])); print(*(_free_port(env) for _ in range(300)))"
+    )
+    double = str(REPO / "tests" / "dokku_double")
+    argv = [sys.executable, "-c", pick, double, str(sandbox.home), str(sandbox.lib)]
+    pickers = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    ports = [int(port) for picker in pickers for port in picker.communicate()[0].split()]
+    assert len(ports) == 1200 and len(set(ports)) == len(ports)

@@ -184,25 +184,41 @@ def _procfile_web(image: Path) -> str | None:
     return None
 
 
-def _free_port() -> int:
+PORT_CLAIM_SECONDS = 3 * CHECK_WAIT  # by then the app that claimed the port listens on it, or has failed
+
+
+def _free_port(env: Env) -> int:
     """A free port from 20000 up to the kernel's ephemeral range. A container never competes with the host for
     its port (Docker gives each its own address); a process here does, so it keeps out of the ephemeral range,
     which bind(0) and every outgoing connection draw from, and out of 10000-19999, where the test harness picks
-    the ports of its servers and of the servers a test keeps down (scripts/services.py)."""
+    the ports of its servers and of the servers a test keeps down (scripts/services.py). Two deploys at once
+    could find the same port free before either app binds it, which never happens to containers: a pick is
+    claimed first (data/ps/.port-claims/PORT, made only if absent) and no other pick takes it for a while."""
     import secrets  # here, not at the top: it brings hashlib and hmac into every dokku call
 
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     if low <= 20000:
         raise Fail(f"the kernel's ephemeral ports start at {low}; the test double needs them above 20000 "
                    "(sysctl net.ipv4.ip_local_port_range, 32768 by default)")  # fmt: skip
+    claims = env.lib_root / "data" / "ps" / ".port-claims"
+    claims.mkdir(parents=True, exist_ok=True)
     for _ in range(200):
         port = 20000 + secrets.randbelow(low - 20000)
+        claim = claims / str(port)
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - claim.stat().st_mtime < PORT_CLAIM_SECONDS:
+                continue
+            claim.unlink()  # an old claim: its app listens on the port by now (the bind below fails), or never will
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        try:
+            os.close(os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:  # another deploy claimed it just now
+            continue
+        return port
     raise Fail("no free port for the app's container between 20000 and the ephemeral range")
 
 
@@ -274,7 +290,7 @@ def _start_web(env: Env, app: str) -> dict[str, object] | None:
     command = _procfile_web(image)
     if command is None:
         return None
-    port = _free_port()
+    port = _free_port(env)
     log = (ps_dir(env, app) / "web.log").open("ab")
     proc = subprocess.Popen(
         _container_command(env, app, image, f"exec {command}"),
