@@ -94,8 +94,7 @@ def _spawn(argv: list[str], log: Path, **popen: object) -> subprocess.Popen[byte
     """Start a server in a session of its own (stopped with its whole group), its output appended to log."""
     with log.open("a") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **popen)  # type: ignore[call-overload]
-    with _picking:
-        _spawned.append(proc.pid)
+    _spawned.append(proc.pid)  # one append: safe from the starts' threads as it is
     return proc
 
 
@@ -423,7 +422,11 @@ def start_mariadb(folder: Path) -> dict[str, object]:
     argv = ["mariadbd", "--no-defaults", *user, f"--datadir={folder / 'data'}", f"--socket={socket_path}",
             f"--pid-file={folder / 'data' / 'mysqld.pid'}", f"--port={port}", "--bind-address=127.0.0.1",
             "--skip-name-resolve", "--innodb-buffer-pool-size=64M"]  # fmt: skip
-    listens = lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() is None  # noqa: E731
+
+    def listens() -> bool:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+
     proc = _serve(argv, folder / "mariadb.log", listens, "MariaDB")
     sql = (
         f"CREATE USER 'admin'@'127.0.0.1' IDENTIFIED BY '{password.read_text()}';"
