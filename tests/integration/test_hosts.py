@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import services
 from conftest import EXAMPLE_VAULT_PASSWORD, working_tree_copy
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ansible-deploy-tests" / "roots"
@@ -83,7 +84,9 @@ FAILS = 'fails() { if "$@"; then echo "did not fail: $*" >&2; return 1; fi; }\n'
 
 def _runner(root: Path) -> Run:
     environment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LC_ALL=C.UTF-8"]
-    environment += [f"{k}={v}" for k, v in os.environ.items() if k.startswith("PIP_")]
+    # PYTEST_XDIST_*: the root's servers (its sandbox's nginx) pick their ports from this worker's share, as the
+    # host's do (scripts/services.py), not from the whole range, where the other worker's servers pick theirs
+    environment += [f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIP_", "PYTEST_XDIST_"))]
     enter = (
         'mount --make-rprivate / && mount --bind "$0" "$0" && mount -t proc proc "$0/proc" && '
         'mount --rbind /dev "$0/dev" && mount -t tmpfs tmpfs "$0/tmp" && mount -t tmpfs tmpfs "$0/run" && '
@@ -126,6 +129,8 @@ def test_debian_13_installs_on_python_3_13_and_deploys_the_example_end_to_end(ho
         ADMIT_AND_PUSH
         + f"""
         grep '^version = 3.13' {PLUGIN}/.venv/pyvenv.cfg
+        test "$(python3 -c 'import sys; sys.path[0] = "{PLUGIN}/scripts"; import services; print(services._share())')" \\
+            = "{services._share()}"
         port=$(python3 -c 'import json; print(json.load(open("/srv/box/var/lib/dokku/data/ps/hello/web.json"))["port"])')
         python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/').read().decode())"
         {SANDBOX} dokku /srv/box ansible-deploy:report hello --ansible-deploy-last-run-status
