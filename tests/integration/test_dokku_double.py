@@ -8,6 +8,7 @@ import pwd
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import services
 from conftest import REPO, Sandbox
@@ -177,16 +178,19 @@ def test_the_sandbox_nginx_holds_its_https_port_before_any_app_has_a_certificate
         assert tls.recv(4096).startswith(b"HTTP/1.1 404")
 
 
-def test_two_containers_starting_at_once_never_get_the_same_port(sandbox: Sandbox) -> None:
-    """Docker gives each container an address of its own; the double's processes share one, so a port a deploy
-    picked (free, not yet bound by its app) is claimed, and other deploys' picks keep off it."""
+def test_two_containers_starting_at_once_never_get_the_same_port() -> None:
+    """Docker gives each container an address of its own; the double's processes, in every sandbox here, share
+    one, so a port a deploy picked (free, not yet bound by its app) is claimed until its app listens, and other
+    deploys' picks keep off it."""
     pick = (
-        "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
-        "from double.deploy import _free_port; from double.env import Env;"
-        "env = Env(Path(sys.argv[2]), Path(sys.argv[3])); print(*(_free_port(env) for _ in range(300)))"
+        "import sys; sys.path.insert(0, sys.argv[1]); from double.deploy import _claim_port, _release_port;"
+        "ports = [_claim_port() for _ in range(300)]; print(*ports, flush=True);"
+        "sys.stdin.read(); [_release_port(port) for port in ports]"
     )
-    double = str(REPO / "tests" / "dokku_double")
-    argv = [sys.executable, "-c", pick, double, str(sandbox.home), str(sandbox.lib)]
-    pickers = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(4)]
-    ports = [int(port) for picker in pickers for port in picker.communicate()[0].split()]
+    argv = [sys.executable, "-c", pick, str(REPO / "tests" / "dokku_double")]
+    pickers = [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    ports = [int(port) for picker in pickers for port in picker.stdout.readline().split()]  # type: ignore[union-attr]
+    for picker in pickers:
+        picker.communicate("")
     assert len(ports) == 1200 and len(set(ports)) == len(ports)
+    assert not any((Path("/tmp/dokku-double-port-claims") / str(port)).exists() for port in ports), "released"

@@ -184,31 +184,33 @@ def _procfile_web(image: Path) -> str | None:
     return None
 
 
-PORT_CLAIM_SECONDS = 3 * CHECK_WAIT  # by then the app that claimed the port listens on it, or has failed
+PORT_CLAIMS = Path("/tmp/dokku-double-port-claims")  # shared by every sandbox here: their apps share one loopback
+PORT_CLAIM_SECONDS = 3 * CHECK_WAIT  # a claim its deploy never released (killed) keeps others off this long
 
 
-def _free_port(env: Env) -> int:
-    """A free port from 20000 up to the kernel's ephemeral range. A container never competes with the host for
-    its port (Docker gives each its own address); a process here does, so it keeps out of the ephemeral range,
-    which bind(0) and every outgoing connection draw from, and out of 10000-19999, where the test harness picks
-    the ports of its servers and of the servers a test keeps down (scripts/services.py). Two deploys at once
-    could find the same port free before either app binds it, which never happens to containers: a pick is
-    claimed first (data/ps/.port-claims/PORT, made only if absent) and no other pick takes it for a while."""
+def _claim_port() -> int:
+    """A free port from 20000 up to the kernel's ephemeral range, claimed until the app listens (_release_port).
+    A container never competes for its port (Docker gives each its own address); a process here does, so it keeps
+    out of the ephemeral range, which bind(0) and every outgoing connection draw from, and out of 10000-19999,
+    where the test harness picks the ports of its servers and of the servers a test keeps down
+    (scripts/services.py). Two deploys at once, in one sandbox or two, could find the same port free before
+    either app binds it; a claim (PORT_CLAIMS/PORT, made only if absent) keeps every other pick off it."""
     import secrets  # here, not at the top: it brings hashlib and hmac into every dokku call
 
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     if low <= 20000:
         raise Fail(f"the kernel's ephemeral ports start at {low}; the test double needs them above 20000 "
                    "(sysctl net.ipv4.ip_local_port_range, 32768 by default)")  # fmt: skip
-    claims = env.lib_root / "data" / "ps" / ".port-claims"
-    claims.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        PORT_CLAIMS.mkdir()
+        PORT_CLAIMS.chmod(0o1777)  # the dokku user claims, and root (or another dokku user) may have made it
     for _ in range(200):
         port = 20000 + secrets.randbelow(low - 20000)
-        claim = claims / str(port)
-        with contextlib.suppress(FileNotFoundError):
+        claim = PORT_CLAIMS / str(port)
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             if time.time() - claim.stat().st_mtime < PORT_CLAIM_SECONDS:
                 continue
-            claim.unlink()  # an old claim: its app listens on the port by now (the bind below fails), or never will
+            claim.unlink()  # left by a deploy that was killed: its app listens on the port by now, or never will
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -220,6 +222,12 @@ def _free_port(env: Env) -> int:
             continue
         return port
     raise Fail("no free port for the app's container between 20000 and the ephemeral range")
+
+
+def _release_port(port: int) -> None:
+    """Once the app listens on its port (others' binds fail from then on), or has failed to."""
+    with contextlib.suppress(FileNotFoundError):
+        (PORT_CLAIMS / str(port)).unlink()
 
 
 def _listening(port: int) -> bool:
@@ -290,7 +298,15 @@ def _start_web(env: Env, app: str) -> dict[str, object] | None:
     command = _procfile_web(image)
     if command is None:
         return None
-    port = _free_port(env)
+    port = _claim_port()
+    try:
+        return {"pid": _run_web(env, app, image, command, port), "port": port, "image": str(image)}
+    finally:
+        _release_port(port)
+
+
+def _run_web(env: Env, app: str, image: Path, command: str, port: int) -> int:
+    """The web process's pid, once it listens on port (Dokku's uptime check, CHECK_WAIT)."""
     log = (ps_dir(env, app) / "web.log").open("ab")
     proc = subprocess.Popen(
         _container_command(env, app, image, f"exec {command}"),
@@ -307,7 +323,7 @@ def _start_web(env: Env, app: str) -> dict[str, object] | None:
                 f"App container failed to start (web exited with {proc.returncode}); see {ps_dir(env, app) / 'web.log'}"
             )
         if _listening(port):
-            return {"pid": proc.pid, "port": port, "image": str(image)}
+            return proc.pid
         time.sleep(0.05)
     _kill(proc.pid)
     raise Fail(f"App container failed to start (web did not listen on port {port} within {CHECK_WAIT:.0f}s)")
