@@ -548,7 +548,8 @@ def up(root: Path) -> dict[str, dict[str, object]]:
     """Every server, side by side where one does not need another; what started is in services.json even when
     another failed to start (so that `down` stops it), and the first failure is raised."""
     services = _folder(root)
-    nginx = nginx_up(root)
+    nginx = nginx_up(root)  # the sandbox's own: it stays up whatever happens below
+    started = len(_spawned)
     with ThreadPoolExecutor() as pool:
         starts = {
             "acme": pool.submit(_acme_chain, services, nginx),
@@ -565,7 +566,7 @@ def up(root: Path) -> dict[str, dict[str, object]]:
     (services / "services.json").chmod(0o600)
     if failures:  # nothing is left running: what started (as listed), then what a failed chain had started
         down(root)
-        for pid in _spawned:
+        for pid in _spawned[started:]:
             stop(pid)
         raise failures[0]
     double_backing(root, "postgres", facts["postgres"])

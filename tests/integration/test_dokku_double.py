@@ -8,7 +8,6 @@ import pwd
 import stat
 import subprocess
 import sys
-from pathlib import Path
 
 import services
 from conftest import REPO, Sandbox
@@ -183,14 +182,14 @@ def test_two_containers_starting_at_once_never_get_the_same_port() -> None:
     one, so a port a deploy picked (free, not yet bound by its app) is claimed until its app listens, and other
     deploys' picks keep off it."""
     pick = (
-        "import sys; sys.path.insert(0, sys.argv[1]); from double.deploy import _claim_port, _release_port;"
+        "import sys; sys.path.insert(0, sys.argv[1]); from double.deploy import PORT_CLAIMS, _claim_port, _release_port;"
         "ports = [_claim_port() for _ in range(300)]; print(*ports, flush=True);"
-        "sys.stdin.read(); [_release_port(port) for port in ports]"
+        "sys.stdin.read(); [_release_port(port) for port in ports];"
+        "print(sum((PORT_CLAIMS / str(port)).exists() for port in ports))"
     )
     argv = [sys.executable, "-c", pick, str(REPO / "tests" / "dokku_double")]
     pickers = [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(4)]
     ports = [int(port) for picker in pickers for port in picker.stdout.readline().split()]  # type: ignore[union-attr]
-    for picker in pickers:
-        picker.communicate("")
+    left = [int(picker.communicate("")[0]) for picker in pickers]  # each picker's claims still there once released
     assert len(ports) == 1200 and len(set(ports)) == len(ports)
-    assert not any((Path("/tmp/dokku-double-port-claims") / str(port)).exists() for port in ports), "released"
+    assert left == [0, 0, 0, 0], "released"
