@@ -23,6 +23,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))  # services.py: the real servers the sandbox and the tests start
+sys.path.insert(0, str(REPO / "tests" / "dokku_double"))  # the double's package, for tests that use its constants
 SANDBOX = REPO / "scripts" / "sandbox"
 EXAMPLE = REPO / "examples" / "hello"
 EXAMPLE_VAULT_PASSWORD = "hello-vault-demo"  # examples/hello/README.md

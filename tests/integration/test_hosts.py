@@ -1,7 +1,8 @@
 """The plugin on other Debian releases, for real: minimal roots built with debootstrap from Debian's packages (kept
 between runs), and in each the plugin installed through a sandbox as on a fresh server, then an app pushed.
 
-Each root runs in a mount namespace of its own (its /proc, /dev, /tmp and /run), sharing the host's loopback."""
+Each root runs in a mount namespace of its own (its /proc, /dev, /tmp and /run), sharing the host's loopback, and
+the test double's port claims, so a root's app and a host's app are never started on one port."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import services
 from conftest import EXAMPLE_VAULT_PASSWORD, working_tree_copy
+from double.deploy import port_claims
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ansible-deploy-tests" / "roots"
 DOUBLE = ("python3", "git", "nginx-light", "sudo", "ca-certificates", "procps")  # a stock server, and the double's
@@ -87,9 +89,13 @@ def _runner(root: Path) -> Run:
     # PYTEST_XDIST_*: the root's servers (its sandbox's nginx) pick their ports from this worker's share, as the
     # host's do (scripts/services.py), not from the whole range, where the other worker's servers pick theirs
     environment += [f"{k}={v}" for k, v in os.environ.items() if k.startswith(("PIP_", "PYTEST_XDIST_"))]
+    # the double claims its apps' ports in a folder under /tmp (double/deploy.py): the root's own /tmp gets the
+    # host's folder, so the root's claims and the host's keep off each other
+    claims = port_claims()
     enter = (
         'mount --make-rprivate / && mount --bind "$0" "$0" && mount -t proc proc "$0/proc" && '
         'mount --rbind /dev "$0/dev" && mount -t tmpfs tmpfs "$0/tmp" && mount -t tmpfs tmpfs "$0/run" && '
+        f'mkdir "$0{claims}" && mount --bind {claims} "$0{claims}" && '
         'exec chroot "$0" /usr/bin/env -i "${@:2}" bash -ec "$1"'
     )
 
@@ -107,6 +113,11 @@ def _stop_everything_in(root: Path) -> None:
                 os.kill(int(proc.name), signal.SIGKILL)
         except OSError:
             continue
+
+
+def _device_and_inode(path: Path) -> str:
+    found = path.stat()
+    return f"{found.st_dev}:{found.st_ino}"
 
 
 def said(result: subprocess.CompletedProcess[str]) -> str:
@@ -131,6 +142,7 @@ def test_debian_13_installs_on_python_3_13_and_deploys_the_example_end_to_end(ho
         grep '^version = 3.13' {PLUGIN}/.venv/pyvenv.cfg
         test "$(python3 -c 'import sys; sys.path[0] = "{PLUGIN}/scripts"; import services; print(services._share())')" \\
             = "{services._share()}"
+        test "$(stat -c %d:%i {port_claims()})" = "{_device_and_inode(port_claims())}"  # the host's claims folder
         port=$(python3 -c 'import json; print(json.load(open("/srv/box/var/lib/dokku/data/ps/hello/web.json"))["port"])')
         python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/').read().decode())"
         {SANDBOX} dokku /srv/box ansible-deploy:report hello --ansible-deploy-last-run-status

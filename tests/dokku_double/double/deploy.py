@@ -201,9 +201,7 @@ def _claim_port() -> int:
     if low <= 20000:
         raise Fail(f"the kernel's ephemeral ports start at {low}; the test double needs them above 20000 "
                    "(sysctl net.ipv4.ip_local_port_range, 32768 by default)")  # fmt: skip
-    with contextlib.suppress(FileExistsError):
-        PORT_CLAIMS.mkdir()
-        PORT_CLAIMS.chmod(0o1777)  # the dokku user claims, and root (or another dokku user) may have made it
+    port_claims()
     for _ in range(200):
         port = 20000 + secrets.randbelow(low - 20000)
         claim = PORT_CLAIMS / str(port)
@@ -222,6 +220,15 @@ def _claim_port() -> int:
             continue
         return port
     raise Fail("no free port for the app's container between 20000 and the ephemeral range")
+
+
+def port_claims() -> Path:
+    """PORT_CLAIMS, made if absent: writable by every user (the dokku user claims, and root or another sandbox's
+    dokku user may have made it), sticky (each removes only its own claims)."""
+    with contextlib.suppress(FileExistsError):
+        PORT_CLAIMS.mkdir()
+        PORT_CLAIMS.chmod(0o1777)
+    return PORT_CLAIMS
 
 
 def _release_port(port: int) -> None:
