@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))  # services.py: the real servers the sandbox and the tests start
@@ -29,6 +30,11 @@ EXAMPLE = REPO / "examples" / "hello"
 EXAMPLE_VAULT_PASSWORD = "hello-vault-demo"  # examples/hello/README.md
 
 import services  # noqa: E402  # found through the path above
+
+# Property tests: no time limit per example (a loaded 2-core machine is slow, not wrong), no example database
+# written into the checkout; a failure prints the example and the seed that reproduces it.
+settings.register_profile("project", deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("project")
 
 
 @dataclass
