@@ -192,6 +192,20 @@ def _cancelled_by_signals() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, handler)
 
 
+def as_data(value: object) -> object:
+    """The run's variables with every string marked unsafe, as Ansible's JSON reads that mark: Ansible takes them
+    as data and never renders them as templates. Extra vars are otherwise trusted templates, and most of these
+    strings come from the pushed tree or its vault (`{{ lookup('pipe', ...) }}` in a setting would run on the
+    host). Only the roles' own files hold templates. Keys stay plain: every key is a name the schema restricts."""
+    if isinstance(value, str):
+        return {"__ansible_unsafe": value}
+    if isinstance(value, dict):
+        return {key: as_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_data(item) for item in value]
+    return value
+
+
 def run_playbook(
     plan: Plan, playbooks: list[str], *, work_dir: Path, log_fd: int, check: bool, verbosity: int, strategy: str
 ) -> Outcome:
@@ -205,7 +219,7 @@ def run_playbook(
         scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH_PREFIX))
         (private / _SCRATCH_LINK).symlink_to(scratch)
         secure_dir(private / "env")
-        write_private(private / "env" / "extravars", json.dumps(plan.variables).encode())
+        write_private(private / "env" / "extravars", json.dumps(as_data(plan.variables)).encode())
         write_private(private / "env" / "settings", json.dumps({"pexpect_timeout": _CANCEL_CHECK_SECONDS}).encode())
         playbook = playbooks[0]
         if len(playbooks) > 1:  # the plugin's roles, then the packager's steps, in the same run
