@@ -160,13 +160,23 @@ def _problem(directive: Directive, where: str, upstream: re.Pattern[str] | None)
             where=at,
             hint="Snippets reach only the app's own upstream, never a socket on the host.",
         )
-    if name == "if" and _FILE_TESTS.intersection(directive.args):
+    if name == "if" and _FILE_TESTS.intersection(_condition(directive.args)):
         return DeployError(
             f"directive `if` may not test files on the host ({' '.join(directive.args)})",
             where=at,
             hint="Compare variables (`$request_method`, `$http_...`) instead: the host's files are not the app's.",
         )
     return None
+
+
+def _condition(args: tuple[str, ...]) -> list[str]:
+    """An `if`'s condition as nginx's rewrite module reads it: the `(` and `)` around it taken off."""
+    words = list(args)
+    if words and words[0].startswith("("):
+        words[0] = words[0][1:]
+    if words and words[-1].endswith(")"):
+        words[-1] = words[-1][:-1]
+    return [w for w in words if w]
 
 
 def _reason(name: str) -> str:
