@@ -31,7 +31,7 @@ def packaging_for(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = Fal
     from ansible_dokku_deploy.packaging.validate import validate_tree  # noqa: PLC0415  # see above
 
     environment = Store(dokku).computed(app, "environment")
-    return validate_tree(root, check_nginx=check_nginx, environment=environment, passed=_passed(dokku, app))
+    return validate_tree(root, check_nginx=check_nginx, environment=environment, passed=_passed(dokku, app), app=app)
 
 
 def staged_packaging(dokku: Dokku, app: str, release: Release) -> Packaging:

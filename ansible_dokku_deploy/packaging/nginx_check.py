@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import DeployError
+from ansible_dokku_deploy.packaging import snippet_policy
 from ansible_dokku_deploy.scratch import scratch_dir
 
 # Dokku's template includes nginx.conf.d/*.conf in every server block, after its own `location /`:
@@ -44,7 +45,7 @@ http {{
   uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
   access_log off;
   upstream app-5000 {{ server 127.0.0.1:5000; }}
-{servers}
+{upstreams}{servers}
 }}
 """
 # nginx 1.18 puts its pid and thread ("17369#17369: ") before the message where newer ones do not.
@@ -75,7 +76,10 @@ def check(snippets: Sequence[Path]) -> list[DeployError]:
                 snippet, snippet_dir / (snippet.name if snippet.suffix == ".conf" else f"{snippet.name}.conf")
             )
         servers = "".join(_SERVER.format(port=port, prefix=prefix, snippets=snippet_dir) for port in (8080, 8443))
-        (prefix / "nginx.conf").write_text(_CONF.format(prefix=prefix, servers=servers))
+        # The app's own upstreams the snippets reach (`hello-5000`), which Dokku's template defines beside them.
+        reached = sorted({name for s in snippets for name in snippet_policy.upstreams(s.read_text(errors="replace"))})
+        declared = "".join(f"  upstream {name} {{ server 127.0.0.1:5000; }}\n" for name in reached)
+        (prefix / "nginx.conf").write_text(_CONF.format(prefix=prefix, upstreams=declared, servers=servers))
         result = subprocess.run(  # noqa: S603  # argv list, no shell
             [binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), *error_log_args(binary, prefix)],
             capture_output=True,

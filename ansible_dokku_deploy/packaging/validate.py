@@ -35,9 +35,10 @@ def schema() -> dict[str, Any]:
 
 
 def validate_tree(
-    root: Path, *, check_nginx: bool = True, environment: str = "", passed: Passed | None = None
+    root: Path, *, check_nginx: bool = True, environment: str = "", passed: Passed | None = None, app: str = ""
 ) -> Packaging:
-    """Validate the packaging files under root (every environment's variant); the spec is that of `environment`."""
+    """Validate the packaging files under root (every environment's variant); the spec is that of `environment`.
+    With `app`, the snippets may reach only that app's upstream; without, any app's (a check before the push)."""
     passed = passed or Passed(None)
     problems: list[DeployError] = []
     files = collect(root, problems)
@@ -69,10 +70,11 @@ def validate_tree(
     problems.extend(_check_vault(root, files))
     snippets = [root / f for f in files if f.startswith("nginx.conf.d/")]
     problems.extend(snippets_named(files))
+    ports = {s["port"] for s in ([spec] if app else [spec, *variants.values()]) if isinstance(s.get("port"), int)}
     for snippet in snippets:
         rel = snippet.relative_to(root).as_posix()
         try:
-            problems.extend(snippet_policy.check(read_text(snippet, rel), rel))
+            problems.extend(snippet_policy.check(read_text(snippet, rel), rel, app=app, ports=ports))
         except DeployError as exc:
             problems.append(exc)
     if check_nginx and snippets and not problems:

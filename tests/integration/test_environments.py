@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from pathlib import Path
 
@@ -38,3 +39,21 @@ def test_a_hostile_snippet_is_refused_and_the_placed_ones_stay(sandbox: Sandbox,
     assert result.returncode != 0
     assert "nginx.conf.d/evil.conf:2: directive `alias` is not allowed in a snippet" in output(result)
     assert sorted((sandbox.home / "hello" / "nginx.conf.d").iterdir()) == placed
+
+
+def test_a_quoted_alias_is_refused_and_the_hosts_files_stay_unserved(sandbox: Sandbox, app_src: Path) -> None:
+    """nginx reads `'alias'` as `alias`: the snippet would serve the host's /etc through the app's domain."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    (app_src / "nginx.conf.d" / "leak.conf").write_text("location /leak/ {\n  'alias' /etc/;\n}\n")
+    result = sandbox.push("hello", app_src)
+    assert result.returncode != 0
+    assert "nginx.conf.d/leak.conf:2: directive `alias` is not allowed in a snippet" in output(result)
+    port = int(json.loads((sandbox.lib / "data" / "nginx-vhosts" / "sandbox.json").read_text())["http"])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/leak/passwd", headers={"Host": "hello.example.test"})
+        answer = conn.getresponse()
+        body = answer.read()
+    finally:
+        conn.close()
+    assert b"root:x:0:0" not in body
