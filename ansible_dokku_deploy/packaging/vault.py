@@ -7,7 +7,7 @@ import re
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.packaging import Packaging
-from ansible_dokku_deploy.packaging.load import load_yaml
+from ansible_dokku_deploy.packaging.load import TOO_DEEP, load_yaml
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -85,8 +85,11 @@ def _decrypt_files(packaging: Packaging, password: str, app: str) -> tuple[dict[
             continue
         try:
             data = load_yaml(text, rel).data
-        except DeployError as exc:  # the location is safe to show; the YAML problem text never quotes values
-            problems.append(DeployError("does not hold valid YAML once decrypted", where=exc.where or rel))
+        except DeployError as exc:  # the location is safe to show; the YAML problem text may quote values
+            problem = (
+                f"{TOO_DEEP} once decrypted" if exc.message == TOO_DEEP else "does not hold valid YAML once decrypted"
+            )
+            problems.append(DeployError(problem, where=exc.where or rel))
             continue
         if not isinstance(data, dict) or not all(isinstance(k, str) and _KEY.match(k) for k in data):
             message = "must decrypt to a mapping of setting names (letters, digits, _) to values"
