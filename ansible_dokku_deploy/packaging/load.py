@@ -20,7 +20,7 @@ MAX_TOTAL_BYTES = 16 * 1024 * 1024
 MAX_FILES = 500
 MAX_YAML_DEPTH = 20
 TOO_DEEP = f"nests deeper than {MAX_YAML_DEPTH} levels"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
@@ -63,11 +63,11 @@ def _walk(root: Path, tree: str, problems: list[DeployError]) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(root / tree):
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         for name in list(dirnames):
-            if not _SAFE_NAME.match(name) or (Path(dirpath) / name).is_symlink():
+            if not _SAFE_NAME.fullmatch(name) or (Path(dirpath) / name).is_symlink():
                 problems.append(_bad_name(f"{rel_dir}/{name}/", name))
                 dirnames.remove(name)
         for name in filenames:
-            if _SAFE_NAME.match(name):
+            if _SAFE_NAME.fullmatch(name):
                 out.append(f"{rel_dir}/{name}")
             else:
                 problems.append(_bad_name(f"{rel_dir}/{name}", name))

@@ -9,7 +9,7 @@ from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.packaging import Packaging
 from ansible_dokku_deploy.packaging.load import TOO_DEEP, load_yaml
 
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def decrypt(packaging: Packaging, password: str, app: str) -> tuple[dict[str, str], list[DeployError]]:
@@ -91,7 +91,7 @@ def _decrypt_files(packaging: Packaging, password: str, app: str) -> tuple[dict[
             )
             problems.append(DeployError(problem, where=exc.where or rel))
             continue
-        if not isinstance(data, dict) or not all(isinstance(k, str) and _KEY.match(k) for k in data):
+        if not isinstance(data, dict) or not all(isinstance(k, str) and _KEY.fullmatch(k) for k in data):
             message = "must decrypt to a mapping of setting names (letters, digits, _) to values"
             problems.append(DeployError(message, where=rel))
             continue
