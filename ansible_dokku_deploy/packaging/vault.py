@@ -100,6 +100,16 @@ def _decrypt_files(packaging: Packaging, password: str, app: str) -> tuple[dict[
                 problems.append(DeployError(f"{key}: expected a plain value", where=rel))
                 continue
             text_value = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            if output.too_short_to_mask(text_value):
+                problems.append(
+                    DeployError(
+                        f"{key}: the value has fewer than {output.MIN_SECRET_LENGTH} characters, too short to be "
+                        "masked in output",
+                        where=rel,
+                        hint="Use a longer secret; a value that is no secret goes in env.yml's env.",
+                    )
+                )
+                continue
             output.register_secret(text_value)
             values[key] = text_value
     return values, problems
