@@ -195,7 +195,7 @@ def _control_error(shown: str, text: str, path: tuple[str | int, ...], lines: Li
     name = _CONTROL_NAMES.get(char, "a control character")
     return DeployError(
         f"{shown} holds {name} (U+{ord(char):04X}), which is not allowed here",
-        key=_keypath(tuple(json.dumps(part) if _has_control(part) else part for part in path)),  # never one raw
+        key=_keypath(path),
         where=_where(lines, path),
         hint="Remove it. A line break at the end comes from a block scalar (| or >): write the value on one line, "
         "quoted if it needs to be.",
@@ -204,7 +204,7 @@ def _control_error(shown: str, text: str, path: tuple[str | int, ...], lines: Li
 
 def _keypath(path: tuple[str | int, ...]) -> str:
     out = ""
-    for part in path:
+    for part in (json.dumps(p) if _has_control(p) else p for p in path):  # never a control character printed raw
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
@@ -236,7 +236,8 @@ def _explain(error: Any, lines: Lines) -> list[DeployError]:
 def _unknown_keys(error: Any, path: tuple[str | int, ...], lines: Lines) -> list[DeployError]:
     known = sorted(error.schema.get("properties", {}))
     out = []
-    for name in sorted(set(error.instance) - set(known)):
+    unknown = {name for name in error.instance if name not in known and not _has_control(name)}  # controls says those
+    for name in sorted(unknown, key=str):  # a YAML key may be a number
         close = difflib.get_close_matches(str(name), known, n=1)
         guess = f"Did you mean {close[0]!r}? " if close else ""
         where = _where(lines, (*path, name))
