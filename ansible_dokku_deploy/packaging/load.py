@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -20,6 +21,7 @@ MAX_TOTAL_BYTES = 16 * 1024 * 1024
 MAX_FILES = 500
 MAX_YAML_DEPTH = 20
 TOO_DEEP = f"nests deeper than {MAX_YAML_DEPTH} levels"
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and the line and paragraph separators
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
@@ -77,6 +79,8 @@ def _walk(root: Path, tree: str, problems: list[DeployError]) -> list[str]:
 
 
 def _bad_name(where: str, name: str) -> DeployError:
+    if CONTROL.search(where):  # never print a control character raw
+        where = json.dumps(where)
     return DeployError(
         f"name {name!r} is not allowed (symlinked folder, or characters other than letters, digits, '.', '_', '-')",
         where=where,

@@ -12,12 +12,11 @@ from typing import Any
 
 from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import ENV_FILE, Packaging, merge, nginx_check, snippet_policy
-from ansible_dokku_deploy.packaging.load import Lines, collect, load_yaml, read_text
+from ansible_dokku_deploy.packaging.load import CONTROL, Lines, collect, load_yaml, read_text
 from ansible_dokku_deploy.packaging.passed import Passed
 
 SCHEMA_VERSION = 1
 VAULT_HEADER = "$ANSIBLE_VAULT;"
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and the line and paragraph separators
 _TYPE_NAMES = {
     "object": "a mapping",
     "array": "a list",

@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import EXAMPLE
 
-from ansible_dokku_deploy.errors import PackagingError
+from ansible_dokku_deploy.dokku import check_app_name
+from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import Packaging, source_key
 from ansible_dokku_deploy.packaging.validate import validate_tree
 from ansible_dokku_deploy.packaging.vault import decrypt
@@ -257,3 +258,17 @@ def test_vault_values_are_free_text_kept_byte_for_byte(tmp_path: Path) -> None:
     pem = "-----BEGIN KEY-----\nAAAA{{ x }}\n\x1b\u2028'\"\n-----END KEY-----\n"
     values, found = decrypt(vault_tree(tmp_path, yaml.safe_dump({"KEY": pem})), TEST_VAULT_PASSWORD, "app")
     assert (values, found) == ({"KEY": pem}, [])
+
+
+def test_a_file_name_with_a_trailing_line_break_is_refused_and_shown_escaped(tmp_path: Path) -> None:
+    write_env(tmp_path, "version: 1\n")
+    (tmp_path / "nginx.conf.d").mkdir()
+    (tmp_path / "nginx.conf.d" / "gzip.conf\n").write_text("gzip on;\n")
+    [found] = problems(tmp_path)
+    assert found.startswith("\"nginx.conf.d/gzip.conf\\n\": name 'gzip.conf\\n' is not allowed")
+
+
+def test_an_app_name_with_a_trailing_line_break_is_refused() -> None:
+    assert check_app_name("shop") == "shop"
+    with pytest.raises(DeployError, match="is not a valid app name"):
+        check_app_name("shop\n")
