@@ -13,7 +13,7 @@ from conftest import EXAMPLE
 from ansible_dokku_deploy.dokku import check_app_name
 from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import Packaging, source_key
-from ansible_dokku_deploy.packaging.validate import validate_tree
+from ansible_dokku_deploy.packaging.validate import schema, validate_tree
 from ansible_dokku_deploy.packaging.vault import decrypt
 
 
@@ -272,3 +272,18 @@ def test_an_app_name_with_a_trailing_line_break_is_refused() -> None:
     assert check_app_name("shop") == "shop"
     with pytest.raises(DeployError, match="is not a valid app name"):
         check_app_name("shop\n")
+
+
+def test_every_schema_pattern_is_anchored_so_it_reads_alike_in_python_and_json_schema() -> None:
+    """Validation matches a pattern whole (fullmatch), as JSON Schema's own regex dialect reads `^...$`; the two
+    readings agree only for anchored patterns."""
+
+    def patterns(node: object) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+            return own + [p for value in node.values() for p in patterns(value)]
+        return [p for value in node for p in patterns(value)] if isinstance(node, list) else []
+
+    found = patterns(schema())
+    assert len(found) >= 7
+    assert [p for p in found if not (p.startswith("^") and p.endswith("$"))] == []
