@@ -13,7 +13,7 @@ from ansible_dokku_deploy.errors import AppMissingError, DeployError
 
 DATA_NAME = "ansible"  # the plugin's data dir: $DOKKU_LIB_ROOT/data/ansible/$APP
 SETTINGS_DIR = ".settings"  # $DOKKU_LIB_ROOT/data/ansible/.settings/(APP|--global)/KEY; no app name starts with '.'
-_APP_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")  # Dokku still accepts existing names with '_'
+_APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")  # Dokku still accepts existing names with '_'
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class Dokku:
 
 
 def check_app_name(app: str) -> str:
-    if not _APP_NAME.match(app):
+    if not _APP_NAME.fullmatch(app):
         raise DeployError(
             f"{app!r} is not a valid app name",
             hint="App names are lowercase letters, digits, dots and hyphens, starting with a letter or digit.",

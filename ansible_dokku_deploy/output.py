@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import TextIO
 
 MASK = "********"
+MIN_SECRET_LENGTH = 4  # masking a shorter string everywhere would garble ordinary text, so such secrets are refused
 _secrets: set[str] = set()
 _progress_to_stderr = False
 _thread = threading.local()  # .held: the lines a thread working alongside says later
@@ -18,8 +19,13 @@ _thread = threading.local()  # .held: the lines a thread working alongside says 
 def register_secret(value: str) -> None:
     """Never print this value again, in any output of this process."""
     for part in (value, *value.splitlines()):
-        if len(part.strip()) >= 4:  # noqa: PLR2004  # masking tiny strings would garble ordinary text
+        if len(part.strip()) >= MIN_SECRET_LENGTH:
             _secrets.add(part.strip())
+
+
+def too_short_to_mask(value: str) -> bool:
+    """A secret that register_secret could not mask (empty is no secret: there is nothing to show)."""
+    return 0 < len(value.strip()) < MIN_SECRET_LENGTH
 
 
 def redact(text: str) -> str:

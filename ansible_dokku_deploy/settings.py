@@ -29,6 +29,12 @@ class Setting:
 
     def parse(self, value: str) -> str:
         """The stored form of value, or a DeployError saying what is expected."""
+        if self.secret and output.too_short_to_mask(value):
+            raise DeployError(
+                f"{self.key} is a secret of at least {output.MIN_SECRET_LENGTH} characters: a shorter one could not "
+                "be masked in output",
+                hint="Give a longer one.",
+            )
         if self.kind == "int":
             if not value.isdigit() or int(value) < self.minimum:
                 raise DeployError(f"{self.key} expects a whole number of at least {self.minimum}, not {value!r}")
@@ -344,8 +350,15 @@ class Store:
 
     def named_file(self, app: str, key: str) -> str:
         """The content of the file a *-file setting names (stripped), masked when the setting says it is secret;
-        OSError when it cannot be read."""
-        content = Path(self.get(app, key)).read_text().strip()
+        OSError when it cannot be read, DeployError when a secret is too short to be masked."""
+        path = self.get(app, key)
+        content = Path(path).read_text().strip()
+        if SETTINGS[key].secret_file and output.too_short_to_mask(content):
+            raise DeployError(
+                f"{key}: {path} holds a secret of fewer than {output.MIN_SECRET_LENGTH} characters, which could not "
+                "be masked in output",
+                hint="Use a longer password, and write it into that file.",
+            )
         if SETTINGS[key].secret_file:
             output.register_secret(content)
         return content

@@ -7,7 +7,7 @@ import sys
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import UsageError
-from ansible_dokku_deploy.settings import GLOBAL, Store
+from ansible_dokku_deploy.settings import GLOBAL, Store, lookup
 
 USAGE = "(<app>|--global) < password-file"
 DESCRIPTION = "Sets the password of the app's vault/ files, read from stdin (never from the command line)"
@@ -29,5 +29,5 @@ def main(args: list[str]) -> None:
         raise UsageError(
             "No password on stdin", hint="To clear it: dokku ansible-deploy:set (APP|--global) vault-password"
         )
-    Store(dokku).put(target, "vault-password", password)
+    Store(dokku).put(target, "vault-password", lookup("vault-password").parse(password))
     output.header(f"Setting vault-password for {target} (secret, not shown)")

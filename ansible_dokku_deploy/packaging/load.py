@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -19,7 +20,9 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 16 * 1024 * 1024
 MAX_FILES = 500
 MAX_YAML_DEPTH = 20
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+TOO_DEEP = f"nests deeper than {MAX_YAML_DEPTH} levels"
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and the line and paragraph separators
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
@@ -62,11 +65,11 @@ def _walk(root: Path, tree: str, problems: list[DeployError]) -> list[str]:
     for dirpath, dirnames, filenames in os.walk(root / tree):
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         for name in list(dirnames):
-            if not _SAFE_NAME.match(name) or (Path(dirpath) / name).is_symlink():
+            if not _SAFE_NAME.fullmatch(name) or (Path(dirpath) / name).is_symlink():
                 problems.append(_bad_name(f"{rel_dir}/{name}/", name))
                 dirnames.remove(name)
         for name in filenames:
-            if _SAFE_NAME.match(name):
+            if _SAFE_NAME.fullmatch(name):
                 out.append(f"{rel_dir}/{name}")
             else:
                 problems.append(_bad_name(f"{rel_dir}/{name}", name))
@@ -76,6 +79,8 @@ def _walk(root: Path, tree: str, problems: list[DeployError]) -> list[str]:
 
 
 def _bad_name(where: str, name: str) -> DeployError:
+    if CONTROL.search(where):  # never print a control character raw
+        where = json.dumps(where)
     return DeployError(
         f"name {name!r} is not allowed (symlinked folder, or characters other than letters, digits, '.', '_', '-')",
         where=where,
@@ -127,21 +132,34 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAM
 def load_yaml(text: str, where: str) -> YamlDoc:
     """Parse one YAML document safely: no anchors or aliases, no tags, bounded nesting."""
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                line = event.start_mark.line + 1 if event.start_mark else 0
-                raise DeployError("anchors and aliases (&, *) are not allowed", where=f"{where}:{line}")
+        _check_events(text, where)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, where) from None
     if node is None:
         return YamlDoc(None, {})
     lines: Lines = {}
-    _check_node(node, (), 0, lines, where)
+    _check_node(node, (), lines, where)
     try:
         return YamlDoc(yaml.load(text, Loader=_LOADER), lines)  # noqa: S506  # a safe loader
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, where) from None
+
+
+def _check_events(text: str, where: str) -> None:
+    """Refuse anchors, aliases and deep nesting while libyaml's parser streams the events: composing nodes recurses
+    once per level in C, and a few thousand levels (a few KB of `[`) crash the interpreter before a node exists."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise DeployError("anchors and aliases (&, *) are not allowed", where=f"{where}:{line}")
+        if isinstance(event, yaml.NodeEvent) and depth > MAX_YAML_DEPTH:
+            raise DeployError(TOO_DEEP, where=f"{where}:{line}")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _yaml_error(exc: yaml.YAMLError, where: str) -> DeployError:
@@ -153,10 +171,8 @@ def _yaml_error(exc: yaml.YAMLError, where: str) -> DeployError:
     )
 
 
-def _check_node(node: yaml.Node, path: tuple[str | int, ...], depth: int, lines: Lines, where: str) -> None:
+def _check_node(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, where: str) -> None:
     line = node.start_mark.line + 1
-    if depth > MAX_YAML_DEPTH:
-        raise DeployError(f"nests deeper than {MAX_YAML_DEPTH} levels", where=f"{where}:{line}")
     if node.tag not in _PLAIN_TAGS:
         raise DeployError(
             f"tag {node.tag} is not allowed (plain values, lists and mappings only)", where=f"{where}:{line}"
@@ -164,8 +180,8 @@ def _check_node(node: yaml.Node, path: tuple[str | int, ...], depth: int, lines:
     lines[path] = line
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            _check_node(key, path, depth + 1, {}, where)
-            _check_node(value, (*path, str(key.value)), depth + 1, lines, where)
+            _check_node(key, path, {}, where)
+            _check_node(value, (*path, str(key.value)), lines, where)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _check_node(item, (*path, index), depth + 1, lines, where)
+            _check_node(item, (*path, index), lines, where)

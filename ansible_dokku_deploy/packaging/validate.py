@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ansible_dokku_deploy.errors import DeployError, PackagingError
 from ansible_dokku_deploy.packaging import ENV_FILE, Packaging, merge, nginx_check, snippet_policy
-from ansible_dokku_deploy.packaging.load import Lines, collect, load_yaml, read_text
+from ansible_dokku_deploy.packaging.load import CONTROL, Lines, collect, load_yaml, read_text
 from ansible_dokku_deploy.packaging.passed import Passed
 
 SCHEMA_VERSION = 1
@@ -122,21 +123,89 @@ def _check_env(root: Path, problems: list[DeployError], passed: Passed) -> dict[
         return {}
     if passed.seen("schema", text.encode()):
         return doc.data
-    from jsonschema import Draft202012Validator  # noqa: PLC0415  # heavy import, only when validating
-
+    controls = _control_characters(doc.data, (), doc.lines)
     errors = sorted(
-        Draft202012Validator(schema()).iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]
+        (e for e in _validator().iter_errors(doc.data) if not _said_by_controls(e)),
+        key=lambda e: [str(p) for p in e.absolute_path],
     )
+    problems.extend(controls)
     for error in errors:
         problems.extend(_explain(error, doc.lines))
-    if not errors:
+    if not errors and not controls:
         passed.remember("schema", text.encode())
-    return doc.data if not errors else {}
+    return doc.data if not errors and not controls else {}
+
+
+@cache
+def _validator() -> Any:
+    """The schema's validator, reading each pattern as JSON Schema (ECMA-262) does: `^...$` is the whole string.
+    Python's re.search would let `$` match before a final newline, so `schedule: |` (a block scalar) would pass."""
+    from jsonschema import Draft202012Validator, ValidationError, validators  # noqa: PLC0415  # heavy, only here
+
+    def whole_pattern(validator: Any, pattern: str, instance: Any, _schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not re.fullmatch(pattern, instance):
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+    extended = validators.extend(Draft202012Validator, {"pattern": whole_pattern})  # type: ignore[no-untyped-call]  # not annotated
+    return extended(schema())
+
+
+def _said_by_controls(error: Any) -> bool:
+    """A schema error about a string that holds a control character: the control check says it, more clearly."""
+    return _has_control(error.instance) and not _is_free_text(tuple(error.absolute_path))
+
+
+def _has_control(value: Any) -> bool:
+    return isinstance(value, str) and CONTROL.search(value) is not None
+
+
+def _is_free_text(path: tuple[str | int, ...]) -> bool:
+    """A setting's value is the app's own text, kept byte for byte (a PEM key has newlines); every other string
+    of env.yml, a setting's name included, is a name, a path, a domain or a schedule."""
+    in_env = len(path) == 2 and path[0] == "env"  # noqa: PLR2004  # env.NAME
+    return in_env or (len(path) == 4 and path[0] == "environments" and path[2] == "env")  # noqa: PLR2004
+
+
+def _control_characters(data: Any, path: tuple[str | int, ...], lines: Lines) -> list[DeployError]:
+    """Every string but free text, keys included, free of control characters and line separators."""
+    found: list[DeployError] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if _has_control(key):
+                found.append(_control_error(f"the key {json.dumps(key)}", key, path, lines))
+            found.extend(_control_characters(value, (*path, key), lines))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found.extend(_control_characters(item, (*path, index), lines))
+    elif _has_control(data) and not _is_free_text(path):
+        found.append(_control_error(json.dumps(data)[:80], data, path, lines))
+    return found
+
+
+_CONTROL_NAMES = {
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\t": "a tab",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
+
+
+def _control_error(shown: str, text: str, path: tuple[str | int, ...], lines: Lines) -> DeployError:
+    char = CONTROL.findall(text)[0]
+    name = _CONTROL_NAMES.get(char, "a control character")
+    return DeployError(
+        f"{shown} holds {name} (U+{ord(char):04X}), which is not allowed here",
+        key=_keypath(path),
+        where=_where(lines, path),
+        hint="Remove it. A line break at the end comes from a block scalar (| or >): write the value on one line, "
+        "quoted if it needs to be.",
+    )
 
 
 def _keypath(path: tuple[str | int, ...]) -> str:
     out = ""
-    for part in path:
+    for part in (json.dumps(p) if _has_control(p) else p for p in path):  # never a control character printed raw
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
 
@@ -168,7 +237,8 @@ def _explain(error: Any, lines: Lines) -> list[DeployError]:
 def _unknown_keys(error: Any, path: tuple[str | int, ...], lines: Lines) -> list[DeployError]:
     known = sorted(error.schema.get("properties", {}))
     out = []
-    for name in sorted(set(error.instance) - set(known)):
+    unknown = {name for name in error.instance if name not in known and not _has_control(name)}  # controls says those
+    for name in sorted(unknown, key=str):  # a YAML key may be a number
         close = difflib.get_close_matches(str(name), known, n=1)
         guess = f"Did you mean {close[0]!r}? " if close else ""
         where = _where(lines, (*path, name))

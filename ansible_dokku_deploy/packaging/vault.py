@@ -7,9 +7,9 @@ import re
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.packaging import Packaging
-from ansible_dokku_deploy.packaging.load import load_yaml
+from ansible_dokku_deploy.packaging.load import TOO_DEEP, load_yaml
 
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def decrypt(packaging: Packaging, password: str, app: str) -> tuple[dict[str, str], list[DeployError]]:
@@ -85,10 +85,13 @@ def _decrypt_files(packaging: Packaging, password: str, app: str) -> tuple[dict[
             continue
         try:
             data = load_yaml(text, rel).data
-        except DeployError as exc:  # the location is safe to show; the YAML problem text never quotes values
-            problems.append(DeployError("does not hold valid YAML once decrypted", where=exc.where or rel))
+        except DeployError as exc:  # the location is safe to show; the YAML problem text may quote values
+            problem = (
+                f"{TOO_DEEP} once decrypted" if exc.message == TOO_DEEP else "does not hold valid YAML once decrypted"
+            )
+            problems.append(DeployError(problem, where=exc.where or rel))
             continue
-        if not isinstance(data, dict) or not all(isinstance(k, str) and _KEY.match(k) for k in data):
+        if not isinstance(data, dict) or not all(isinstance(k, str) and _KEY.fullmatch(k) for k in data):
             message = "must decrypt to a mapping of setting names (letters, digits, _) to values"
             problems.append(DeployError(message, where=rel))
             continue
@@ -97,6 +100,16 @@ def _decrypt_files(packaging: Packaging, password: str, app: str) -> tuple[dict[
                 problems.append(DeployError(f"{key}: expected a plain value", where=rel))
                 continue
             text_value = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            if output.too_short_to_mask(text_value):
+                problems.append(
+                    DeployError(
+                        f"{key}: the value has fewer than {output.MIN_SECRET_LENGTH} characters, too short to be "
+                        "masked in output",
+                        where=rel,
+                        hint="Use a longer secret; a value that is no secret goes in env.yml's env.",
+                    )
+                )
+                continue
             output.register_secret(text_value)
             values[key] = text_value
     return values, problems

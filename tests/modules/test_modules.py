@@ -124,6 +124,13 @@ def test_a_failing_dokku_command_fails_the_module_with_dokkus_message(sandbox: S
     assert result.get("changed") is not True
 
 
+def test_a_port_mapping_with_a_trailing_line_break_is_refused(sandbox: Sandbox) -> None:
+    sandbox.ok("apps:create", "demo")
+    result = module(sandbox, "ports", {"app": "demo", "mappings": ["http:80:5000\n"]})
+    assert result["event"] == "runner_on_failed"
+    assert "mappings must be scheme:host-port:container-port entries" in result["msg"]
+
+
 def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
     """A self-signed certificate and its key, as files (what the tls role hands the certs module)."""
     import datetime as dt

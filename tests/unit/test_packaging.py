@@ -7,11 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import EXAMPLE
 
-from ansible_dokku_deploy.errors import PackagingError
-from ansible_dokku_deploy.packaging import source_key
-from ansible_dokku_deploy.packaging.validate import validate_tree
+from ansible_dokku_deploy.dokku import check_app_name
+from ansible_dokku_deploy.errors import DeployError, PackagingError
+from ansible_dokku_deploy.packaging import Packaging, source_key
+from ansible_dokku_deploy.packaging.validate import schema, validate_tree
+from ansible_dokku_deploy.packaging.vault import decrypt
 
 
 def problems(root: Path) -> list[str]:
@@ -218,3 +221,69 @@ def test_the_source_key_sees_every_entry_of_the_packaging_and_nothing_else(tmp_p
         change()
         seen.add(source_key(tree))
     assert len(seen) == len(changes) + 1, "each change makes a new key"
+
+
+TEST_VAULT_PASSWORD = "unit-test-vault"  # the test's own
+
+
+def vault_tree(root: Path, plain: str) -> Packaging:
+    """A valid tree whose vault/secrets.yml decrypts to plain, with the test's password."""
+    from ansible.parsing.vault import VaultLib, VaultSecret
+
+    write_env(root, "version: 1\n")
+    (root / "vault").mkdir()
+    sealed = VaultLib([("default", VaultSecret(TEST_VAULT_PASSWORD.encode()))]).encrypt(plain.encode())
+    (root / "vault" / "secrets.yml").write_bytes(sealed)
+    return validate_tree(root)
+
+
+def test_a_vault_value_too_short_to_be_masked_is_refused_with_file_and_key(tmp_path: Path) -> None:
+    values, found = decrypt(vault_tree(tmp_path, "PIN: '123'\nTOKEN: long-enough\n"), TEST_VAULT_PASSWORD, "app")
+    assert [line for p in found for line in p.lines()] == [
+        "vault/secrets.yml: PIN: the value has fewer than 4 characters, too short to be masked in output",
+        "Use a longer secret; a value that is no secret goes in env.yml's env.",
+    ]
+    assert values == {"TOKEN": "long-enough"}
+
+
+def test_a_vault_name_with_a_line_break_is_refused(tmp_path: Path) -> None:
+    values, found = decrypt(vault_tree(tmp_path, '"TOKEN\\n": long-enough\n'), TEST_VAULT_PASSWORD, "app")
+    assert ["\n".join(p.lines()) for p in found] == [
+        "vault/secrets.yml: must decrypt to a mapping of setting names (letters, digits, _) to values"
+    ]
+    assert values == {}
+
+
+def test_vault_values_are_free_text_kept_byte_for_byte(tmp_path: Path) -> None:
+    pem = "-----BEGIN KEY-----\nAAAA{{ x }}\n\x1b\u2028'\"\n-----END KEY-----\n"
+    values, found = decrypt(vault_tree(tmp_path, yaml.safe_dump({"KEY": pem})), TEST_VAULT_PASSWORD, "app")
+    assert (values, found) == ({"KEY": pem}, [])
+
+
+def test_a_file_name_with_a_trailing_line_break_is_refused_and_shown_escaped(tmp_path: Path) -> None:
+    write_env(tmp_path, "version: 1\n")
+    (tmp_path / "nginx.conf.d").mkdir()
+    (tmp_path / "nginx.conf.d" / "gzip.conf\n").write_text("gzip on;\n")
+    [found] = problems(tmp_path)
+    assert found.startswith("\"nginx.conf.d/gzip.conf\\n\": name 'gzip.conf\\n' is not allowed")
+
+
+def test_an_app_name_with_a_trailing_line_break_is_refused() -> None:
+    assert check_app_name("shop") == "shop"
+    with pytest.raises(DeployError, match="is not a valid app name"):
+        check_app_name("shop\n")
+
+
+def test_every_schema_pattern_is_anchored_so_it_reads_alike_in_python_and_json_schema() -> None:
+    """Validation matches a pattern whole (fullmatch), as JSON Schema's own regex dialect reads `^...$`; the two
+    readings agree only for anchored patterns."""
+
+    def patterns(node: object) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+            return own + [p for value in node.values() for p in patterns(value)]
+        return [p for value in node for p in patterns(value)] if isinstance(node, list) else []
+
+    found = patterns(schema())
+    assert len(found) >= 7
+    assert [p for p in found if not (p.startswith("^") and p.endswith("$"))] == []

@@ -118,3 +118,30 @@ def test_a_wrong_report_argument_says_what_dokku_says(args: list[str], message: 
     with pytest.raises(UsageError) as caught:
         report._parse(args)
     assert caught.value.message.startswith(message)
+
+
+@pytest.mark.parametrize("key", sorted(key for key, setting in settings.SETTINGS.items() if setting.secret))
+def test_a_secret_setting_too_short_to_be_masked_is_refused(
+    dokku_env: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("abc\n"))
+    with pytest.raises(DeployError, match=f"{key} is a secret of at least 4 characters"):
+        set_command.main(["--global", key, "-"])
+    assert not (dokku_env / "lib" / "data" / "ansible" / ".settings" / "--global" / key).exists()
+
+
+def test_a_vault_password_too_short_to_be_masked_is_refused(dokku_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ansible_dokku_deploy.commands import vault_password
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw1\n"))
+    with pytest.raises(DeployError, match="vault-password is a secret of at least 4 characters"):
+        vault_password.main(["app"])
+
+
+def test_an_admin_password_file_too_short_to_be_masked_is_refused(dokku_env: Path) -> None:
+    store = settings.Store(Dokku.from_environ())
+    password_file = dokku_env / "admin-password"
+    password_file.write_text("pw\n")
+    store.put(settings.GLOBAL, "postgres-admin-password-file", str(password_file))
+    with pytest.raises(DeployError, match=f"postgres-admin-password-file: {password_file} holds a secret of fewer"):
+        store.named_file(settings.GLOBAL, "postgres-admin-password-file")

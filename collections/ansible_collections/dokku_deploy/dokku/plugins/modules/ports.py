@@ -37,7 +37,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dokku_deploy.dokku.plugins.module_utils.dokku import DokkuCli
 
-MAPPING = re.compile(r"^[a-z0-9]+:\d+:\d+$")
+MAPPING = re.compile(r"[a-z0-9]+:\d+:\d+")
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     app, wanted = module.params["app"], sorted(set(module.params["mappings"]))
-    bad = [m for m in wanted if not MAPPING.match(m)]
+    bad = [m for m in wanted if not MAPPING.fullmatch(m)]
     if bad or not wanted:
         module.fail_json(msg=f"mappings must be scheme:host-port:container-port entries, got {bad or 'none'}")
     dokku = DokkuCli(module)
