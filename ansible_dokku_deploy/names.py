@@ -53,11 +53,11 @@ def database_name(app: str) -> str:
 
 
 def service_name(app: str) -> str:
-    """The dokku-service backend's service (letters, digits, "_" and "-"): APP when it has no dot; else a prefix,
-    "__" and a hash of the app's name."""
-    if re.fullmatch(r"[a-z0-9-]+", app) and len(app) <= SERVICE_LIMIT:
+    """The dokku-service backend's service: APP when it has no dot and no "--"; else a prefix, "--" and a hash of
+    the app's name. Never "_": the service plugins turn it into "-" in the service's host name."""
+    if re.fullmatch(r"[a-z0-9-]+", app) and "--" not in app and len(app) <= SERVICE_LIMIT:
         return app
-    return _hashed(re.sub(r"[^a-z0-9-]", "_", app), app, SERVICE_LIMIT, "__")
+    return _hashed(re.sub(r"[^a-z0-9-]", "-", app), app, SERVICE_LIMIT, "--")
 
 
 def scratch_name(database: str) -> str:

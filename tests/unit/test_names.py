@@ -32,7 +32,7 @@ def test_storage_entries_of_different_apps_or_names_never_meet(pairs: list[tuple
 
 @given(st.lists(APPS, unique=True, min_size=2, max_size=40))
 @example(["shop-prod", "shop.prod", "shop"])
-@example(["fire", "fire-drill", "fire.drill"])
+@example(["fire", "fire-drill", "fire.drill", "fire--drill"])
 @example(["a" * 63, "a" * 64, "a" * 70, "a" * 63 + "."])
 def test_databases_roles_services_and_scratch_copies_of_different_apps_never_meet(apps: list[str]) -> None:
     databases = [names.database_name(app) for app in apps]
@@ -44,8 +44,11 @@ def test_databases_roles_services_and_scratch_copies_of_different_apps_never_mee
     for database in databases:
         assert re.fullmatch(r"[a-z0-9][a-z0-9_]*", database)
         assert len(database) <= names.DATABASE_LIMIT
+    service_names = {*services, *(names.scratch_name(n) for n in services)}
+    hosts = {f"dokku-postgres-{n}".replace("_", "-") for n in service_names}  # the service plugin's host names
+    assert len(hosts) == len(service_names)
     for service in services:
-        assert re.fullmatch(r"[a-z0-9][a-z0-9_-]*", service)
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", service)
         assert len(service) <= names.SERVICE_LIMIT
     for scratch in scratches:
         assert scratch.startswith("_")
