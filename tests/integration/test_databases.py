@@ -156,7 +156,7 @@ def test_the_drill_restores_a_backup_into_a_scratch_copy_and_drops_it(served: Sa
     assert good.returncode == 0, output(good)
     assert "restore drill of drilled-" in output(good)
     assert report(served, "drilled", "last-drill-result") == "succeeded"
-    assert "drilled_drill" not in databases(served)
+    assert "_drill_drilled" not in databases(served)
     metrics = (
         Path(str(services_facts(served)["prometheus"]["folder"])) / "textfile" / "ansible-deploy.prom"
     ).read_text()
