@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_dokku_deploy import names
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.settings import DATABASE_PASSWORD, GLOBAL, Store
 
@@ -29,14 +29,20 @@ class Database:
         return f"{SCHEMES[self.engine]}://{user}:{password}@{self.login['host']}:{self.login['port']}/{self.name}"
 
     def role_inputs(self) -> dict[str, Any]:
-        return {"engine": self.engine, "backend": self.backend, "name": self.name, "login": self.login}
+        """What the backups role takes: the database, and the name of the restore drill's scratch copy."""
+        scratch = names.scratch_name(self.name)
+        return {
+            "engine": self.engine,
+            "backend": self.backend,
+            "name": self.name,
+            "scratch": scratch,
+            "login": self.login,
+        }
 
 
 def default_name(app: str, backend: str) -> str:
-    """Service names allow [A-Za-z0-9_-] and database names are safest in [a-z0-9_]; app names have no '_'."""
-    if backend == "dokku-service":
-        return app.replace(".", "_")
-    return re.sub(r"[^a-z0-9]", "_", app)[:63]
+    """The name a first provisioning gives the app's service or database (no other app's ever; see names)."""
+    return names.service_name(app) if backend == "dokku-service" else names.database_name(app)
 
 
 def _refuse_engine_change(wanted: str, recorded: dict[str, str]) -> None:

@@ -7,6 +7,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ansible_dokku_deploy import PLUGIN_NAME
 from ansible_dokku_deploy.errors import AppMissingError, DeployError
@@ -104,6 +105,23 @@ class Dokku:
         sys.stderr.write(result.stderr)
         if result.returncode != 0 or "Failure while restarting app" in result.stderr:  # config.go only warns
             raise DeployError(f"the new release of {app} failed", hint="See its output above.")
+
+    def succeeds(self, *args: str) -> bool:
+        """Whether a read-only dokku command exits 0 (`postgres:exists NAME`)."""
+        import subprocess  # noqa: PLC0415  # see release_and_deploy
+
+        done = subprocess.run(["dokku", "--quiet", *args], check=False, capture_output=True)  # noqa: S603, S607
+        return done.returncode == 0
+
+    def read_json(self, *args: str) -> Any:
+        """A read-only dokku command's JSON answer (`storage:list-entries --format json`); a failed one fails."""
+        import json  # noqa: PLC0415
+        import subprocess  # noqa: PLC0415  # see release_and_deploy
+
+        done = subprocess.run(["dokku", "--quiet", *args], check=False, text=True, capture_output=True)  # noqa: S603, S607
+        if done.returncode != 0:
+            raise DeployError(f"dokku {args[0]} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout}")
+        return json.loads(done.stdout or "[]")
 
     def require_app(self, app: str) -> str:
         if not (self.root / check_app_name(app)).is_dir():

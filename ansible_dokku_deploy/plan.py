@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ansible_dokku_deploy import __version__
+from ansible_dokku_deploy import __version__, names
 from ansible_dokku_deploy.database import Database, database_for
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging import Packaging
@@ -91,12 +90,16 @@ def storage_chown(spec: dict[str, Any], state: State) -> str:
     return "herokuish" if state.builder == "herokuish" and "DOKKU_APP_USER" not in spec.get("env", {}) else ""
 
 
-def storage_entry(app: str, name: str) -> str:
-    """Dokku storage entries are global: name them after the app (a DNS-1123 label of at most 45 characters)."""
-    entry = re.sub(r"[^a-z0-9-]", "-", f"{app}-{name}")
-    if len(entry) > 45:  # noqa: PLR2004  # Dokku's limit
-        entry = entry[:36] + "-" + hashlib.sha256(entry.encode()).hexdigest()[:8]
-    return entry
+def storage_entries(app: str, spec: dict[str, Any], state: State, *, recorded_only: bool) -> dict[str, str]:
+    """The app's storage entry for each storage name of env.yml: the one recorded as the app's (claims.claim records
+    it at the first provisioning; an app of an earlier version keeps its earlier name), else the name derived from
+    the app's (only where the storage role, which refuses an entry the app does not own, is to create it)."""
+    entries = {}
+    for item in spec.get("storage", []):
+        recorded = state.storage.get(item["name"])
+        if recorded or not recorded_only:
+            entries[item["name"]] = recorded or names.storage_entry(app, item["name"])
+    return entries
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,11 @@ def gather(
         secrets=resolved.secrets,
         dns=dns_config(store, app),
         acme=acme_config(store, app),
-        database=database_for(store, app, spec, state.database),
+        # Past the first provisioning only the recorded database is the app's: a backup, restore, drill or purge
+        # never reaches one the app was never given.
+        database=database_for(store, app, spec, state.database)
+        if phase == Phase.PRE_DEPLOY or state.database
+        else None,
         backup=backup,
         uid=os.getuid(),
     )
@@ -165,8 +172,10 @@ def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
     if "domains" in spec:
         roles.append(DomainsRole(list=tuple(spec["domains"])))
     if spec.get("storage"):
-        mounts = tuple({"entry": storage_entry(app, s["name"]), "path": s["path"]} for s in spec["storage"])
-        roles.append(StorageRole(mounts=mounts, entry_prefix=storage_entry(app, ""), chown=storage_chown(spec, state)))
+        entries = storage_entries(app, spec, state, recorded_only=False)
+        mounts = tuple({"entry": entries[s["name"]], "path": s["path"]} for s in spec["storage"])
+        owned = tuple(sorted(set(state.storage.values())))
+        roles.append(StorageRole(mounts=mounts, owned=owned, chown=storage_chown(spec, state)))
     roles.append(_nginx_role(inputs, http_01=tls is not None and tls.challenge == "http-01"))
     if dns is not None:
         roles.append(_dns_role(dns, [] if destroying else spec.get("domains", []), state))
@@ -195,10 +204,9 @@ def _database_role(inputs: Inputs) -> DatabaseRole | None:
 def _backups_role(inputs: Inputs) -> BackupsRole | None:
     """A backup, restore or drill of the app's database and storage folders, with the run's own inputs."""
     app, spec, database = inputs.app, inputs.packaging.spec, inputs.database
-    storage = tuple(
-        {"name": s["name"], "entry": entry, "path": str(inputs.dokku.lib_root / "data" / "storage" / entry)}
-        for s in spec.get("storage", [])
-        for entry in [storage_entry(app, s["name"])]
+    storage = tuple(  # the recorded ones only: never another app's folder, nor one an earlier app of the name left
+        {"name": name, "entry": entry, "path": str(inputs.dokku.lib_root / "data" / "storage" / entry)}
+        for name, entry in storage_entries(app, spec, inputs.state, recorded_only=True).items()
     )
     if inputs.phase not in BACKUPS_ACTIONS or inputs.backup is None or (database is None and not storage):
         return None

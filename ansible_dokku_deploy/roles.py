@@ -76,7 +76,7 @@ class DomainsRole(RoleInputs):
 class StorageRole(RoleInputs):
     role = "storage"
     mounts: Sequence[Record]  # entry, path
-    entry_prefix: str  # the app's entries: those not in mounts are detached
+    owned: Sequence[str]  # the entries recorded as the app's: only these are mounted as they are, or detached
     chown: str  # storage:create --chown
 
 

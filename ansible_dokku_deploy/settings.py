@@ -192,6 +192,16 @@ SETTINGS: dict[str, Setting] = {
             "false",
             "bool",
         ),
+        Setting(
+            "adopt-database",
+            "Hand an existing database (server backend: and its role or user) or service of this name to the app at "
+            "its first provisioning (read for the app only, never --global); otherwise one that exists is refused",
+        ),
+        Setting(
+            "adopt-storage",
+            "Hand these existing storage entries (space-separated) to the app at its first provisioning (read for the "
+            "app only); otherwise one that exists is refused",
+        ),
         *_server_backend("postgres", "PostgreSQL", "5432", admin="postgres", kind="role"),
         *_server_backend("mysql", "MariaDB/MySQL", "3306", admin="root", kind="user"),
         Setting(

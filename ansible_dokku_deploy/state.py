@@ -44,6 +44,7 @@ class State:
     snippets: list[str] = field(default_factory=list)
     dns: list[dict[str, str]] = field(default_factory=list)
     database: dict[str, str] = field(default_factory=dict)  # engine, backend, name: where the app's data is
+    storage: dict[str, str] = field(default_factory=dict)  # env.yml's storage name: the app's storage entry
     backups: dict[str, Any] = field(default_factory=dict)  # env.yml's schedule and keep, for the cron job
     builder: str = ""  # the last build's (herokuish, dockerfile, ...): whose uid the app's processes run as
 
@@ -92,7 +93,7 @@ class State:
             self.dns = []
 
 
-STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "backups", "builder")
+STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "storage", "backups", "builder")
 
 
 def plan_inputs(dokku: Dokku, phase: Phase, release: Release, state: State, settings: str) -> str:

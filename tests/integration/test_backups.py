@@ -223,7 +223,7 @@ def test_the_local_repository_is_the_default_and_older_folder_backups_move_into_
         assert bad.returncode != 0
         assert "The restore drill of" in output(bad) and "Traceback" not in output(bad)
         assert report(served, "older", "last-drill-result") == "failed"
-        assert "older_drill" not in databases(served), "the scratch copy is dropped either way"
+        assert "_drill_older" not in databases(served), "the scratch copy is dropped either way"
         assert 'ansible_deploy_last_drill_success{app="older"} 0' in metrics(served)
     finally:
         served.ok("ansible-deploy:set", "--global", "backup-repository", where)

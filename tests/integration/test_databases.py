@@ -43,8 +43,9 @@ def sql(box: Sandbox, app: str, *statements: str) -> list[tuple[object, ...]]:
     parts = urllib.parse.urlsplit(url(box, app))
     host = str(parts.hostname)
     for engine in ("postgres", "mysql"):  # a service's container name: the host reaches its internal IP
-        if host.startswith(f"dokku-{engine}-"):
-            host = box.ok(f"{engine}:info", host.removeprefix(f"dokku-{engine}-"), "--internal-ip").strip()
+        if host.startswith(f"dokku-{engine}-"):  # (the host name has "-" for the service name's "_")
+            service = box.ok("ansible-deploy:report", app, "--ansible-deploy-database-name").strip()
+            host = box.ok(f"{engine}:info", service, "--internal-ip").strip()
     login = {"host": host, "port": parts.port, "user": parts.username, "password": parts.password}
     if parts.scheme == "postgres":
         conn = psycopg2.connect(dbname=parts.path[1:], **login)
@@ -155,7 +156,7 @@ def test_the_drill_restores_a_backup_into_a_scratch_copy_and_drops_it(served: Sa
     assert good.returncode == 0, output(good)
     assert "restore drill of drilled-" in output(good)
     assert report(served, "drilled", "last-drill-result") == "succeeded"
-    assert "drilled_drill" not in databases(served)
+    assert "_drill_drilled" not in databases(served)
     metrics = (
         Path(str(services_facts(served)["prometheus"]["folder"])) / "textfile" / "ansible-deploy.prom"
     ).read_text()
@@ -402,3 +403,76 @@ def test_a_clone_of_an_app_with_a_service_gets_its_own_database(served: Sandbox,
     assert report(served, "twin", "database-name") == "twin"
     served.ok("ansible-deploy:backup", "twin", "--drill")
     assert report(served, "twin", "last-drill-result") == "succeeded"
+
+
+def _storage_of(box: Sandbox, app: str) -> list[str]:
+    return [m["entry_name"] for m in json.loads(box.ok("storage:list", app, "--format", "json"))]
+
+
+def test_apps_whose_names_met_keep_their_own_folders_databases_and_passwords(served: Sandbox, tmp_path: Path) -> None:
+    """shop + prod-uploads and shop-prod + uploads were one storage entry; shop-prod and shop.prod one database and
+    role; shop's drill copy was shop-drill's database. Each keeps its own through deploys, drills, restores,
+    renames and destroys; an app re-created under a name whose data was kept is refused, never handed that data."""
+    apps = {"shop": "prod-uploads", "shop-prod": "uploads", "shop.prod": "files", "shop-drill": "files"}
+    for app, storage in apps.items():
+        deploy(served, app, notes_copy(tmp_path, app, storage=[{"name": storage, "path": "/app/attachments"}]))
+        sql(served, app, "CREATE TABLE mine (owner text)", f"INSERT INTO mine VALUES ('{app}')")  # noqa: S608  # the test's own app names
+    entries = {app: _storage_of(served, app) for app in apps}
+    assert len({entry for found in entries.values() for entry in found}) == len(apps), entries
+    for app, [entry] in entries.items():
+        (served.lib / "data" / "storage" / entry / "owner.txt").write_text(app)
+    served.ok("ansible-deploy:backup", "shop", "--drill")
+    assert report(served, "shop", "last-drill-result") == "succeeded"
+    served.ok("ansible-deploy:backup", "shop-prod")
+    [taken] = backup_ids(served, "shop-prod")
+    sql(served, "shop-prod", "DELETE FROM mine")
+    served.ok("ansible-deploy:restore", "shop-prod", taken, "--force")
+    served.ok("apps:rename", "shop.prod", "shop.renamed")
+    for app in ("shop", "shop-prod", "shop.renamed", "shop-drill"):  # each URL still logs in, onto its own rows
+        owner = "shop.prod" if app == "shop.renamed" else app
+        assert sql(served, app, "SELECT owner FROM mine") == [(owner,)], app
+        [entry] = _storage_of(served, app)
+        assert (served.lib / "data" / "storage" / entry / "owner.txt").read_text() == owner
+
+    served.ok("apps:create", "shop.prod")  # the old name again, while shop.renamed still uses its database
+    refused = served.push("shop.prod", notes_copy(tmp_path, "again", storage=[{"name": "files", "path": "/app/a"}]))
+    assert refused.returncode != 0
+    assert "is not recorded as shop.prod's" in output(refused)
+    assert "dokku ansible-deploy:set shop.prod adopt-" in output(refused)
+    assert "Traceback" not in output(refused)
+    served.ok("--force", "apps:destroy", "shop-drill")
+    served.ok("apps:create", "shop-drill")
+    refused = served.push("shop-drill", notes_copy(tmp_path, "re", storage=[{"name": "files", "path": "/app/a"}]))
+    assert refused.returncode != 0
+    assert "is not recorded as shop-drill's" in output(refused)
+    assert sql(served, "shop.renamed", "SELECT owner FROM mine") == [("shop.prod",)]
+
+
+def test_an_app_of_an_earlier_version_keeps_its_entry_and_a_drill_never_drops_another_apps_service(
+    served: Sandbox, tmp_path: Path
+) -> None:
+    """dokku-service backend: fire's drill copy was fire.drill's service. And an app provisioned by an earlier
+    version (state.json without storage entries) keeps the entry mounted on it under the earlier name."""
+    for app in ("fire", "fire.drill"):
+        served.ok("apps:create", app)
+        served.ok("ansible-deploy:set", app, "database-backend", "dokku-service")
+        deploy(served, app, notes_copy(tmp_path, app))
+        sql(served, app, "CREATE TABLE mine (owner text)", f"INSERT INTO mine VALUES ('{app}')")  # noqa: S608  # the test's own app names
+    served.ok("ansible-deploy:backup", "fire", "--drill")
+    assert report(served, "fire", "last-drill-result") == "succeeded"
+    assert sql(served, "fire.drill", "SELECT owner FROM mine") == [("fire.drill",)]
+
+    state_file = served.data_dir("fire.drill") / "state.json"
+    earlier = json.loads(state_file.read_text())
+    [entry] = _storage_of(served, "fire.drill")
+    served.ok("storage:unmount", "fire.drill", entry, "--container-dir", "/app/attachments")
+    served.ok("storage:create", "fire-drill-attachments")  # the earlier name, mounted by the earlier version
+    served.ok("storage:mount", "fire.drill", "fire-drill-attachments", "--container-dir", "/app/attachments")
+    (served.lib / "data" / "storage" / "fire-drill-attachments" / "kept.txt").write_text("kept")
+    del earlier["storage"]
+    earlier["phases"] = {}
+    state_file.write_text(json.dumps(earlier))
+    deploy(served, "fire.drill", notes_copy(tmp_path, "later", env={"COLOUR": "new"}))
+    assert _storage_of(served, "fire.drill") == ["fire-drill-attachments"]
+    assert (served.lib / "data" / "storage" / "fire-drill-attachments" / "kept.txt").read_text() == "kept"
+    assert sql(served, "fire.drill", "SELECT owner FROM mine") == [("fire.drill",)]

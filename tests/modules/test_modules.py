@@ -76,7 +76,7 @@ CASES: list[tuple[str, dict[str, Any], Callable[[Sandbox], object]]] = [
      lambda s: s.ok("ports:report", "demo", "--ports-map").split()),
     ("domains", {"app": "demo", "domains": ["a.example.test", "b.example.test"]},
      lambda s: s.ok("domains:report", "demo", "--domains-app-vhosts").split()),
-    ("storage", {"app": "demo", "mounts": [{"entry": "demo-data", "path": "/data"}], "entry_prefix": "demo-"},
+    ("storage", {"app": "demo", "mounts": [{"entry": "demo-data", "path": "/data"}], "owned": ["demo-data"]},
      lambda s: json.loads(s.ok("storage:list", "demo", "--format", "json"))),
     ("docker_options", {"app": "demo", "options": ["-p 2222:22", '--label "forge=yes please"'], "phases": ["deploy", "run"]},
      lambda s: [s.ok("docker-options:report", "demo", f"--docker-options-{p}") for p in ("deploy", "run")]),

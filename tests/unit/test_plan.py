@@ -11,8 +11,9 @@ from conftest import EXAMPLE
 from ansible_dokku_deploy.database import Database
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.packaging.validate import validate_tree
-from ansible_dokku_deploy.plan import Inputs, gather, make_plan, storage_entry
+from ansible_dokku_deploy.plan import Inputs, gather, make_plan
 from ansible_dokku_deploy.resolve import Resolved
+from ansible_dokku_deploy.roles import BackupRun
 from ansible_dokku_deploy.server import Acme, Dns
 from ansible_dokku_deploy.settings import SETTINGS
 from ansible_dokku_deploy.staging import Staging
@@ -60,11 +61,17 @@ def test_keys_set_before_and_dropped_from_env_yml_are_unset(tmp_path: Path) -> N
     assert plan_for(tmp_path, "a", state=state).variables["config_unset"] == ["OLD"]
 
 
-def test_storage_entry_names_fit_dokkus_limit() -> None:
-    assert storage_entry("my.app", "uploads") == "my-app-uploads"
-    long = storage_entry("a" * 40, "uploads")
-    assert len(long) <= 45
-    assert long == storage_entry("a" * 40, "uploads")
+def test_a_recorded_storage_entry_wins_and_only_recorded_ones_are_owned_or_backed_up(tmp_path: Path) -> None:
+    earlier = State(tmp_path / "s", storage={"uploads": "entry-an-earlier-version-gave"})
+    variables = plan_for(tmp_path, "a", state=earlier).variables
+    assert variables["storage_mounts"] == [{"entry": "entry-an-earlier-version-gave", "path": "/app/uploads"}]
+    assert variables["storage_owned"] == ["entry-an-earlier-version-gave"]
+    run = BackupRun(id="hello-20261201T030000Z", restic_env={}, restic_flags=(), timeout=60)
+    unrecorded = make_plan(
+        _inputs(tmp_path, Phase.BACKUP, backup=run, database=Database("postgres", "dokku-service", "h"))
+    )
+    assert unrecorded.variables["backups_storage"] == [], "a folder never recorded as the app's is not its to back up"
+    assert unrecorded.variables["backups_database"]["scratch"] == "_drill_h"
 
 
 def _inputs(tmp_path: Path, phase: str, *, state: State | None = None, **changes: object) -> Inputs:

@@ -73,7 +73,9 @@ def _every_plan(dokku: Dokku, root: Path, *, check: bool = False) -> Iterator[Pl
                 extra = BackupRun(id="b", restic_env={}, restic_flags=[], timeout=60)
                 if phase == Phase.BACKUP:
                     extra = dataclasses.replace(extra, dir="/tmp/b", time="t", release="r")
-            state = State(root / app / "state.json", database={"engine": "postgres"} if phase == Phase.DESTROY else {})
+            # What the first provisioning recorded (claims.claim): backups, restores, drills and purges use it alone.
+            recorded = {"engine": "postgres", "backend": "server", "name": app}
+            state = State(root / app / "state.json", database={} if phase == Phase.PRE_DEPLOY else recorded)
             yield make_plan(gather(dokku, app, phase, release=release, resolved=resolved, state=state, backup=extra))
 
 

@@ -8,8 +8,10 @@ short_description: Ensure a Dokku app's named storage entries are created and mo
 description:
   - Reads C(storage:list-entries --format json) and C(storage:list APP --format json) once, creates missing
     entries with C(storage:create) (and runs it again with C(--chown) for an entry whose owner is not O(chown)),
-    mounts them with C(storage:mount APP NAME --container-dir PATH), and unmounts entries named with
-    O(entry_prefix) that are no longer wanted. Data is never deleted.
+    mounts them with C(storage:mount APP NAME --container-dir PATH), and unmounts entries of O(owned) that are no
+    longer wanted. Data is never deleted.
+  - Entries are global. An entry of O(mounts) that exists but is not in O(owned) is another app's, or one left by an
+    app destroyed or renamed: the module fails, naming it, and changes nothing.
 extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
   mounts:
@@ -17,10 +19,11 @@ options:
     type: list
     elements: dict
     required: true
-  entry_prefix:
-    description: Entries whose names start with this belong to the app; unwanted ones are unmounted.
-    type: str
-    default: ""
+  owned:
+    description: The entries that are the app's; those not wanted are unmounted, and only these may exist already.
+    type: list
+    elements: str
+    default: []
   chown:
     description:
       - Who owns the entries' folders, as C(storage:create --chown) takes it (C(herokuish), C(heroku), C(paketo),
@@ -35,7 +38,7 @@ EXAMPLES = r"""
   dokku_deploy.dokku.storage:
     app: hello
     mounts: [{entry: hello-uploads, path: /app/uploads}]
-    entry_prefix: hello-
+    owned: [hello-uploads]
     chown: herokuish
 """
 
@@ -57,12 +60,12 @@ def main() -> None:
         argument_spec={
             "app": {"type": "str", "required": True},
             "mounts": {"type": "list", "elements": "dict", "required": True},
-            "entry_prefix": {"type": "str", "default": ""},
+            "owned": {"type": "list", "elements": "str", "default": []},
             "chown": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
-    app, prefix, chown = module.params["app"], module.params["entry_prefix"], module.params["chown"]
+    app, owned, chown = module.params["app"], set(module.params["owned"]), module.params["chown"]
     wanted = {m["entry"]: m["path"] for m in module.params["mounts"]}
     dokku = DokkuCli(module)
     # Dokku 0.38's JSON (plugins/storage): entries carry name and host_path; each mount its entry_name (empty for
@@ -74,6 +77,12 @@ def main() -> None:
         for m in json.loads(dokku.read("storage:list", app, "--format", "json") or "[]")
     }
     before = sorted(f"{name}:{container}" for name, container in mounted)
+    taken = sorted(name for name in wanted if name in owners and name not in owned)
+    if taken:
+        module.fail_json(
+            msg=f"storage entry {', '.join(taken)} already exists and is not {app}'s: it is never mounted or chowned",
+            commands=dokku.commands,
+        )
     changed = False
     for name, container in sorted(wanted.items()):
         if name not in owners or (chown and owners[name] != chown):
@@ -83,10 +92,10 @@ def main() -> None:
             dokku.write("storage:mount", app, name, "--container-dir", container)
             changed = True
     for name, container in sorted(mounted):
-        if prefix and name.startswith(prefix) and wanted.get(name) != container:
+        if name in owned and wanted.get(name) != container:
             dokku.write("storage:unmount", app, name, "--container-dir", container)
             changed = True
-    kept = [entry for entry in before if not entry.startswith(prefix)] if prefix else before
+    kept = [entry for entry in before if entry.split(":", 1)[0] not in owned]
     after = sorted(set(kept) | {f"{n}:{c}" for n, c in wanted.items()})
     dokku.exit(changed=changed, before=before, after=after)
 
