@@ -11,7 +11,7 @@ description:
     mounts them with C(storage:mount APP NAME --container-dir PATH), and unmounts entries of O(owned) that are no
     longer wanted. Data is never deleted.
   - Entries are global. An entry of O(mounts) that exists but is not in O(owned) is another app's, or one left by an
-    app destroyed or renamed: the module fails, naming it, and changes nothing.
+    app destroyed or renamed; the module fails, naming it, and changes nothing.
 extends_documentation_fragment: [dokku_deploy.dokku.app]
 options:
   mounts:
