@@ -253,8 +253,25 @@ TOKEN = "hook-token-8d1f0c"  # a webhook URL's secret part: it must never show
 
 
 class Receiver(ThreadingHTTPServer):
-    posts: list[dict[str, object]]
+    """A webhook's receiving end on loopback: the posts it took, and what was wrong with the others. Its handler
+    runs in the server's thread, where a failed assert would fail no test: a wrong request is answered 400 and
+    kept, and raised in the test's own thread at the next read of `posts` and when the receiver stops."""
+
     status = 204
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Hook)
+        self.received: list[dict[str, object]] = []
+        self.problems: list[str] = []
+
+    @property
+    def posts(self) -> list[dict[str, object]]:
+        self.raise_problems()
+        return self.received
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise AssertionError("the webhook receiver was sent a wrong request: " + "; ".join(self.problems))
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -262,19 +279,39 @@ class Hook(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # http.server's name
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        assert self.path == f"/hooks/{TOKEN}" and self.headers["Content-Type"] == "application/json"
-        self.server.posts.append(json.loads(body))
-        self.send_response(self.server.status)
+        problem = ""
+        if self.path != f"/hooks/{TOKEN}":
+            problem = f"POST to {self.path!r}, not to the webhook URL's path"
+        elif self.headers["Content-Type"] != "application/json":
+            problem = f"Content-Type {self.headers['Content-Type']!r}, not application/json"
+        else:
+            try:
+                self.server.received.append(json.loads(body))
+            except ValueError:
+                problem = f"a body that is not JSON: {body[:200]!r}"
+        if problem:
+            self.server.problems.append(problem)
+        self.send_response(400 if problem else self.server.status)
         self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
 
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[Receiver]:
+    """A Receiver serving while the block runs; what was wrong with its requests fails the block when it ends."""
+    server = Receiver()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+    server.raise_problems()
+
+
 @pytest.fixture
 def hook() -> Iterator[Receiver]:
-    server = Receiver(("127.0.0.1", 0), Hook)
-    server.posts = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
+    with webhook_receiver() as server:
+        yield server
