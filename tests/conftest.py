@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "tests" / "dokku_double"))  # the double's package
 SANDBOX = REPO / "scripts" / "sandbox"
 EXAMPLE = REPO / "examples" / "hello"
 EXAMPLE_VAULT_PASSWORD = "hello-vault-demo"  # examples/hello/README.md
+EXAMPLE_SECRET_KEY = "hello-demo-secret-key-do-not-use"  # the SECRET_KEY in examples/hello/vault/secrets.yml
 
 import services  # noqa: E402  # found through the path above
 

@@ -7,11 +7,11 @@ import socket
 from pathlib import Path
 
 import services
-from conftest import REPO, Sandbox, dokku_secret_stores, edit_env, output
+from conftest import EXAMPLE_SECRET_KEY, REPO, Sandbox, dokku_secret_stores, edit_env, output
 
 EXAMPLES = REPO / "examples"
 
-SECRET = "hello-demo-secret-key-do-not-use"
+SECRET = EXAMPLE_SECRET_KEY
 
 
 def test_vault_secrets_reach_the_app_and_never_show(sandbox: Sandbox, app_src: Path) -> None:
