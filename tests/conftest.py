@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import shutil
 import socket
 import stat
@@ -12,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -121,6 +123,42 @@ def dokku_secret_stores(box: Sandbox, app: str) -> set[Path]:
     stores = {box.lib / "config" / app / "ENV", *(box.lib / "data" / "ps" / app).rglob("01-app-env.sh")}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in stores if p.exists())
     return stores
+
+
+@pytest.fixture
+def started() -> float:
+    """When the test started, less a second for the coarse clock of file times: the files it wrote are newer."""
+    return time.time() - 1
+
+
+def files_holding(secret: str, box: Sandbox, since: float, allowed: Iterable[Path] = ()) -> list[Path]:
+    """Every file but the allowed ones that holds secret: anywhere under the sandbox, and, outside it, the files the
+    `dokku` user wrote since `since` in the system's temp folder (runs' scratch folders, the nginx and promtool
+    checks' folders, the crash-log fallback) and in the `dokku` user's home. The machine is shared: other sandboxes
+    and older or other users' files there are other tests', and a file that vanishes while it is read is skipped."""
+    dokku_uid = pwd.getpwnam("dokku").pw_uid
+    elsewhere = (Path(tempfile.gettempdir()), Path(pwd.getpwnam("dokku").pw_dir))
+
+    def ours(path: Path, info: os.stat_result) -> bool:
+        return path.is_relative_to(box.root) or (info.st_uid == dokku_uid and info.st_ctime >= since)
+
+    found = []
+    for path in {*_files_under(box.root), *(p for top in elsewhere for p in _files_under(top))} - set(allowed):
+        try:
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and ours(path, info) and secret.encode() in path.read_bytes():
+                found.append(path)
+        except OSError:  # gone (another test's scratch folder), or not ours to read
+            continue
+    return sorted(found)
+
+
+def _files_under(top: Path) -> Iterator[Path]:
+    """The files under top, not following links, leaving out sandboxes (each a Dokku of its own, where Dokku's stores
+    rightly hold an app's secrets) other than top itself."""
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if not d.startswith("ansible-deploy-sandbox-")]
+        yield from (Path(folder, name) for name in files)
 
 
 def new_sandbox() -> Sandbox:
