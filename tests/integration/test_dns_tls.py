@@ -230,6 +230,31 @@ def tsig_stores(box: Sandbox) -> set[Path]:
     }
 
 
+SEEN_BY_A_STEP = """---
+- name: Write down every variable a step is given
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Write them
+      ansible.builtin.copy:
+        content: "{{ vars | to_json }}"
+        dest: "{{ ansible_deploy_data_dir }}/seen-by-a-step.json"
+        mode: "0600"
+"""
+
+
+def test_a_step_of_an_app_without_dns_records_never_gets_the_tsig_secret(served: Sandbox, tmp_path: Path) -> None:
+    """A run's variables are its custom steps' too; a run that has no DNS record to write or remove does not need
+    the server's TSIG key, so neither it nor its steps get it."""
+    src = make_app(tmp_path, "nodns", [])
+    edit_env(src, domains=None, steps={"pre-deploy": ["ansible/seen.yml"]})
+    (src / "ansible" / "seen.yml").write_text(SEEN_BY_A_STEP)
+    pushed(served, "nodns", src)
+    seen = (served.data_dir("nodns") / "seen-by-a-step.json").read_text()
+    assert json.loads(seen)["ansible_deploy_app"] == "nodns", "the step ran and wrote what it was given"
+    assert str(services_facts(served)["bind"]["secret"]) not in seen
+
+
 def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(served: Sandbox, tmp_path: Path) -> None:
     import socket
     import ssl
