@@ -286,8 +286,9 @@ def _monitoring_role(inputs: Inputs, *, https: bool) -> MonitoringRole | None:
     )
 
 
-def _dns_role(dns: Dns, domains: list[str], state: State) -> DnsRole:
-    """Records to have (A, and AAAA when an IPv6 target is set) and records to remove (those of dropped domains)."""
+def _dns_role(dns: Dns, domains: list[str], state: State) -> DnsRole | None:
+    """Records to have (A, and AAAA when an IPv6 target is set) and records to remove (those of dropped domains);
+    None when there are neither, so that a run with no DNS work never holds the TSIG key (nor do its steps)."""
     wanted: list[dict[str, str]] = []
     for domain in domains:
         zone = dns.zone_of(domain) or ""
@@ -296,6 +297,8 @@ def _dns_role(dns: Dns, domains: list[str], state: State) -> DnsRole:
             wanted.append({"record": f"{domain}.", "zone": zone, "type": "AAAA", "value": dns.ipv6})
     keys = {(r["record"], r["type"]) for r in wanted}
     absent = tuple(r for r in state.dns if (r["record"], r["type"]) not in keys)
+    if not wanted and not absent:
+        return None
     return DnsRole(**_dns_update(dns), ttl=dns.ttl, records=tuple(wanted), absent=absent)
 
 

@@ -45,6 +45,15 @@ class Setting:
         return value
 
 
+# What allowing custom steps really grants: in the setting's description, and said by `:set` when it is turned on.
+CUSTOM_STEPS_GRANT = (
+    "a step runs as the `dokku` user, which is root-equivalent (it is in the docker group), with its run's variables "
+    "(the server secrets the run's roles use: the DNS TSIG key, the database admin login) and every file `dokku` can "
+    "read (every app's settings and secrets, the backup repository's keys), so allowing steps gives whoever can "
+    "push to the app root on the server and its secrets"
+)
+
+
 def _server_backend(engine: str, server: str, port: str, *, admin: str, kind: str) -> tuple[Setting, ...]:
     """The four settings of one engine's server for the server backend, alike for both engines; kind is what its
     admin creates besides databases (roles, users)."""
@@ -94,7 +103,10 @@ SETTINGS: dict[str, Setting] = {
             secret=True,
         ),
         Setting(
-            "allow-custom-steps", "Run the packager's own playbooks (`steps` in env.yml) on the host", "false", "bool"
+            "allow-custom-steps",
+            f"Run the packager's own playbooks (`steps` in env.yml) on the host; {CUSTOM_STEPS_GRANT}",
+            "false",
+            "bool",
         ),
         Setting("healthcheck-address", "Address of the server's nginx the health check goes through", "127.0.0.1"),
         Setting("healthcheck-http-port", "Its HTTP port", "80", "int", minimum=1),

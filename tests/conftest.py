@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import shutil
 import socket
 import stat
@@ -12,8 +13,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,6 +30,7 @@ sys.path.insert(0, str(REPO / "tests" / "dokku_double"))  # the double's package
 SANDBOX = REPO / "scripts" / "sandbox"
 EXAMPLE = REPO / "examples" / "hello"
 EXAMPLE_VAULT_PASSWORD = "hello-vault-demo"  # examples/hello/README.md
+EXAMPLE_SECRET_KEY = "hello-demo-secret-key-do-not-use"  # the SECRET_KEY in examples/hello/vault/secrets.yml
 
 import services  # noqa: E402  # found through the path above
 
@@ -120,6 +123,42 @@ def dokku_secret_stores(box: Sandbox, app: str) -> set[Path]:
     stores = {box.lib / "config" / app / "ENV", *(box.lib / "data" / "ps" / app).rglob("01-app-env.sh")}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in stores if p.exists())
     return stores
+
+
+@pytest.fixture
+def started() -> float:
+    """When the test started, less a second for the coarse clock of file times: the files it wrote are newer."""
+    return time.time() - 1
+
+
+def files_holding(secret: str, box: Sandbox, since: float, allowed: Iterable[Path] = ()) -> list[Path]:
+    """Every file but the allowed ones that holds secret: anywhere under the sandbox, and, outside it, the files the
+    `dokku` user wrote since `since` in the system's temp folder (runs' scratch folders, the nginx and promtool
+    checks' folders, the crash-log fallback) and in the `dokku` user's home. The machine is shared: other sandboxes
+    and older or other users' files there are other tests', and a file that vanishes while it is read is skipped."""
+    dokku_uid = pwd.getpwnam("dokku").pw_uid
+    elsewhere = (Path(tempfile.gettempdir()), Path(pwd.getpwnam("dokku").pw_dir))
+
+    def ours(path: Path, info: os.stat_result) -> bool:
+        return path.is_relative_to(box.root) or (info.st_uid == dokku_uid and info.st_ctime >= since)
+
+    found = []
+    for path in {*_files_under(box.root), *(p for top in elsewhere for p in _files_under(top))} - set(allowed):
+        try:
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode) and ours(path, info) and secret.encode() in path.read_bytes():
+                found.append(path)
+        except OSError:  # gone (another test's scratch folder), or not ours to read
+            continue
+    return sorted(found)
+
+
+def _files_under(top: Path) -> Iterator[Path]:
+    """The files under top, not following links, leaving out sandboxes (each a Dokku of its own, where Dokku's stores
+    rightly hold an app's secrets) other than top itself."""
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if not d.startswith("ansible-deploy-sandbox-")]
+        yield from (Path(folder, name) for name in files)
 
 
 def new_sandbox() -> Sandbox:
@@ -253,8 +292,25 @@ TOKEN = "hook-token-8d1f0c"  # a webhook URL's secret part: it must never show
 
 
 class Receiver(ThreadingHTTPServer):
-    posts: list[dict[str, object]]
+    """A webhook's receiving end on loopback: the posts it took, and what was wrong with the others. Its handler
+    runs in the server's thread, where a failed assert would fail no test: a wrong request is answered 400 and
+    kept, and raised in the test's own thread at the next read of `posts` and when the receiver stops."""
+
     status = 204
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Hook)
+        self.received: list[dict[str, object]] = []
+        self.problems: list[str] = []
+
+    @property
+    def posts(self) -> list[dict[str, object]]:
+        self.raise_problems()
+        return self.received
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise AssertionError("the webhook receiver was sent a wrong request: " + "; ".join(self.problems))
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -262,19 +318,39 @@ class Hook(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # http.server's name
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        assert self.path == f"/hooks/{TOKEN}" and self.headers["Content-Type"] == "application/json"
-        self.server.posts.append(json.loads(body))
-        self.send_response(self.server.status)
+        problem = ""
+        if self.path != f"/hooks/{TOKEN}":
+            problem = f"POST to {self.path!r}, not to the webhook URL's path"
+        elif self.headers["Content-Type"] != "application/json":
+            problem = f"Content-Type {self.headers['Content-Type']!r}, not application/json"
+        else:
+            try:
+                self.server.received.append(json.loads(body))
+            except ValueError:
+                problem = f"a body that is not JSON: {body[:200]!r}"
+        if problem:
+            self.server.problems.append(problem)
+        self.send_response(400 if problem else self.server.status)
         self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass
 
 
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[Receiver]:
+    """A Receiver serving while the block runs; what was wrong with its requests fails the block when it ends."""
+    server = Receiver()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+    server.raise_problems()
+
+
 @pytest.fixture
 def hook() -> Iterator[Receiver]:
-    server = Receiver(("127.0.0.1", 0), Hook)
-    server.posts = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
+    with webhook_receiver() as server:
+        yield server

@@ -8,7 +8,7 @@ from pathlib import Path
 from ansible_dokku_deploy import output
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
-from ansible_dokku_deploy.settings import GLOBAL, Store, lookup
+from ansible_dokku_deploy.settings import CUSTOM_STEPS_GRANT, GLOBAL, Store, lookup
 
 USAGE = "(<app>|--global) <key> [<value>|-|--from-file <path>]"
 DESCRIPTION = "Set or clear a setting; a secret is read from stdin (-) or a file, never taken from the command line"
@@ -57,3 +57,6 @@ def main(args: list[str]) -> None:
         raise UsageError(f"Unexpected argument(s): {' '.join(rest[1:])}", hint="Quote a value that has spaces.")
     store.put(target, key, setting.parse(rest[0]))
     output.header(f"Setting {key} to {rest[0]}")
+    if key == "allow-custom-steps" and rest[0] == "true":
+        allowed_for = "every app" if target == GLOBAL else target
+        output.warn(f"Custom steps are allowed for {allowed_for}: {CUSTOM_STEPS_GRANT}.")

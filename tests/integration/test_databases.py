@@ -14,7 +14,20 @@ from pathlib import Path
 import psycopg2
 import pymysql
 import pytest
-from conftest import REPO, Sandbox, dokku_secret_stores, edit_env, output, refused_port, services_facts, silent_server
+from conftest import (
+    EXAMPLE,
+    EXAMPLE_SECRET_KEY,
+    EXAMPLE_VAULT_PASSWORD,
+    REPO,
+    Sandbox,
+    dokku_secret_stores,
+    edit_env,
+    files_holding,
+    output,
+    refused_port,
+    services_facts,
+    silent_server,
+)
 
 NOTES = REPO / "examples" / "notes"
 
@@ -250,7 +263,7 @@ def test_scheduled_backups_go_into_dokkus_crontab(served: Sandbox, tmp_path: Pat
 
 
 @pytest.mark.parametrize("engine", ["postgres", "mysql"])
-def test_no_database_password_shows_anywhere(served: Sandbox, tmp_path: Path, engine: str) -> None:
+def test_no_database_password_shows_anywhere(served: Sandbox, tmp_path: Path, engine: str, started: float) -> None:
     app = f"canary-{engine}"
     canary = f"canary-db-password-{engine}-0123456789"
     served.ok("apps:create", app)
@@ -276,9 +289,7 @@ def test_no_database_password_shows_anywhere(served: Sandbox, tmp_path: Path, en
     seen.append(served.push(app, src))  # refused
     assert all(canary not in output(result) for result in seen)
     allowed = {store / "database-password", *dokku_secret_stores(served, app)}  # the 0600 secret stores
-    leaks = [p for p in served.root.rglob("*") if p.is_file() and not p.is_symlink() and p not in allowed
-             and canary.encode() in p.read_bytes()]  # fmt: skip
-    assert leaks == []
+    assert files_holding(canary, served, started, allowed) == []
 
 
 def _push_against_postgres_port(box: Sandbox, app: str, src: Path, port: int) -> subprocess.CompletedProcess[str]:
@@ -353,16 +364,18 @@ def test_a_link_made_under_an_outer_flag_restarts_nothing(served: Sandbox, tmp_p
 
 
 def test_no_secret_is_ever_in_a_process_arguments(served: Sandbox, tmp_path: Path) -> None:
-    """Every program a push starts, recorded by strace (sampling /proc would miss short calls): the database
-    password must not be in any argv, neither plain nor as the base64 of DATABASE_URL that config:set --encoded takes."""
+    """Every program a push starts, recorded by strace (sampling /proc would miss short calls): neither the database
+    password nor a vault value may be in any argv, plain or as the base64 that config:set --encoded takes."""
     app = "argv-canary"
     canary = "canary-argv-password-0123456789"
     served.ok("apps:create", app)
+    assert served.dokku("ansible-deploy:vault-password", app, input=EXAMPLE_VAULT_PASSWORD).returncode == 0
     store = served.lib / "data" / "ansible" / ".settings" / app
     store.mkdir(parents=True, exist_ok=True)
     (store / "database-password").write_text(canary)
     subprocess.run(["chown", "-R", "dokku:dokku", str(store)], check=True)
     src = notes_copy(tmp_path, app)
+    shutil.copytree(EXAMPLE / "vault", src / "vault")  # its SECRET_KEY is a known value
     trace, log, done = tmp_path / "execve.log", tmp_path / "push.log", tmp_path / "push.log.rc"
     # strace follows every child, the app's processes too, and would wait for them: stop it once the push is done.
     tracer = subprocess.Popen(
@@ -379,10 +392,13 @@ def test_no_secret_is_ever_in_a_process_arguments(served: Sandbox, tmp_path: Pat
     assert done.read_text().strip() == "0", pushed
     dsn = url(served, app)
     assert canary in dsn  # it did reach the app
+    assert served.ok("config:get", app, "SECRET_KEY").strip() == EXAMPLE_SECRET_KEY  # and so did the vault's value
     calls = "".join(p.read_text(errors="replace") for p in tmp_path.glob("execve.log.*"))
     assert calls.count("execve(") > 100  # the whole push was traced, Ansible's forks included
-    encoded = base64.b64encode(dsn.encode()).decode()
-    assert canary not in calls and encoded not in calls and canary not in pushed
+    for secret in (canary, EXAMPLE_SECRET_KEY):
+        assert secret not in calls and secret not in pushed
+    for value in (dsn, EXAMPLE_SECRET_KEY):
+        assert base64.b64encode(value.encode()).decode() not in calls
 
 
 def test_a_clone_of_an_app_with_a_service_gets_its_own_database(served: Sandbox, tmp_path: Path) -> None:

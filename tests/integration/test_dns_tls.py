@@ -10,9 +10,18 @@ from pathlib import Path
 import dns.message
 import dns.query
 import dns.rcode
-import pytest
 import services
-from conftest import EXAMPLE, Sandbox, break_pre_deploy, edit_env, output, refused_port, services_facts, silent_server
+from conftest import (
+    EXAMPLE,
+    Sandbox,
+    break_pre_deploy,
+    edit_env,
+    files_holding,
+    output,
+    refused_port,
+    services_facts,
+    silent_server,
+)
 from cryptography import x509
 
 
@@ -192,14 +201,58 @@ def test_cron_entries_schedule_the_daily_renewal(served: Sandbox) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "command", [("ansible-deploy:report", "shop"), ("ansible-deploy:logs", "shop"), ("report", "shop")]
-)
-def test_the_tsig_secret_never_shows(served: Sandbox, tmp_path: Path, command: tuple[str, ...]) -> None:
+def test_the_tsig_secret_never_shows(served: Sandbox, tmp_path: Path, started: float) -> None:
+    """Not in the output of a push, a run that updates records, a check, the report or the logs, and in no file the
+    run left (the sandbox, the temp folder, the dokku user's home) but the stores that must hold it."""
+    seen = []
     if not (served.home / "shop").exists():
-        pushed(served, "shop", make_app(tmp_path, "shop", ["shop.example.test"]))
+        seen.append(served.push("shop", make_app(tmp_path, "shop", ["shop.example.test"])))
+    commands = [
+        ("ansible-deploy:run", "shop"),
+        ("ansible-deploy:run", "shop", "--check"),
+        ("ansible-deploy:report", "shop"),
+        ("ansible-deploy:logs", "shop"),
+        ("report", "shop"),
+    ]
+    seen.extend(served.dokku(*command) for command in commands)
+    assert all(result.returncode == 0 for result in seen), [output(result) for result in seen]
     secret = str(services_facts(served)["bind"]["secret"])
-    assert secret not in output(served.dokku(*command))
+    assert all(secret not in output(result) for result in seen)
+    assert files_holding(secret, served, started, tsig_stores(served)) == []
+
+
+def tsig_stores(box: Sandbox) -> set[Path]:
+    """The files that must hold the TSIG secret: the plugin's 0600 store, BIND's key file, the harness' record."""
+    return {
+        box.lib / "data" / "ansible" / ".settings" / "--global" / "dns-tsig-secret",
+        box.root / "services" / "bind" / "key.conf",
+        box.root / "services" / "services.json",
+    }
+
+
+SEEN_BY_A_STEP = """---
+- name: Write down every variable a step is given
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Write them
+      ansible.builtin.copy:
+        content: "{{ vars | to_json }}"
+        dest: "{{ ansible_deploy_data_dir }}/seen-by-a-step.json"
+        mode: "0600"
+"""
+
+
+def test_a_step_of_an_app_without_dns_records_never_gets_the_tsig_secret(served: Sandbox, tmp_path: Path) -> None:
+    """A run's variables are its custom steps' too; a run that has no DNS record to write or remove does not need
+    the server's TSIG key, so neither it nor its steps get it."""
+    src = make_app(tmp_path, "nodns", [])
+    edit_env(src, domains=None, steps={"pre-deploy": ["ansible/seen.yml"]})
+    (src / "ansible" / "seen.yml").write_text(SEEN_BY_A_STEP)
+    pushed(served, "nodns", src)
+    seen = (served.data_dir("nodns") / "seen-by-a-step.json").read_text()
+    assert json.loads(seen)["ansible_deploy_app"] == "nodns", "the step ran and wrote what it was given"
+    assert str(services_facts(served)["bind"]["secret"]) not in seen
 
 
 def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(served: Sandbox, tmp_path: Path) -> None:
@@ -229,23 +282,15 @@ def test_http_01_is_answered_through_the_apps_nginx_and_https_serves_the_app(ser
     assert answer.startswith(b"HTTP/1.1 200") and b'"path": "/hi"' in answer
 
 
-def test_the_tsig_secret_is_in_no_file_but_the_plugins_secret_store(served: Sandbox, tmp_path: Path) -> None:
+def test_the_tsig_secret_is_in_no_file_but_the_plugins_secret_store(
+    served: Sandbox, tmp_path: Path, started: float
+) -> None:
     if not (served.home / "shop").exists():
         pushed(served, "shop", make_app(tmp_path, "shop", ["shop.example.test"]))
     served.ok("ansible-deploy:run", "shop", "--check")
-    secret = str(services_facts(served)["bind"]["secret"]).encode()
-    allowed = {
-        served.lib / "data" / "ansible" / ".settings" / "--global" / "dns-tsig-secret",  # the 0600 store
-        served.root / "services" / "bind" / "key.conf",  # BIND's own key file (0600)
-        served.root / "services" / "services.json",  # the test harness' record (0600)
-    }
-    leaks = [
-        p
-        for p in served.root.rglob("*")
-        if p.is_file() and not p.is_symlink() and p not in allowed and secret in p.read_bytes()
-    ]
-    assert leaks == []
-    assert all(p.stat().st_mode & 0o077 == 0 for p in allowed)
+    secret = str(services_facts(served)["bind"]["secret"])
+    assert files_holding(secret, served, started, tsig_stores(served)) == []
+    assert all(p.stat().st_mode & 0o077 == 0 for p in tsig_stores(served))
 
 
 def test_acme_keys_are_in_no_output_and_no_file_but_their_own(served: Sandbox, tmp_path: Path) -> None:

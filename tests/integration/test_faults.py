@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -77,30 +78,66 @@ def test_a_staging_killed_at_any_moment_keeps_a_whole_copy_and_the_next_push_wor
     assert not list((sandbox.data_dir("hello") / "releases").glob(".*.tmp")), "the killed stagings' leftovers"
 
 
+# What Dokku says to a push while another deploy of the app holds its lock (plugins/common/functions:
+# acquire_app_deploy_lock APP exclusive, from plugins/git/functions git_receive_app): dokku_log_warn, then
+# dokku_log_fail; git passes both lines on with its "remote: " prefix.
+LOCKED_OUT = [
+    " !     hello currently has a deploy lock in place. Exiting...",
+    " !     Run 'apps:unlock' to release the existing deploy lock",
+]
+# git's own race between pushers: the deploy ran in the pre-receive hook, then another push moved the branch
+# before this one's ref update (git receive-pack's "cannot lock ref ...: is at X but expected Y").
+REF_MOVED = "HEAD -> master (failed to update ref)"
+
+
+def _outcome(result: subprocess.CompletedProcess[str]) -> str:
+    """deployed, locked out (by Dokku's deploy lock, in its exact words), or anything else: failed."""
+    said = [line.removeprefix("remote: ").rstrip() for line in output(result).splitlines()]
+    if result.returncode == 0:
+        return "deployed"
+    if any(said[n : n + 2] == LOCKED_OUT for n in range(len(said))):
+        return "locked out"
+    if REF_MOVED in output(result) and "=====> Application deployed:" in said:
+        return "deployed"
+    return "failed"
+
+
 def test_concurrent_pushes_of_one_app_are_serialized_and_corrupt_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Ten pushes, two at a time every few seconds, so that some arrive during a deploy and some after one: each
+    is deployed or refused by Dokku's deploy lock, and the plugin's runs of them never overlap."""
     sandbox.admit("hello")
+    sandbox.ok("ansible-deploy:set", "hello", "keep-runs", "100")  # every run's record stays for the check below
     sources = []
     for n in range(10):
         src = tmp_path / f"hello{n}"
         shutil.copytree(EXAMPLE, src)
         edit_env(src, env={"GREETING": f"push {n}", "WORKERS": 2, "DEBUG": False})
         sources.append(src)
+
+    def push(n: int) -> subprocess.CompletedProcess[str]:
+        time.sleep(n // 2 * 6)
+        return sandbox.push("hello", sources[n], clone=f"pusher{n}")
+
     with ThreadPoolExecutor(max_workers=10) as pool:
-        results = list(pool.map(lambda n: sandbox.push("hello", sources[n], clone=f"pusher{n}"), range(10)))
-    locked_out = "hello currently has a deploy lock in place"
-    deployed = [n for n, r in enumerate(results) if r.returncode == 0 or locked_out not in output(r)]
-    assert any(r.returncode == 0 for r in results), [output(r) for r in results]
-    for n, result in enumerate(results):
-        # refused by Dokku's deploy lock, or (git's own race) deployed but the branch moved on meanwhile
-        assert result.returncode == 0 or locked_out in output(result) or "lock" in output(result), output(result)
-        assert "Traceback" not in output(result), n
+        results = list(pool.map(push, range(10)))
+    outcomes = [_outcome(result) for result in results]
+    assert "failed" not in outcomes, [output(r) for r, o in zip(results, outcomes, strict=True) if o == "failed"]
+    assert all("Traceback" not in output(result) for result in results)
+    deployed = [n for n, outcome in enumerate(outcomes) if outcome == "deployed"]
+    assert deployed, outcomes
+    runs = sorted(
+        (json.loads(record.read_text()) for record in (sandbox.data_dir("hello") / "runs").glob("*.json")),
+        key=lambda run: run["started_at"],
+    )
+    assert all(run["status"] == "succeeded" for run in runs), runs
+    assert [run["phase"] for run in runs].count("pre-deploy") == len(deployed), "one pre-deploy per deployed push"
+    for earlier, later in itertools.pairwise(runs):
+        assert earlier["finished_at"] <= later["started_at"], f"runs {earlier['id']} and {later['id']} overlapped"
     assert _staged_is_whole(sandbox, "hello")
     greeting = sandbox.config("hello")["GREETING"]
     assert greeting in {f"push {n}" for n in deployed}
     staged_env = (sandbox.staged("hello") / "env.yml").read_text()
     assert f"GREETING: {greeting}" in staged_env, "the settings are those of the staged release"
-    for record in (sandbox.data_dir("hello") / "runs").glob("*.json"):
-        assert json.loads(record.read_text())["status"] in ("succeeded", "failed")
     assert sandbox.get("hello")["greeting"] == greeting
 
 

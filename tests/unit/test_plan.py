@@ -3,6 +3,7 @@ made from Inputs alone, so most of these build their inputs by hand."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,6 +122,20 @@ def test_http_01_adds_the_challenge_snippet_and_dns_01_passes_the_key_and_zones(
     post = make_plan(_inputs(tmp_path, Phase.POST_DEPLOY, acme=dns_01, dns=DNS, packaging=tls_packaging)).variables
     assert post["tls_challenge"] == "dns-01" and post["tls_dns_port"] == 5353
     assert post["tls_dns_zones"] == {"hello.example.test": "example.test", "www.hello.example.test": "example.test"}
+
+
+def test_a_run_with_no_dns_record_to_write_or_remove_never_holds_the_tsig_key(tmp_path: Path) -> None:
+    """The run's variables are its steps' too: the TSIG key goes only to a run that writes or removes records."""
+    packaging = validate_tree(EXAMPLE)
+    no_domains = replace(packaging, spec={k: v for k, v in packaging.spec.items() if k != "domains"})
+    plan = make_plan(_inputs(tmp_path, Phase.PRE_DEPLOY, dns=DNS, packaging=no_domains))
+    assert "dns" not in plan.roles
+    assert DNS.secret not in json.dumps(plan.variables)
+    gone = {"record": "old.example.test.", "zone": "example.test", "type": "A"}
+    dropping = make_plan(
+        _inputs(tmp_path, Phase.PRE_DEPLOY, dns=DNS, packaging=no_domains, state=State(tmp_path / "s", dns=[gone]))
+    )
+    assert dropping.variables["dns_absent"] == [gone] and dropping.variables["dns_key_secret"] == DNS.secret
 
 
 def test_monitoring_probes_through_nginx_with_the_domain_as_host(tmp_path: Path) -> None:

@@ -145,3 +145,18 @@ def test_an_admin_password_file_too_short_to_be_masked_is_refused(dokku_env: Pat
     store.put(settings.GLOBAL, "postgres-admin-password-file", str(password_file))
     with pytest.raises(DeployError, match=f"postgres-admin-password-file: {password_file} holds a secret of fewer"):
         store.named_file(settings.GLOBAL, "postgres-admin-password-file")
+
+
+@pytest.mark.parametrize(("target", "allowed_for"), [("app", "app"), ("--global", "every app")])
+def test_allowing_custom_steps_warns_that_it_gives_the_pushers_root_and_the_servers_secrets(
+    dokku_env: Path, capsys: pytest.CaptureFixture[str], target: str, allowed_for: str
+) -> None:
+    set_command.main([target, "allow-custom-steps", "true"])
+    warning = capsys.readouterr().err
+    assert warning.startswith(f" !     Custom steps are allowed for {allowed_for}: a step runs as the `dokku` user, ")
+    for grant in ("root-equivalent (it is in the docker group)", "the DNS TSIG key, the database admin login",
+                  "every app's settings and secrets", "gives whoever can push to the app root on the server"):  # fmt: skip
+        assert grant in warning
+        assert grant in settings.SETTINGS["allow-custom-steps"].description
+    set_command.main([target, "allow-custom-steps", "false"])
+    assert capsys.readouterr().err == "", "turning them off warns of nothing"
