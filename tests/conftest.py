@@ -24,6 +24,8 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
+from ansible_dokku_deploy import output as plugin_output
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))  # services.py: the real servers the sandbox and the tests start
 sys.path.insert(0, str(REPO / "tests" / "dokku_double"))  # the double's package, for tests that use its constants
@@ -286,6 +288,13 @@ def _no_inherited_dokku_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DOKKU_ROOT", "DOKKU_LIB_ROOT", "DOKKU_LIB_PATH", "DOKKU_QUIET_OUTPUT"):
         monkeypatch.delenv(name, raising=False)
     os.environ.setdefault("LC_ALL", "C.UTF-8")
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_registered_by_another_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a new process of the plugin does: with no secret to mask (one that another test
+    registered, a generated vault value such as `the `, would mask words of this test's output)."""
+    monkeypatch.setattr(plugin_output, "_secrets", set())
 
 
 TOKEN = "hook-token-8d1f0c"  # a webhook URL's secret part: it must never show
