@@ -306,25 +306,26 @@ def _push_against_postgres_port(box: Sandbox, app: str, src: Path, port: int) ->
 def test_a_database_server_that_never_answers_fails_the_push_within_its_timeout(
     served: Sandbox, tmp_path: Path
 ) -> None:
-    """A server that accepts connections and says nothing (overloaded, or a firewall's tarpit) fails the run at
-    the database task after PGCONNECT_TIMEOUT instead of hanging the deploy (the task handles the admin's
-    password, so its own message stays hidden)."""
+    """A server that accepts connections and says nothing (overloaded, or a firewall's tarpit) fails the push
+    after the connect timeout, when the plugin first asks it whether the app's database name is free, instead of
+    hanging the deploy; nothing has changed yet."""
     with silent_server() as silent:
         pushed = _push_against_postgres_port(served, "silent", notes_copy(tmp_path, "silent"), silent)
     text = output(pushed)
     assert pushed.returncode != 0
-    assert "pre-deploy failed at task 'Ensure the app's role, which may log in and do nothing else'" in text, text
+    assert f"database: cannot ask the postgres server at 127.0.0.1:{silent} whether silent is free" in text, text
+    assert "timeout expired" in text
     assert "Traceback" not in text
 
 
 def test_a_database_server_that_is_down_fails_the_push_naming_its_address(served: Sandbox, tmp_path: Path) -> None:
-    """The database tasks hide their errors (they handle passwords), so the role first checks the server answers."""
+    """The first question to the admin's server (is the app's database name free?) names its address and cause."""
     with refused_port() as down:
         pushed = _push_against_postgres_port(served, "pgdown", notes_copy(tmp_path, "pgdown"), down)
     text = output(pushed)
     assert pushed.returncode != 0
-    assert "failed at task 'Check that the admin's database server answers'" in text, text
-    assert f"127.0.0.1:{down}" in text
+    assert f"database: cannot ask the postgres server at 127.0.0.1:{down} whether pgdown is free" in text, text
+    assert "Connection refused" in text and "Traceback" not in text
 
 
 def test_a_forced_destroy_that_purges_a_linked_service_starts_no_deploy(served: Sandbox, tmp_path: Path) -> None:
