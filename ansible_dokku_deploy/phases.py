@@ -99,7 +99,8 @@ class _Locked:
         from ansible_dokku_deploy.runner import PLAYBOOK  # noqa: PLC0415
 
         app, phase, state = self.app, self.phase, self.state
-        resolved = resolve(self.dokku, app, self.release.path, check_nginx=False)
+        acts_on_domains = phase in (Phase.PRE_DEPLOY, Phase.POST_DEPLOY, Phase.RENEW)  # records, certificates
+        resolved = resolve(self.dokku, app, self.release.path, check_nginx=False, check_domains=acts_on_domains)
         if phase == Phase.PRE_DEPLOY:  # the names a first provisioning takes: refused when they exist, then recorded
             claim(self.dokku, app, resolved.packaging.spec, state, record=not check)
         gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, backup=backup)

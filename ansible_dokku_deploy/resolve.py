@@ -11,6 +11,7 @@ from ansible_dokku_deploy.packaging import Packaging, source_key
 from ansible_dokku_deploy.packaging.passed import Passed
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
+from ansible_dokku_deploy.state import dns_names
 
 # The checks import YAML, the schema and the vault's cipher: a push whose packaging is the staged one, under the
 # same settings, skips them (check_push), so they are imported only when used.
@@ -42,17 +43,24 @@ def staged_packaging(dokku: Dokku, app: str, release: Release) -> Packaging:
     return packaging_for(dokku, app, release.path)
 
 
-def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> Resolved:
-    """Everything a push is checked against on the server; PackagingError lists every problem."""
+def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True, check_domains: bool = True) -> Resolved:
+    """Everything a push is checked against on the server; PackagingError lists every problem. check_domains:
+    whether the domains are checked against the other apps' (not for what leaves them alone: a backup, a
+    destroy)."""
     from ansible_dokku_deploy.packaging.vault import decrypt  # noqa: PLC0415  # see above
     from ansible_dokku_deploy.server import dns_config  # noqa: PLC0415
 
     store = Store(dokku)
     packaging = packaging_for(dokku, app, root, check_nginx=check_nginx)
     problems: list[DeployError] = []
+    domains = packaging.spec.get("domains", [])
     dns = dns_config(store, app)
     if dns is not None:
-        problems.extend(dns.outside(packaging.spec.get("domains", [])))
+        problems.extend(dns.outside(domains))
+    if check_domains:
+        problems.extend(taken_domains(dokku, app, domains))
+        if dns is not None and store.computed(app, "allow-zone-apex") != "true":
+            problems.extend(dns.apexes(domains, app))
     secrets, vault_problems = decrypt(packaging, store.computed(app, "vault-password"), app)
     problems.extend(vault_problems)
     problems.extend(
@@ -73,6 +81,58 @@ def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True) -> 
     if problems:
         raise PackagingError(problems)
     return Resolved(packaging, secrets)
+
+
+def taken_domains(dokku: Dokku, app: str, domains: list[str]) -> list[DeployError]:
+    """The domains another app has: Dokku's domains of the app (its VHOST) or the DNS records the plugin keeps for
+    it (its state.json). Dokku lets two apps share a domain, but the plugin would replace, and later delete, the
+    other app's records and order certificates for its name. Names compare lowercase, without the trailing dot,
+    and a wildcard (`*.example.com`, `.example.com`, `www.example.*`) covers what nginx would route to it."""
+    if not domains:
+        return []
+    exact: dict[str, tuple[str, str, str]] = {}  # name: the same, the app that has it, and how
+    wildcards: list[tuple[str, str, str]] = []  # pattern, the app, how
+    for claims, how in ((dokku.vhosts(), "serves it (its Dokku domains)"), (dns_names(dokku), "has its DNS record")):
+        for other, names in claims.items():
+            for name in {_comparable(n) for n in names} if other != app else ():
+                if "*" in name or name.startswith("."):
+                    wildcards.append((name, other, how))
+                else:
+                    exact.setdefault(name, (name, other, how))
+    problems = []
+    for index, domain in enumerate(domains):
+        name = _comparable(domain)
+        found = exact.get(name) or next((w for w in wildcards if _covers(w[0], name)), None)
+        if found is None:
+            continue
+        pattern, other, how = found
+        problems.append(
+            DeployError(
+                f"{domain} is taken: the app {other} {how}",
+                where="env.yml",
+                key=f"domains[{index}]",
+                hint=f"Dokku lets apps share a domain, but ansible-deploy would change {other}'s DNS records and "
+                f"certificates. Use another name, or free this one first: dokku domains:remove {other} {pattern}, "
+                f"then drop it from {other}'s env.yml and deploy {other}.",
+            )
+        )
+    return problems
+
+
+def _comparable(domain: str) -> str:
+    """A domain as names compare: lowercase, without the root's trailing dot."""
+    return domain.strip().rstrip(".").lower()
+
+
+def _covers(pattern: str, name: str) -> bool:
+    """Whether nginx would route the name to a server_name wildcard (its `*.`, `.` and `.*` forms)."""
+    if pattern.startswith("*."):
+        return name.endswith(pattern[1:])
+    if pattern.startswith("."):
+        return name == pattern[1:] or name.endswith(pattern)
+    if pattern.endswith(".*"):
+        return name.startswith(pattern[:-1])
+    return name == pattern
 
 
 def _beyond_k3s(app: str, packaging: Packaging, *, http_01: bool) -> list[DeployError]:

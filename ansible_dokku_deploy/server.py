@@ -25,6 +25,22 @@ class Dns:
         matches = [z for z in self.zones if domain == z or domain.endswith(f".{z}")]
         return max(matches, key=len) if matches else None
 
+    def apexes(self, domains: list[str], app: str) -> list[DeployError]:
+        """A zone's own name among the domains: its address is the zone's (often its web site, beside its mail and
+        other services), not an app's to replace, unless the admin says so."""
+        return [
+            DeployError(
+                f"{domain} is the apex of the DNS zone {domain}, whose records this server does not give to an app "
+                "unless the admin allows it",
+                where="env.yml",
+                key=f"domains[{index}]",
+                hint=f"Use a name inside the zone (www.{domain}), or the admin allows it: "
+                f"dokku ansible-deploy:set {app} allow-zone-apex true",
+            )
+            for index, domain in enumerate(domains)
+            if domain in self.zones
+        ]
+
     def outside(self, domains: list[str]) -> list[DeployError]:
         zones = " ".join(self.zones)
         return [

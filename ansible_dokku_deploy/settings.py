@@ -161,6 +161,13 @@ SETTINGS: dict[str, Setting] = {
             "Zones the plugin may change, space-separated; a domain outside them is refused at validation",
             per_app=False,
         ),
+        Setting(
+            "allow-zone-apex",
+            "Let the app's domains include a zone's own name (`example.com` for the zone `example.com`), whose A/AAAA "
+            "records the plugin then replaces and removes",
+            "false",
+            "bool",
+        ),
         Setting("dns-tsig-key-name", "Name of the TSIG key that signs the updates", per_app=False),
         Setting("dns-tsig-algorithm", "Its algorithm", "hmac-sha256", per_app=False),
         Setting("dns-tsig-secret", "Its secret, base64", secret=True, per_app=False),

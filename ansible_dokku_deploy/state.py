@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -94,6 +95,26 @@ class State:
 
 
 STATE_KEYS = ("phases", "config_keys", "snippets", "dns", "database", "storage", "backups", "builder")
+
+
+def dns_names(dokku: Dokku) -> dict[str, list[str]]:
+    """The names of the DNS records the plugin keeps for each app (state.json's dns), by app: one listing of the
+    plugin's data folder and one small read per app it provisions (a push on a server of 500 apps reads them
+    all)."""
+    try:
+        folders = [e.name for e in os.scandir(dokku.data_root) if not e.name.startswith(".") and e.is_dir()]
+    except OSError:
+        return {}
+    found = {}
+    for folder in folders:
+        try:
+            records = json.loads((dokku.data_root / folder / "state.json").read_bytes()).get("dns", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        found[folder] = (
+            [str(r.get("record", "")) for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+        )
+    return found
 
 
 def plan_inputs(dokku: Dokku, phase: Phase, release: Release, state: State, settings: str) -> str:

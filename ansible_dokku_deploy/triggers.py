@@ -8,7 +8,9 @@ see docs/benchmark.md).
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -247,36 +249,70 @@ def install(*_: str) -> None:
 
     compileall.compile_dir(Path(__file__).parent, quiet=1)
     dokku = Dokku.from_environ()
-    _move_legacy_settings(dokku)
-    for path, mode in (
-        (dokku.data_root, 0o700),
-        (dokku.config_root, 0o700),
-        (dokku.config_root / GLOBAL, 0o700),
-        (dokku.acme_webroots, 0o755),  # nginx's workers read the http-01 answers
-    ):
-        secure_dir(path)
-        path.chmod(mode)
-        if os.geteuid() == 0:
-            shutil.chown(
-                path, os.environ.get("DOKKU_SYSTEM_USER", "dokku"), os.environ.get("DOKKU_SYSTEM_GROUP", "dokku")
-            )
+    dokku.data_root.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as folders:
+        data = folders.enter_context(_owned_folder(dokku.data_root, 0o700))
+        settings = folders.enter_context(_owned_folder(dokku.config_root, 0o700, parent=data))
+        if settings is not None:
+            _move_legacy_settings(dokku, settings)
+        folders.enter_context(_owned_folder(dokku.config_root / GLOBAL, 0o700, parent=settings))
+    dokku.acme_webroots.parent.mkdir(parents=True, exist_ok=True)
+    with _owned_folder(dokku.acme_webroots, 0o755):  # nginx's workers read the http-01 answers
+        pass
 
 
 update = install
 
 
-def _move_legacy_settings(dokku: Dokku) -> None:
+@contextlib.contextmanager
+def _owned_folder(path: Path, mode: int, *, parent: int | None = -1) -> Iterator[int | None]:
+    """The folder at path, created when missing and given to the dokku user with mode, as an open descriptor
+    (None when it could not be): the folders are the dokku user's, so root never follows a link in them (a
+    `dokku` process could swap a folder for a link to /etc). parent: the descriptor of the folder it is in (-1: a
+    folder of root's, found by its path; None: that folder was refused, so this one is left alone too). A folder
+    that is a link is left alone with a warning: the install never fails."""
+    if parent is None:
+        yield None
+        return
+    name, at = (path.name, parent) if parent != -1 else (str(path), None)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(name, 0o700, dir_fd=at)
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=at)
+    except OSError:  # O_NOFOLLOW: ELOOP, or ENOTDIR with O_DIRECTORY
+        what = "a link" if path.is_symlink() else "something else"  # the words only: nothing is done through it
+        output.warn(f"ansible-deploy left {path} alone: it is not a folder but {what}")
+        output.warn("Remove it, then run again: sudo dokku plugin:install (it is made a folder of the dokku user's)")
+        yield None
+        return
+    try:
+        os.fchmod(fd, mode)
+        if os.geteuid() == 0:
+            user, group = os.environ.get("DOKKU_SYSTEM_USER", "dokku"), os.environ.get("DOKKU_SYSTEM_GROUP", "dokku")
+            os.fchown(fd, pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _exists(name: str, folder: int) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _move_legacy_settings(dokku: Dokku, settings: int) -> None:
     """Settings of an older install, in config/ansible-deploy/: each app's folder and --global's move over (an
-    app named ansible-deploy keeps its ENV file there); a folder already moved is left as it is."""
+    app named ansible-deploy keeps its ENV file there); a folder already moved is left as it is. settings: the
+    descriptor of the settings folder, so the moves never follow a link put in its place."""
     legacy = dokku.legacy_config_root
     if not legacy.is_dir():
         return
-    secure_dir(dokku.data_root)
-    secure_dir(dokku.config_root)
     for folder in legacy.iterdir():
-        target = dokku.config_root / folder.name
-        if folder.is_dir() and not folder.is_symlink() and not target.exists():
-            folder.rename(target)
+        if folder.is_dir() and not folder.is_symlink() and not _exists(folder.name, settings):
+            os.rename(folder, folder.name, dst_dir_fd=settings)
     with contextlib.suppress(OSError):
         legacy.rmdir()  # only when nothing else is left
 

@@ -407,7 +407,9 @@ def test_a_clone_of_an_app_with_a_service_gets_its_own_database(served: Sandbox,
     post-app-clone-setup); a link then leaves DATABASE_URL alone. The clone must write to its own data."""
     served.ok("apps:create", "orig")
     served.ok("ansible-deploy:set", "orig", "database-backend", "dokku-service")
-    deploy(served, "orig", notes_copy(tmp_path, "orig"))
+    src = notes_copy(tmp_path, "orig")
+    edit_env(src, domains=None)  # a clone deploys the original's packaging, and may not take its domains
+    deploy(served, "orig", src)
     sql(served, "orig", "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('original')")
     cloned = served.dokku("apps:clone", "orig", "twin")
     assert cloned.returncode == 0, output(cloned)

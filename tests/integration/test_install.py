@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, working_tree_copy
+from conftest import REPO, Sandbox, edit_env, output, working_tree_copy
 
 
 @pytest.mark.slow
@@ -153,3 +154,65 @@ def test_a_failed_install_leaves_dokku_working_and_refuses_only_what_needs_the_p
     finally:
         subprocess.run([*sandbox, "down", str(root)], check=False)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_install_never_follows_a_link_in_the_dokku_users_folders(sandbox: Sandbox) -> None:
+    """The install runs as root and gives its folders to the dokku user, who may swap one for a link (to /etc):
+    the next plugin:install of any plugin must not chown or chmod the link's target, and must not fail."""
+    data = sandbox.lib / "data"
+    targets = {}
+    for folder in (data / "ansible" / ".settings" / "--global", data / "ansible-acme"):
+        target = Path(tempfile.mkdtemp(prefix="ansible-deploy-root-"))
+        target.chmod(0o751)
+        shutil.rmtree(folder)
+        folder.symlink_to(target)
+        targets[folder] = target
+    try:
+        result = sandbox.dokku("plugin:install")
+        assert result.returncode == 0, output(result)
+        for folder, target in targets.items():
+            assert (target.stat().st_uid, stat.S_IMODE(target.stat().st_mode)) == (os.geteuid(), 0o751)
+            assert f"ansible-deploy left {folder} alone: it is not a folder but a link" in result.stderr
+        assert stat.S_IMODE((data / "ansible" / ".settings").stat().st_mode) == 0o700  # the rest is done
+    finally:
+        for target in targets.values():
+            shutil.rmtree(target)
+
+
+def _stand_aside(box: Sandbox) -> str:
+    """Reinstall the plugin from a copy of the working tree with no package index: the install fails, and the
+    plugin stands aside (scripts/standby). Returns what the install said."""
+    plugins = box.lib / "plugins"
+    (plugins / "enabled" / "ansible-deploy").unlink()
+    (plugins / "available" / "ansible-deploy").unlink()
+    source = working_tree_copy(box.root / "source")
+    offline = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": ""}
+    failed = subprocess.run([str(box.root / "bin" / "dokku"), "plugin:install", f"file://{source}", "--name",
+                             "ansible-deploy"], capture_output=True, text=True, check=False, env=offline)  # fmt: skip
+    assert failed.returncode == 0 and "stands aside" in failed.stderr, failed.stdout + failed.stderr
+    return failed.stderr
+
+
+@pytest.mark.slow
+def test_in_standby_a_destroy_still_removes_the_apps_secrets_and_a_rename_keeps_them(
+    sandbox: Sandbox, app_src: Path
+) -> None:
+    """While a failed install keeps the plugin aside, apps:destroy must not leave the app's vault password,
+    settings and staged packaging for a later app of the same name; apps:rename must move them, not lose them."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    edit_env(app_src, domains=["kept.example.test"])  # an app's domains are its own
+    assert sandbox.push("kept", app_src).returncode == 0
+    settings = sandbox.lib / "data" / "ansible" / ".settings"
+    _stand_aside(sandbox)
+
+    renamed = sandbox.dokku("apps:rename", "--skip-deploy", "kept", "moved")
+    assert renamed.returncode == 0, output(renamed)
+    assert (settings / "moved" / "vault-password").exists() and sandbox.staged("moved").exists()
+    assert not sandbox.data_dir("kept").exists() and not (settings / "kept").exists()
+
+    destroyed = sandbox.dokku("--force", "apps:destroy", "hello")
+    assert destroyed.returncode == 0, output(destroyed)
+    assert "it removed hello's settings and staged packaging" in destroyed.stderr
+    assert not sandbox.data_dir("hello").exists() and not (settings / "hello").exists()
+    sandbox.ok("apps:create", "hello")  # a later app of the same name inherits nothing
+    assert not (settings / "hello").exists() and not sandbox.data_dir("hello").exists()

@@ -48,6 +48,7 @@ def test_rename_moves_staged_packaging_and_history_and_deprovisions_nothing(sand
 
 
 def test_clone_gets_the_same_packaging_and_settings(sandbox: Sandbox, app_src) -> None:
+    edit_env(app_src, domains=None)  # the original's domains are its own: see the test below
     assert sandbox.push("hello", app_src).returncode == 0
     sandbox.ok("ansible-deploy:set", "hello", "keep-runs", "4")
     result = sandbox.dokku("apps:clone", "hello", "hello-copy")
@@ -55,6 +56,17 @@ def test_clone_gets_the_same_packaging_and_settings(sandbox: Sandbox, app_src) -
     assert sandbox.ok("ansible-deploy:report", "hello-copy", "--ansible-deploy-keep-runs").strip() == "4"
     assert sandbox.ok("ansible-deploy:report", "hello-copy", "--ansible-deploy-last-run-status").strip() == "succeeded"
     assert sandbox.staged("hello-copy").exists()
+
+
+def test_a_clone_is_not_deployed_with_the_originals_domains(sandbox: Sandbox, app_src) -> None:
+    """The clone gets the original's packaging; deploying it would give the clone the original's domains (DNS
+    records and certificates included), so it is refused, naming the original, until it has domains of its own."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    result = sandbox.dokku("apps:clone", "hello", "hello-copy")
+    assert result.returncode != 0
+    assert "env.yml: domains[0]: hello.example.test is taken: the app hello serves it" in output(result)
+    assert "hello.example.test" not in sandbox.ok("domains:report", "hello-copy", "--domains-app-vhosts").split()
+    assert sandbox.ok("ansible-deploy:report", "hello-copy", "--ansible-deploy-last-run-status").strip() == "none"
 
 
 def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:

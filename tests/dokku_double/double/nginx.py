@@ -35,7 +35,7 @@ def build_config(env: Env, app: str) -> None:
     app_dir = env.app_dir(app)
     (app_dir / "nginx.conf.d").mkdir(exist_ok=True)
     vhosts_file = app_dir / "VHOST"
-    names = " ".join(vhosts_file.read_text().split()) if vhosts_file.exists() else app
+    names = (" ".join(vhosts_file.read_text().split()) if vhosts_file.exists() else "") or app
     include = f"    include {app_dir}/nginx.conf.d/*.conf;"
     tls = app_dir / "tls"
     ssl = (tls / "server.crt").exists() and (tls / "server.key").exists()

@@ -154,7 +154,7 @@ def domains_remove(env: Env, args: list[str]) -> int:
 
 def domains_clear(env: Env, args: list[str]) -> int:
     app = env.verify_app(args[0] if args else None)
-    _write_vhosts(env, app, [])
+    (env.app_dir(app) / "VHOST").unlink(missing_ok=True)  # plugins/domains/functions fn-domains-clear-app: rm -f
     info1_quiet(f"Cleared domains in {app}")
     trigger(env, "post-domains-update", app, "clear")
     nginx.build_config(env, app)
