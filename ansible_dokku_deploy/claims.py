@@ -89,9 +89,7 @@ def _on_server(store: Store, engine: str, name: str) -> bool:
     login = admin_login(store, engine)
     where = f"{login['host']}:{login['port']}"
     try:
-        if engine == "postgres":
-            return _on_postgres(login, name)
-        return _on_mariadb(login, name)
+        return _taken(engine, login, name)
     except Exception as exc:  # noqa: BLE001  # either driver's errors: the server's answer, in plain words
         raise DeployError(
             f"database: cannot ask the {engine} server at {where} whether {name} is free: {str(exc).strip()}",
@@ -99,45 +97,32 @@ def _on_server(store: Store, engine: str, name: str) -> bool:
         ) from None
 
 
-def _on_postgres(login: dict[str, Any], name: str) -> bool:
-    import psycopg2  # type: ignore[import-untyped]  # noqa: PLC0415  # only a first provisioning on the server backend needs a driver
+# The question each engine's server is asked: a database or a role (MariaDB: a user) of that name.
+_TAKEN = {
+    "postgres": "SELECT 1 FROM pg_database WHERE datname = %s UNION ALL SELECT 1 FROM pg_roles WHERE rolname = %s",
+    "mysql": "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s "
+    "UNION ALL SELECT 1 FROM mysql.user WHERE user = %s",
+}
 
-    conn = psycopg2.connect(
-        host=login["host"],
-        port=login["port"],
-        user=login["user"],
-        password=login["password"],
-        dbname="postgres",
-        connect_timeout=CONNECT_TIMEOUT,
-    )
+
+def _connect(engine: str, login: dict[str, Any]) -> Any:  # either driver's connection
+    """The admin's connection, through the engine's driver (imported only here: only a first provisioning on the
+    server backend needs one)."""
+    common = {"host": login["host"], "port": login["port"], "user": login["user"], "password": login["password"]}
+    if engine == "postgres":
+        import psycopg2  # type: ignore[import-untyped]  # noqa: PLC0415
+
+        return psycopg2.connect(**common, dbname="postgres", connect_timeout=CONNECT_TIMEOUT)
+    import pymysql  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    return pymysql.connect(**common, connect_timeout=CONNECT_TIMEOUT)
+
+
+def _taken(engine: str, login: dict[str, Any], name: str) -> bool:
+    conn = _connect(engine, login)
     try:
         with conn.cursor() as cur:
-            cur.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s UNION ALL SELECT 1 FROM pg_roles WHERE rolname = %s",
-                (name, name),
-            )
-            return cur.fetchone() is not None
-    finally:
-        conn.close()
-
-
-def _on_mariadb(login: dict[str, Any], name: str) -> bool:
-    import pymysql  # type: ignore[import-untyped]  # noqa: PLC0415  # see _on_postgres
-
-    conn = pymysql.connect(
-        host=login["host"],
-        port=login["port"],
-        user=login["user"],
-        password=login["password"],
-        connect_timeout=CONNECT_TIMEOUT,
-    )
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s "
-                "UNION ALL SELECT 1 FROM mysql.user WHERE user = %s",
-                (name, name),
-            )
+            cur.execute(_TAKEN[engine], (name, name))
             return cur.fetchone() is not None
     finally:
         conn.close()
