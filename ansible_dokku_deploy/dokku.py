@@ -125,6 +125,14 @@ class Dokku:
         done = subprocess.run(["dokku", "--quiet", *args], check=False, capture_output=True)  # noqa: S603, S607
         return done.returncode == 0
 
+    def answer(self, *args: str) -> str | None:
+        """A read-only dokku command's output (`config:get APP DATABASE_URL`), stripped; None when it fails (a
+        service plugin that is not installed, a key that is not set)."""
+        import subprocess  # noqa: PLC0415  # see release_and_deploy
+
+        done = subprocess.run(["dokku", "--quiet", *args], check=False, text=True, capture_output=True)  # noqa: S603, S607
+        return done.stdout.strip() if done.returncode == 0 else None
+
     def read_json(self, *args: str) -> Any:
         """A read-only dokku command's JSON answer (`storage:list-entries --format json`); a failed one fails."""
         import json  # noqa: PLC0415

@@ -191,6 +191,8 @@ def _database_role(inputs: Inputs) -> DatabaseRole | None:
     database, destroying = inputs.database, inputs.phase == Phase.DESTROY
     if database is None or (destroying and inputs.settings["database-purge-on-destroy"] != "true"):
         return None
+    if database.adopted and not destroying:  # it is there, and its role, password and links stay the admin's
+        return None
     return DatabaseRole(
         engine=database.engine,
         backend=database.backend,
@@ -224,7 +226,7 @@ def _config_role(inputs: Inputs) -> ConfigRole | None:
     """env.yml's settings and the vault's, in one config:import; the database's URL with them."""
     database, state = inputs.database, inputs.state
     values = {k: env_value(v) for k, v in inputs.packaging.spec.get("env", {}).items()}
-    url = database.url if database is not None and database.backend == "server" else ""
+    url = database.url if database is not None and database.backend == "server" and not database.adopted else ""
     if not (values or inputs.secrets or state.config_keys or url):
         return None
     owned = set(values) | set(inputs.secrets)

@@ -214,7 +214,9 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "adopt-database",
             "Hand an existing database (server backend: and its role or user) or service of this name to the app at "
-            "its first provisioning (read for the app only, never --global); otherwise one that exists is refused",
+            "its first provisioning (read for the app only, never --global); otherwise one that exists is refused. "
+            "Also adopts the database the app already has: a linked service, or the database its DATABASE_URL names "
+            "on the admin's server (kept as it is: password and URL unchanged)",
         ),
         Setting(
             "adopt-storage",

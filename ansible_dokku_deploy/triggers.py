@@ -196,6 +196,9 @@ def post_app_clone_setup(old: str, new: str, *_: str) -> None:
         (new_data / "staged").symlink_to(Path("releases") / release.id)
     if dokku.config_dir(old).exists():
         shutil.copytree(dokku.config_dir(old), dokku.config_dir(new), dirs_exist_ok=True)
+    from ansible_dokku_deploy.claims import mark_clone  # noqa: PLC0415  # see the module docstring
+
+    mark_clone(dokku, old, new)  # the original's database is not the clone's: it gets its own
 
 
 def post_delete(app: str, *_: str) -> None:
