@@ -116,6 +116,27 @@ def test_storage_entries_are_dokkus_json_idempotent_and_owned_by_dokku(sandbox: 
     assert reserved.returncode == 1 and 'must not start with reserved prefix "legacy-"' in reserved.stderr
 
 
+def test_storage_set_changes_one_property_of_an_entry_and_chowns_only_the_default_path(sandbox: Sandbox) -> None:
+    """plugins/storage/commands_entries.go CommandSet: the rest of the entry stays; chown and mode converge the
+    folder, and only on the default host path; an empty value unsets."""
+    sandbox.ok("storage:create", "kept-files", "--mode", "750")
+    folder = sandbox.lib / "data" / "storage" / "kept-files"
+    assert "Storage entry kept-files updated" in sandbox.ok("storage:set", "kept-files", "chown", "heroku")
+    entry = json.loads(sandbox.ok("storage:info", "kept-files", "--format", "json"))
+    assert (entry["chown"], entry["mode"], entry["host_path"]) == ("heroku", "0750", str(folder))
+    assert (folder.stat().st_uid, stat.S_IMODE(folder.stat().st_mode)) == (1000, 0o750)
+    sandbox.ok("storage:set", "kept-files", "chown")
+    assert "chown" not in json.loads(sandbox.ok("storage:info", "kept-files", "--format", "json"))
+    own = sandbox.root / "own-folder"
+    own.mkdir()
+    sandbox.ok("storage:create", "own-files", str(own))
+    refused = sandbox.dokku("storage:set", "own-files", "chown", "heroku")
+    assert refused.returncode == 1 and "--chown is only supported when the storage entry uses the default" in refused.stderr
+    assert sandbox.dokku("storage:set", "own-files", "colour", "red").returncode == 1
+    missing = sandbox.dokku("storage:set", "no-such-entry", "chown", "heroku")
+    assert missing.returncode == 1 and 'storage entry "no-such-entry" does not exist' in missing.stderr
+
+
 def test_a_legacy_mount_is_a_synthesized_entry_and_storage_list_names_entries(sandbox: Sandbox) -> None:
     sandbox.ok("apps:create", "demo")
     host = sandbox.root / "legacy-folder"
