@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
@@ -131,7 +132,10 @@ def test_storage_set_changes_one_property_of_an_entry_and_chowns_only_the_defaul
     own.mkdir()
     sandbox.ok("storage:create", "own-files", str(own))
     refused = sandbox.dokku("storage:set", "own-files", "chown", "heroku")
-    assert refused.returncode == 1 and "--chown is only supported when the storage entry uses the default" in refused.stderr
+    assert (
+        refused.returncode == 1
+        and "--chown is only supported when the storage entry uses the default" in refused.stderr
+    )
     assert sandbox.dokku("storage:set", "own-files", "colour", "red").returncode == 1
     missing = sandbox.dokku("storage:set", "no-such-entry", "chown", "heroku")
     assert missing.returncode == 1 and 'storage entry "no-such-entry" does not exist' in missing.stderr
@@ -147,6 +151,39 @@ def test_a_legacy_mount_is_a_synthesized_entry_and_storage_list_names_entries(sa
     assert entry["name"].startswith("legacy-") and entry["host_path"] == str(host)
     (row,) = json.loads(sandbox.ok("storage:list", "demo", "--format", "json"))
     assert row == {"entry_name": entry["name"], "host_path": str(host), "container_path": "/data"}
+
+
+def test_two_mounts_on_one_container_path_fail_the_deploy_as_docker_refuses_the_container(
+    sandbox: Sandbox, app_src
+) -> None:
+    """plugins/storage/attachment.go keeps both attachments (the upsert is keyed on the entry too) and triggers.go
+    gives each its own -v; Docker's daemon refuses the container ("Duplicate mount point")."""
+    for packaging in ("env.yml", "vault", "ansible", "nginx.conf.d"):  # a plain app: only Dokku deploys it
+        path = app_src / packaging
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    sandbox.ok("apps:create", "hello")
+    for entry in ("first-files", "second-files"):
+        sandbox.ok("storage:create", entry)
+        sandbox.ok("storage:mount", "hello", entry, "--container-dir", "/app/files")
+    assert len(json.loads(sandbox.ok("storage:list", "hello", "--format", "json"))) == 2
+    refused = sandbox.push("hello", app_src)
+    assert refused.returncode != 0
+    assert "Error response from daemon: Duplicate mount point: /app/files" in refused.stdout + refused.stderr
+    image = sandbox.lib / "data" / "ps" / "hello" / "images" / "1"  # the root helper refuses such a stack too
+    image.mkdir(parents=True)
+    binds = [f"{sandbox.lib / 'data' / 'storage' / e}:{image / 'files'}" for e in ("first-files", "second-files")]
+    helper = [str(REPO / "tests" / "dokku_double" / "bin" / "container"), "run", "0", "0", str(image), "/usr/bin"]
+    stacked = subprocess.run(
+        [*helper, *binds, "--", "true"], capture_output=True, text=True, check=False,
+        env={**os.environ, "DOKKU_LIB_ROOT": str(sandbox.lib)},
+    )  # fmt: skip
+    assert (stacked.returncode, stacked.stderr.strip()) == (
+        1,
+        "!     Error response from daemon: Duplicate mount point: /app/files",
+    )
+    sandbox.ok("storage:unmount", "hello", "second-files", "--container-dir", "/app/files")
+    deployed = sandbox.push("hello", app_src)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
 
 
 def test_docker_options_add_appends_and_requotes_as_dokku_does(sandbox: Sandbox) -> None:

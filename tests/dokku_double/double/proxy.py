@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shlex
 import shutil
@@ -425,6 +426,19 @@ def mounts(env: Env, app: str) -> list[tuple[str, str, str]]:
         rows.append(
             (str(entry["name"]), str(entry.get("host_path") or entry["name"]), str(attachment["container_path"]))
         )
+    return rows
+
+
+def container_mounts(env: Env, app: str) -> list[tuple[str, str, str]]:
+    """mounts() as a container gets them: each attachment is a `-v HOST:CONTAINER` of its own (triggers.go
+    TriggerDockerArgs, buildDockerVFlag), and Docker's daemon refuses to create a container with two on one
+    container path (moby daemon/volumes.go registerMountPoints: "Duplicate mount point"), so the deploy fails."""
+    rows, seen = mounts(env, app), set()
+    for _name, _host, container in rows:
+        target = os.path.normpath(container)  # Docker compares cleaned destinations
+        if target in seen:
+            raise Fail(f"Error response from daemon: Duplicate mount point: {target}")
+        seen.add(target)
     return rows
 
 
