@@ -121,6 +121,7 @@ class Inputs:
     backup: BackupRun | None = None  # a backup, restore or drill's own inputs
     python: str = sys.executable  # the venv's: the roles' check commands run in it
     uid: int = 0  # the dokku user's, who a restore hands the folders to while it writes
+    folders: Mapping[str, str] = field(default_factory=dict)  # storage entry: its host_path (backups phases only)
 
 
 def gather(
@@ -157,7 +158,13 @@ def gather(
         else None,
         backup=backup,
         uid=os.getuid(),
+        folders=_storage_folders(dokku) if phase in BACKUPS_ACTIONS and state.storage else {},
     )
+
+
+def _storage_folders(dokku: Dokku) -> dict[str, str]:
+    """Each storage entry's folder as Dokku records it (`host_path`): an adopted entry's may be anywhere."""
+    return {e["name"]: e.get("host_path", "") for e in dokku.read_json("storage:list-entries", "--format", "json")}
 
 
 def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
@@ -205,7 +212,11 @@ def _backups_role(inputs: Inputs) -> BackupsRole | None:
     """A backup, restore or drill of the app's database and storage folders, with the run's own inputs."""
     app, spec, database = inputs.app, inputs.packaging.spec, inputs.database
     storage = tuple(  # the recorded ones only: never another app's folder, nor one an earlier app of the name left
-        {"name": name, "entry": entry, "path": str(inputs.dokku.lib_root / "data" / "storage" / entry)}
+        {
+            "name": name,
+            "entry": entry,
+            "path": inputs.folders.get(entry) or str(inputs.dokku.lib_root / "data" / "storage" / entry),
+        }
         for name, entry in storage_entries(app, spec, inputs.state, recorded_only=True).items()
     )
     if inputs.phase not in BACKUPS_ACTIONS or inputs.backup is None or (database is None and not storage):

@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -67,6 +69,68 @@ def test_a_clone_is_not_deployed_with_the_originals_domains(sandbox: Sandbox, ap
     assert "env.yml: domains[0]: hello.example.test is taken: the app hello serves it" in output(result)
     assert "hello.example.test" not in sandbox.ok("domains:report", "hello-copy", "--domains-app-vhosts").split()
     assert sandbox.ok("ansible-deploy:report", "hello-copy", "--ansible-deploy-last-run-status").strip() == "none"
+
+
+def _mounts(sandbox: Sandbox, app: str) -> list[tuple[str, str, str]]:
+    """The app's mounts as Dokku lists them: (entry, host path, container path)."""
+    rows = json.loads(sandbox.ok("storage:list", app, "--format", "json"))
+    return sorted((r["entry_name"], r["host_path"], r["container_path"]) for r in rows)
+
+
+def _put(sandbox: Sandbox, app: str, name: str, data: bytes) -> int:
+    """PUT /uploads/NAME to the app's process: 201 once it wrote the file into its storage folder."""
+    request = urllib.request.Request(f"http://127.0.0.1:{sandbox.web(app)['port']}/uploads/{name}", data, method="PUT")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310  # the app on loopback
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def _recorded_storage(sandbox: Sandbox, app: str) -> dict[str, str]:
+    return json.loads((sandbox.data_dir(app) / "state.json").read_text())["storage"]
+
+
+def test_existing_mounts_on_storage_paths_are_refused_then_adopted_when_the_admin_hands_them_over(
+    sandbox: Sandbox, app_src
+) -> None:
+    """An app that already mounts a folder (a legacy HOST:CONTAINER mount) and a named entry on the paths env.yml
+    wants: never a second mount on one path (Docker refuses the container), never a new empty folder: the push is
+    refused, naming each, until the admin hands them over; then they are the app's storage, folders unchanged."""
+    edit_env(app_src, storage=[{"name": "uploads", "path": "/app/uploads"}, {"name": "files", "path": "/app/files"}])
+    sandbox.admit("hello")
+    sandbox.ok("storage:create", "shared-docs", "--mode", "755")
+    sandbox.ok("storage:mount", "hello", "shared-docs", "--container-dir", "/app/files")
+    old = sandbox.lib / "data" / "storage" / "files-old"
+    old.mkdir()
+    (old / "kept.txt").write_text("from before the plugin")
+    for path in (old, old / "kept.txt"):
+        os.chown(path, 32767, 32767)  # the admin had given it to the app's user
+    sandbox.ok("storage:mount", "hello", f"{old}:/app/uploads")
+    before = _mounts(sandbox, "hello")
+    legacy = next(name for name, _host, container in before if container == "/app/uploads")
+
+    refused = sandbox.push("hello", app_src)
+    assert refused.returncode != 0
+    assert f"storage: uploads: {legacy} ({old}) is already mounted on /app/uploads" in output(refused)
+    assert f"dokku ansible-deploy:set hello adopt-storage {legacy}" in output(refused)
+    assert _mounts(sandbox, "hello") == before
+    assert sorted(p.name for p in (sandbox.lib / "data" / "storage").iterdir()) == ["files-old", "shared-docs"]
+
+    sandbox.ok("ansible-deploy:set", "hello", "adopt-storage", f"{legacy} shared-docs")
+    result = sandbox.push("hello", app_src)
+    assert result.returncode == 0, output(result)
+    assert _mounts(sandbox, "hello") == before, "one mount per path: the ones the app had"
+    assert _recorded_storage(sandbox, "hello") == {"uploads": legacy, "files": "shared-docs"}
+    entry = json.loads(sandbox.ok("storage:info", "shared-docs", "--format", "json"))
+    assert (entry["chown"], entry["mode"]) == ("herokuish", "0755"), "storage:set changed the owner and kept the rest"
+    assert (old / "kept.txt").read_text() == "from before the plugin"
+    assert _put(sandbox, "hello", "new.txt", b"written after the adoption") == 201
+    assert (old / "new.txt").read_bytes() == b"written after the adoption"
+    backup = sandbox.dokku(
+        "ansible-deploy:backup", "hello"
+    )  # reads each entry's host_path: none is data/storage/legacy-…
+    assert backup.returncode == 0, output(backup)
 
 
 def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:
