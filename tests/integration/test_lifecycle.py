@@ -133,6 +133,46 @@ def test_existing_mounts_on_storage_paths_are_refused_then_adopted_when_the_admi
     assert backup.returncode == 0, output(backup)
 
 
+def test_a_renamed_app_keeps_one_mount_per_path_on_its_own_folder_and_backs_up(sandbox: Sandbox, app_src) -> None:
+    assert sandbox.push("hello", app_src).returncode == 0
+    folder = sandbox.lib / "data" / "storage" / "hello-uploads"
+    assert _put(sandbox, "hello", "note.txt", b"before the rename") == 201
+    sandbox.ok("ansible-deploy:set", "hello", "keep-runs", "4")  # an app-scoped setting: pre-deploy runs again
+    result = sandbox.dokku("apps:rename", "hello", "hi")
+    assert result.returncode == 0, output(result)
+    assert "ansible-deploy: pre-deploy for hi" in output(result), "the storage role ran after the rename"
+    assert _mounts(sandbox, "hi") == [("hello-uploads", str(folder), "/app/uploads")]
+    assert _recorded_storage(sandbox, "hi") == {"uploads": "hello-uploads"}
+    assert (folder / "note.txt").read_bytes() == b"before the rename"
+    assert _put(sandbox, "hi", "after.txt", b"after the rename") == 201
+    assert (folder / "after.txt").read_bytes() == b"after the rename"
+    backup = sandbox.dokku("ansible-deploy:backup", "hi")
+    assert backup.returncode == 0, output(backup)
+
+
+def test_a_clone_gets_its_own_empty_folders_and_none_of_the_originals_domains(sandbox: Sandbox, app_src) -> None:
+    """Dokku copies the original's mounts to a clone; the clone's first deploy must neither write into the
+    original's folders nor put a second mount on their paths: it gets folders of its own, whatever its name."""
+    edit_env(app_src, domains=None)
+    assert sandbox.push("hello", app_src).returncode == 0
+    sandbox.ok("domains:add", "hello", "hello.example.test")
+    assert _put(sandbox, "hello", "note.txt", b"the original's") == 201
+    original = _mounts(sandbox, "hello")
+    for clone in ("hello-copy", "hello.copy"):
+        result = sandbox.dokku("apps:clone", "hello", clone)
+        assert result.returncode == 0, output(result)
+        (mount,) = _mounts(sandbox, clone)
+        entry, host, container = mount
+        assert container == "/app/uploads" and entry not in {m[0] for m in original}
+        assert list(Path(host).iterdir()) == []
+        assert _recorded_storage(sandbox, clone) == {"uploads": entry}
+        assert _put(sandbox, clone, "mine.txt", b"the clone's") == 201
+        assert (Path(host) / "mine.txt").exists()
+        assert "hello.example.test" not in sandbox.ok("domains:report", clone, "--domains-app-vhosts").split()
+    assert _mounts(sandbox, "hello") == original
+    assert sorted(p.name for p in Path(original[0][1]).iterdir()) == ["note.txt"]
+
+
 def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:
     assert sandbox.push("hello", app_src).returncode == 0
     sandbox.ok("ansible-deploy:set", "hello", "keep-runs", "4")
