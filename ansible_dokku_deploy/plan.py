@@ -83,11 +83,17 @@ class Plan:
         return tuple(r.role for r in self.role_inputs)
 
 
+# The user each builder runs the app as, in storage:create's --chown names (Dokku's
+# docs/advanced-usage/persistent-storage.md): herokuish's herokuishuser (32767); pack's default builder,
+# heroku/builder (DOKKU_CNB_BUILDER), uid 1000. An app on a paketo builder (2000) is the admin's to chown.
+CHOWN_BY_BUILDER = {"herokuish": "herokuish", "pack": "heroku"}
+
+
 def storage_chown(spec: dict[str, Any], state: State) -> str:
-    """Who gets the app's storage folders, as `storage:create --chown` takes it: herokuish runs the app as
-    herokuishuser; a DOKKU_APP_USER of the app's own, or a Dockerfile's USER, is the admin's to chown to (""
+    """Who gets the app's storage folders, as `storage:create --chown` takes it: the user the builder runs the app
+    as; a DOKKU_APP_USER of the app's own, or a Dockerfile's USER, is the admin's to chown to (""
     leaves the folders as they are)."""
-    return "herokuish" if state.builder == "herokuish" and "DOKKU_APP_USER" not in spec.get("env", {}) else ""
+    return "" if "DOKKU_APP_USER" in spec.get("env", {}) else CHOWN_BY_BUILDER.get(state.builder, "")
 
 
 def storage_entries(app: str, spec: dict[str, Any], state: State, *, recorded_only: bool) -> dict[str, str]:
