@@ -70,7 +70,7 @@ def _claim_storage(dokku: Dokku, store: Store, app: str, spec: dict[str, Any], s
         if legacy in mounted:
             entry = legacy
         elif here:
-            entry = _mounted_entry(app, item, here, adopted)
+            entry = _mounted_entry(app, item, here, adopted | {entry})
         elif entry in existing and entry not in adopted and entry not in mounted:
             raise DeployError(
                 f"storage: {item['name']}: the storage entry {entry} already exists and is not recorded as {app}'s",
@@ -82,8 +82,9 @@ def _claim_storage(dokku: Dokku, store: Store, app: str, spec: dict[str, Any], s
 
 
 def _mounted_entry(app: str, item: dict[str, str], here: list[dict[str, str]], adopted: set[str]) -> str:
-    """The entry already mounted on the storage's path, when the admin handed it over (adopt-storage): it stays
-    where it is and becomes the app's storage; else the push is refused, naming it."""
+    """The entry already mounted on the storage's path, when the admin handed it over (adopt-storage) or it has the
+    name the plugin gives (an earlier version's): it stays where it is and becomes the app's storage; else the
+    push is refused, naming it."""
     found = [(m.get("entry_name") or m["host_path"], m["host_path"]) for m in here]
     if len(found) == 1 and found[0][0] in adopted:
         return found[0][0]
