@@ -206,19 +206,23 @@ def _database_url(dokku: Dokku, store: Store, app: str, engine: str, parts: urll
 
 def _claim_storage(dokku: Dokku, store: Store, app: str, spec: dict[str, Any], state: State) -> bool:
     """Record an entry for each storage name without one: the entry an earlier version gave it when that one is
-    mounted on the app (it has been the app's all along), else a new one, refused when it exists."""
+    mounted on the app (it has been the app's all along), an entry the admin hands over, else a new one. One that
+    exists is refused, and so is a path the app already has something mounted on: Docker refuses a second mount
+    on one path, and a new empty folder there would hide the app's data."""
     wanted = [s for s in spec.get("storage", []) if s["name"] not in state.storage]
     if not wanted:
         return False
-    mounted = {
-        m.get("entry_name") or m.get("host_path") for m in dokku.read_json("storage:list", app, "--format", "json")
-    }
+    mounts = dokku.read_json("storage:list", app, "--format", "json")
+    mounted = {m.get("entry_name") or m.get("host_path") for m in mounts}
     existing = {e["name"] for e in dokku.read_json("storage:list-entries", "--format", "json")}
     adopted = set(store.get(app, "adopt-storage").split())
     for item in wanted:
         legacy, entry = names.legacy_storage_entry(app, item["name"]), names.storage_entry(app, item["name"])
+        here = [m for m in mounts if os.path.normpath(m["container_path"]) == os.path.normpath(item["path"])]
         if legacy in mounted:
             entry = legacy
+        elif here:
+            entry = _mounted_entry(app, item, here, adopted | {entry})
         elif entry in existing and entry not in adopted and entry not in mounted:
             raise DeployError(
                 f"storage: {item['name']}: the storage entry {entry} already exists and is not recorded as {app}'s",
@@ -227,6 +231,25 @@ def _claim_storage(dokku: Dokku, store: Store, app: str, spec: dict[str, Any], s
             )
         state.storage[item["name"]] = entry
     return True
+
+
+def _mounted_entry(app: str, item: dict[str, str], here: list[dict[str, str]], adopted: set[str]) -> str:
+    """The entry already mounted on the storage's path, when the admin handed it over (adopt-storage) or it has the
+    name the plugin gives (an earlier version's): it stays where it is and becomes the app's storage; else the
+    push is refused, naming it."""
+    found = [(m.get("entry_name") or m["host_path"], m["host_path"]) for m in here]
+    if len(found) == 1 and found[0][0] in adopted:
+        return found[0][0]
+    listed = ", ".join(f"{name} ({host})" for name, host in found)
+    unmount = " or ".join(f"dokku storage:unmount {app} {name} --container-dir {item['path']}" for name, _ in found)
+    raise DeployError(
+        f"storage: {item['name']}: {listed} {'is' if len(found) == 1 else 'are'} already mounted on {item['path']}",
+        where="env.yml",
+        hint="Docker refuses a second mount on one path, and the plugin never puts an empty folder in the place of "
+        f"the app's data. If it holds {app}'s {item['name']}, the admin hands it over (it stays where it is, and is "
+        f"backed up, restored and kept on a rename as the app's own) with: dokku ansible-deploy:set {app} "
+        f"adopt-storage {found[0][0]}; otherwise unmount it ({unmount}) or give env.yml another path.",
+    )
 
 
 def _handover(app: str, key: str, name: str) -> str:

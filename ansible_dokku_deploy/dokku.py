@@ -143,6 +143,15 @@ class Dokku:
             raise DeployError(f"dokku {args[0]} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout}")
         return json.loads(done.stdout or "[]")
 
+    def change(self, *args: str) -> None:
+        """A dokku command that changes something (`storage:unmount APP ENTRY --container-dir PATH`); a failed one
+        fails."""
+        import subprocess  # noqa: PLC0415  # see release_and_deploy
+
+        done = subprocess.run(["dokku", "--quiet", *args], check=False, text=True, capture_output=True)  # noqa: S603, S607
+        if done.returncode != 0:
+            raise DeployError(f"dokku {args[0]} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout}")
+
     def require_app(self, app: str) -> str:
         if not (self.root / check_app_name(app)).is_dir():
             raise AppMissingError(app)

@@ -83,11 +83,17 @@ class Plan:
         return tuple(r.role for r in self.role_inputs)
 
 
+# The user each builder runs the app as, in storage:create's --chown names (Dokku's
+# docs/advanced-usage/persistent-storage.md): herokuish's herokuishuser (32767); pack's default builder,
+# heroku/builder (DOKKU_CNB_BUILDER), uid 1000. An app on a paketo builder (2000) is the admin's to chown.
+CHOWN_BY_BUILDER = {"herokuish": "herokuish", "pack": "heroku"}
+
+
 def storage_chown(spec: dict[str, Any], state: State) -> str:
-    """Who gets the app's storage folders, as `storage:create --chown` takes it: herokuish runs the app as
-    herokuishuser; a DOKKU_APP_USER of the app's own, or a Dockerfile's USER, is the admin's to chown to (""
+    """Who gets the app's storage folders, as `storage:create --chown` takes it: the user the builder runs the app
+    as; a DOKKU_APP_USER of the app's own, or a Dockerfile's USER, is the admin's to chown to (""
     leaves the folders as they are)."""
-    return "herokuish" if state.builder == "herokuish" and "DOKKU_APP_USER" not in spec.get("env", {}) else ""
+    return "" if "DOKKU_APP_USER" in spec.get("env", {}) else CHOWN_BY_BUILDER.get(state.builder, "")
 
 
 def storage_entries(app: str, spec: dict[str, Any], state: State, *, recorded_only: bool) -> dict[str, str]:
@@ -121,6 +127,7 @@ class Inputs:
     backup: BackupRun | None = None  # a backup, restore or drill's own inputs
     python: str = sys.executable  # the venv's: the roles' check commands run in it
     uid: int = 0  # the dokku user's, who a restore hands the folders to while it writes
+    folders: Mapping[str, str] = field(default_factory=dict)  # storage entry: its host_path (backups phases only)
 
 
 def gather(
@@ -157,7 +164,13 @@ def gather(
         else None,
         backup=backup,
         uid=os.getuid(),
+        folders=_storage_folders(dokku) if phase in BACKUPS_ACTIONS and state.storage else {},
     )
+
+
+def _storage_folders(dokku: Dokku) -> dict[str, str]:
+    """Each storage entry's folder as Dokku records it (`host_path`): an adopted entry's may be anywhere."""
+    return {e["name"]: e.get("host_path", "") for e in dokku.read_json("storage:list-entries", "--format", "json")}
 
 
 def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
@@ -207,7 +220,11 @@ def _backups_role(inputs: Inputs) -> BackupsRole | None:
     """A backup, restore or drill of the app's database and storage folders, with the run's own inputs."""
     app, spec, database = inputs.app, inputs.packaging.spec, inputs.database
     storage = tuple(  # the recorded ones only: never another app's folder, nor one an earlier app of the name left
-        {"name": name, "entry": entry, "path": str(inputs.dokku.lib_root / "data" / "storage" / entry)}
+        {
+            "name": name,
+            "entry": entry,
+            "path": inputs.folders.get(entry) or str(inputs.dokku.lib_root / "data" / "storage" / entry),
+        }
         for name, entry in storage_entries(app, spec, inputs.state, recorded_only=True).items()
     )
     if inputs.phase not in BACKUPS_ACTIONS or inputs.backup is None or (database is None and not storage):

@@ -221,7 +221,8 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "adopt-storage",
             "Hand these existing storage entries (space-separated) to the app at its first provisioning (read for the "
-            "app only); otherwise one that exists is refused",
+            "app only), an entry already mounted on one of its storage paths included (`storage:list APP --format "
+            "json` names it); otherwise one that exists, or a mount on such a path, is refused",
         ),
         *_server_backend("postgres", "PostgreSQL", "5432", admin="postgres", kind="role"),
         *_server_backend("mysql", "MariaDB/MySQL", "3306", admin="root", kind="user"),

@@ -201,6 +201,22 @@ def post_app_clone_setup(old: str, new: str, *_: str) -> None:
     mark_clone(dokku, old, new)  # the original's database is not the clone's: it gets its own
 
 
+def post_app_clone(old: str, new: str, *_: str) -> None:
+    """Take the original's storage off the clone before its first deploy: Dokku's storage plugin copied the
+    original's mounts in its post-app-clone-setup (after this plugin's: plugn runs plugins in name order), so the
+    clone would write into the original's folders. The deploy that follows (Dokku's ps plugin, after this hook)
+    gives the clone folders of its own, empty, as it gives it a database of its own."""
+    dokku = Dokku.from_environ()
+    theirs = set(State.load(dokku.data_dir(old)).storage.values())
+    if not theirs:
+        return
+    for mount in dokku.read_json("storage:list", new, "--format", "json"):
+        entry = mount.get("entry_name") or mount.get("host_path")
+        if entry in theirs:
+            dokku.change("storage:unmount", new, entry, "--container-dir", mount["container_path"])
+            output.step(f"ansible-deploy: {new} no longer mounts {old}'s storage entry {entry}")
+
+
 def post_delete(app: str, *_: str) -> None:
     """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
     from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
@@ -329,6 +345,7 @@ TRIGGERS: dict[str, Callable[..., None]] = {
     "post-deploy": post_deploy,
     "post-app-rename-setup": post_app_rename_setup,
     "post-app-clone-setup": post_app_clone_setup,
+    "post-app-clone": post_app_clone,
     "post-delete": post_delete,
     "report": report,
     "cron-entries": cron_entries,

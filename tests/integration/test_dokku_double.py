@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
@@ -116,6 +117,30 @@ def test_storage_entries_are_dokkus_json_idempotent_and_owned_by_dokku(sandbox: 
     assert reserved.returncode == 1 and 'must not start with reserved prefix "legacy-"' in reserved.stderr
 
 
+def test_storage_set_changes_one_property_of_an_entry_and_chowns_only_the_default_path(sandbox: Sandbox) -> None:
+    """plugins/storage/commands_entries.go CommandSet: the rest of the entry stays; chown and mode converge the
+    folder, and only on the default host path; an empty value unsets."""
+    sandbox.ok("storage:create", "kept-files", "--mode", "750")
+    folder = sandbox.lib / "data" / "storage" / "kept-files"
+    assert "Storage entry kept-files updated" in sandbox.ok("storage:set", "kept-files", "chown", "heroku")
+    entry = json.loads(sandbox.ok("storage:info", "kept-files", "--format", "json"))
+    assert (entry["chown"], entry["mode"], entry["host_path"]) == ("heroku", "0750", str(folder))
+    assert (folder.stat().st_uid, stat.S_IMODE(folder.stat().st_mode)) == (1000, 0o750)
+    sandbox.ok("storage:set", "kept-files", "chown")
+    assert "chown" not in json.loads(sandbox.ok("storage:info", "kept-files", "--format", "json"))
+    own = sandbox.root / "own-folder"
+    own.mkdir()
+    sandbox.ok("storage:create", "own-files", str(own))
+    refused = sandbox.dokku("storage:set", "own-files", "chown", "heroku")
+    assert (
+        refused.returncode == 1
+        and "--chown is only supported when the storage entry uses the default" in refused.stderr
+    )
+    assert sandbox.dokku("storage:set", "own-files", "colour", "red").returncode == 1
+    missing = sandbox.dokku("storage:set", "no-such-entry", "chown", "heroku")
+    assert missing.returncode == 1 and 'storage entry "no-such-entry" does not exist' in missing.stderr
+
+
 def test_a_legacy_mount_is_a_synthesized_entry_and_storage_list_names_entries(sandbox: Sandbox) -> None:
     sandbox.ok("apps:create", "demo")
     host = sandbox.root / "legacy-folder"
@@ -126,6 +151,39 @@ def test_a_legacy_mount_is_a_synthesized_entry_and_storage_list_names_entries(sa
     assert entry["name"].startswith("legacy-") and entry["host_path"] == str(host)
     (row,) = json.loads(sandbox.ok("storage:list", "demo", "--format", "json"))
     assert row == {"entry_name": entry["name"], "host_path": str(host), "container_path": "/data"}
+
+
+def test_two_mounts_on_one_container_path_fail_the_deploy_as_docker_refuses_the_container(
+    sandbox: Sandbox, app_src
+) -> None:
+    """plugins/storage/attachment.go keeps both attachments (the upsert is keyed on the entry too) and triggers.go
+    gives each its own -v; Docker's daemon refuses the container ("Duplicate mount point")."""
+    for packaging in ("env.yml", "vault", "ansible", "nginx.conf.d"):  # a plain app: only Dokku deploys it
+        path = app_src / packaging
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    sandbox.ok("apps:create", "hello")
+    for entry in ("first-files", "second-files"):
+        sandbox.ok("storage:create", entry)
+        sandbox.ok("storage:mount", "hello", entry, "--container-dir", "/app/files")
+    assert len(json.loads(sandbox.ok("storage:list", "hello", "--format", "json"))) == 2
+    refused = sandbox.push("hello", app_src)
+    assert refused.returncode != 0
+    assert "Error response from daemon: Duplicate mount point: /app/files" in refused.stdout + refused.stderr
+    image = sandbox.lib / "data" / "ps" / "hello" / "images" / "1"  # the root helper refuses such a stack too
+    image.mkdir(parents=True)
+    binds = [f"{sandbox.lib / 'data' / 'storage' / e}:{image / 'files'}" for e in ("first-files", "second-files")]
+    helper = [str(REPO / "tests" / "dokku_double" / "bin" / "container"), "run", "0", "0", str(image), "/usr/bin"]
+    stacked = subprocess.run(
+        [*helper, *binds, "--", "true"], capture_output=True, text=True, check=False,
+        env={**os.environ, "DOKKU_LIB_ROOT": str(sandbox.lib)},
+    )  # fmt: skip
+    assert (stacked.returncode, stacked.stderr.strip()) == (
+        1,
+        "!     Error response from daemon: Duplicate mount point: /app/files",
+    )
+    sandbox.ok("storage:unmount", "hello", "second-files", "--container-dir", "/app/files")
+    deployed = sandbox.push("hello", app_src)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
 
 
 def test_docker_options_add_appends_and_requotes_as_dokku_does(sandbox: Sandbox) -> None:

@@ -8,6 +8,8 @@ import os
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -67,6 +69,108 @@ def test_a_clone_is_not_deployed_with_the_originals_domains(sandbox: Sandbox, ap
     assert "env.yml: domains[0]: hello.example.test is taken: the app hello serves it" in output(result)
     assert "hello.example.test" not in sandbox.ok("domains:report", "hello-copy", "--domains-app-vhosts").split()
     assert sandbox.ok("ansible-deploy:report", "hello-copy", "--ansible-deploy-last-run-status").strip() == "none"
+
+
+def _mounts(sandbox: Sandbox, app: str) -> list[tuple[str, str, str]]:
+    """The app's mounts as Dokku lists them: (entry, host path, container path)."""
+    rows = json.loads(sandbox.ok("storage:list", app, "--format", "json"))
+    return sorted((r["entry_name"], r["host_path"], r["container_path"]) for r in rows)
+
+
+def _put(sandbox: Sandbox, app: str, name: str, data: bytes) -> int:
+    """PUT /uploads/NAME to the app's process: 201 once it wrote the file into its storage folder."""
+    request = urllib.request.Request(f"http://127.0.0.1:{sandbox.web(app)['port']}/uploads/{name}", data, method="PUT")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310  # the app on loopback
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def _recorded_storage(sandbox: Sandbox, app: str) -> dict[str, str]:
+    return json.loads((sandbox.data_dir(app) / "state.json").read_text())["storage"]
+
+
+def test_existing_mounts_on_storage_paths_are_refused_then_adopted_when_the_admin_hands_them_over(
+    sandbox: Sandbox, app_src
+) -> None:
+    """An app that already mounts a folder (a legacy HOST:CONTAINER mount) and a named entry on the paths env.yml
+    wants: never a second mount on one path (Docker refuses the container), never a new empty folder: the push is
+    refused, naming each, until the admin hands them over; then they are the app's storage, folders unchanged."""
+    edit_env(app_src, storage=[{"name": "uploads", "path": "/app/uploads"}, {"name": "files", "path": "/app/files"}])
+    sandbox.admit("hello")
+    sandbox.ok("storage:create", "shared-docs", "--mode", "755")
+    sandbox.ok("storage:mount", "hello", "shared-docs", "--container-dir", "/app/files")
+    old = sandbox.lib / "data" / "storage" / "files-old"
+    old.mkdir()
+    (old / "kept.txt").write_text("from before the plugin")
+    for path in (old, old / "kept.txt"):
+        os.chown(path, 32767, 32767)  # the admin had given it to the app's user
+    sandbox.ok("storage:mount", "hello", f"{old}:/app/uploads")
+    before = _mounts(sandbox, "hello")
+    legacy = next(name for name, _host, container in before if container == "/app/uploads")
+
+    refused = sandbox.push("hello", app_src)
+    assert refused.returncode != 0
+    assert f"storage: uploads: {legacy} ({old}) is already mounted on /app/uploads" in output(refused)
+    assert f"dokku ansible-deploy:set hello adopt-storage {legacy}" in output(refused)
+    assert _mounts(sandbox, "hello") == before
+    assert sorted(p.name for p in (sandbox.lib / "data" / "storage").iterdir()) == ["files-old", "shared-docs"]
+
+    sandbox.ok("ansible-deploy:set", "hello", "adopt-storage", f"{legacy} shared-docs")
+    result = sandbox.push("hello", app_src)
+    assert result.returncode == 0, output(result)
+    assert _mounts(sandbox, "hello") == before, "one mount per path: the ones the app had"
+    assert _recorded_storage(sandbox, "hello") == {"uploads": legacy, "files": "shared-docs"}
+    entry = json.loads(sandbox.ok("storage:info", "shared-docs", "--format", "json"))
+    assert (entry["chown"], entry["mode"]) == ("herokuish", "0755"), "storage:set changed the owner and kept the rest"
+    assert (old / "kept.txt").read_text() == "from before the plugin"
+    assert _put(sandbox, "hello", "new.txt", b"written after the adoption") == 201
+    assert (old / "new.txt").read_bytes() == b"written after the adoption"
+    backup = sandbox.dokku(
+        "ansible-deploy:backup", "hello"
+    )  # reads each entry's host_path: none is data/storage/legacy-…
+    assert backup.returncode == 0, output(backup)
+
+
+def test_a_renamed_app_keeps_one_mount_per_path_on_its_own_folder_and_backs_up(sandbox: Sandbox, app_src) -> None:
+    assert sandbox.push("hello", app_src).returncode == 0
+    folder = sandbox.lib / "data" / "storage" / "hello-uploads"
+    assert _put(sandbox, "hello", "note.txt", b"before the rename") == 201
+    sandbox.ok("ansible-deploy:set", "hello", "keep-runs", "4")  # an app-scoped setting: pre-deploy runs again
+    result = sandbox.dokku("apps:rename", "hello", "hi")
+    assert result.returncode == 0, output(result)
+    assert "ansible-deploy: pre-deploy for hi" in output(result), "the storage role ran after the rename"
+    assert _mounts(sandbox, "hi") == [("hello-uploads", str(folder), "/app/uploads")]
+    assert _recorded_storage(sandbox, "hi") == {"uploads": "hello-uploads"}
+    assert (folder / "note.txt").read_bytes() == b"before the rename"
+    assert _put(sandbox, "hi", "after.txt", b"after the rename") == 201
+    assert (folder / "after.txt").read_bytes() == b"after the rename"
+    backup = sandbox.dokku("ansible-deploy:backup", "hi")
+    assert backup.returncode == 0, output(backup)
+
+
+def test_a_clone_gets_its_own_empty_folders_and_none_of_the_originals_domains(sandbox: Sandbox, app_src) -> None:
+    """Dokku copies the original's mounts to a clone; the clone's first deploy must neither write into the
+    original's folders nor put a second mount on their paths: it gets folders of its own, whatever its name."""
+    edit_env(app_src, domains=None)
+    assert sandbox.push("hello", app_src).returncode == 0
+    sandbox.ok("domains:add", "hello", "hello.example.test")
+    assert _put(sandbox, "hello", "note.txt", b"the original's") == 201
+    original = _mounts(sandbox, "hello")
+    for clone in ("hello-copy", "hello.copy"):
+        result = sandbox.dokku("apps:clone", "hello", clone)
+        assert result.returncode == 0, output(result)
+        (mount,) = _mounts(sandbox, clone)
+        entry, host, container = mount
+        assert container == "/app/uploads" and entry not in {m[0] for m in original}
+        assert list(Path(host).iterdir()) == []
+        assert _recorded_storage(sandbox, clone) == {"uploads": entry}
+        assert _put(sandbox, clone, "mine.txt", b"the clone's") == 201
+        assert (Path(host) / "mine.txt").exists()
+        assert "hello.example.test" not in sandbox.ok("domains:report", clone, "--domains-app-vhosts").split()
+    assert _mounts(sandbox, "hello") == original
+    assert sorted(p.name for p in Path(original[0][1]).iterdir()) == ["note.txt"]
 
 
 def test_destroy_forgets_the_app(sandbox: Sandbox, app_src) -> None:

@@ -124,6 +124,25 @@ def test_a_failing_dokku_command_fails_the_module_with_dokkus_message(sandbox: S
     assert result.get("changed") is not True
 
 
+def test_storage_never_stacks_a_mount_on_a_path_and_changes_an_owner_in_place(sandbox: Sandbox) -> None:
+    """Docker refuses two mounts on one path: a mount that is not the app's on a wanted path fails the module,
+    nothing changed; an owner changes with storage:set, which keeps the rest of the entry."""
+    sandbox.ok("apps:create", "demo")
+    sandbox.ok("storage:create", "theirs")
+    sandbox.ok("storage:mount", "demo", "theirs", "--container-dir", "/data")
+    args = {"app": "demo", "mounts": [{"entry": "demo-data", "path": "/data"}], "owned": ["demo-data"]}
+    refused = module(sandbox, "storage", args)
+    assert refused["event"] == "runner_on_failed"
+    assert "theirs is mounted on /data, where demo-data is wanted, and is not demo's" in refused["msg"]
+    assert [e["name"] for e in json.loads(sandbox.ok("storage:list-entries", "--format", "json"))] == ["theirs"]
+    sandbox.ok("storage:unmount", "demo", "theirs", "--container-dir", "/data")
+    sandbox.ok("storage:create", "demo-data", "--mode", "750")
+    applied = module(sandbox, "storage", {**args, "chown": "heroku"})
+    assert ["dokku", "storage:set", "demo-data", "chown", "heroku"] in applied["commands"]
+    entry = json.loads(sandbox.ok("storage:info", "demo-data", "--format", "json"))
+    assert (entry["chown"], entry["mode"]) == ("heroku", "0750")
+
+
 def test_a_port_mapping_with_a_trailing_line_break_is_refused(sandbox: Sandbox) -> None:
     sandbox.ok("apps:create", "demo")
     result = module(sandbox, "ports", {"app": "demo", "mappings": ["http:80:5000\n"]})

@@ -110,7 +110,8 @@ def _copy_app(env: Env, old: str, new: str) -> None:
         if src.exists():
             shutil.copytree(src, dst, dirs_exist_ok=True)
     for plugin_config in (env.lib_root / "config").glob(f"*/{old}"):
-        shutil.copytree(plugin_config, plugin_config.parent / new, dirs_exist_ok=True)
+        if plugin_config.parent.name != "storage":  # see _copy_attachments
+            shutil.copytree(plugin_config, plugin_config.parent / new, dirs_exist_ok=True)
     # plugins/git/post-app-clone-setup and post-app-rename-setup: `find ./*` (no top-level dotfiles) pruning
     # VHOST, URLS, cache and .cache at any depth, copied with cpio; the new app's hooks are its own
     skipped = shutil.ignore_patterns("VHOST", "URLS", "cache", ".cache")
@@ -123,6 +124,15 @@ def _copy_app(env: Env, old: str, new: str) -> None:
             shutil.copytree(item, dest, dirs_exist_ok=True, symlinks=True, ignore=skipped)
         else:
             shutil.copy2(item, dest)
+
+
+def _copy_attachments(env: Env, old: str, new: str) -> None:
+    """The storage plugin's post-app-clone-setup and post-app-rename-setup (plugins/storage/triggers.go): the old
+    app's attachments saved for the new one. plugn runs each trigger's plugins in name order, so this comes after
+    the ansible-deploy plugin's hook, which cannot see them yet."""
+    attachments = env.lib_root / "config" / "storage" / old
+    if attachments.exists():
+        shutil.copytree(attachments, attachments.parent / new, dirs_exist_ok=True)
 
 
 def cmd_rename(env: Env, args: list[str]) -> int:
@@ -145,6 +155,7 @@ def cmd_rename(env: Env, args: list[str]) -> int:
             text = text.replace(f"{old}.{domain}", f"{new}.{domain}")
         (env.app_dir(new) / "VHOST").write_text(text)
     trigger_honoured(env, "post-app-rename-setup", old, new)
+    _copy_attachments(env, old, new)
     services.add_to_links(env, old, new)  # the service plugins' post-app-rename-setup
     os.environ["DOKKU_APPS_FORCE_DELETE"] = "1"
     destroy(env, old)
@@ -167,10 +178,13 @@ def cmd_clone(env: Env, args: list[str]) -> int:
     create(env, new)
     _copy_app(env, old, new)  # with config's post-app-clone-setup: the ENV, DATABASE_URL included
     trigger_honoured(env, "post-app-clone-setup", old, new)
+    _copy_attachments(env, old, new)
     services.add_to_links(env, old, new)  # the service plugins' post-app-clone-setup
+    # plugins/apps/subcommands.go: post-app-clone next; plugn runs the plugins' hooks before ps's, whose
+    # TriggerPostAppClone rebuilds the clone (plugins/ps/triggers.go); a failed hook fails the clone
+    trigger_honoured(env, "post-app-clone", old, new)
     if deploy.is_deployed(env, old) and not skip:
         deploy.rebuild(env, new)
-    trigger(env, "post-app-clone", old, new)
     return 0
 
 

@@ -266,12 +266,12 @@ def _container_command(env: Env, app: str, image: Path, command: str) -> list[st
     command runs as the app's user in the image folder (the container's /app), each storage mount under /app bound
     where the app looks for it, and herokuish's procfile-load-profile first (the baked .profile.d files win over the
     container's environment)."""
-    from double.proxy import mounts  # cycle: proxy renders nginx through this package
+    from double.proxy import container_mounts  # cycle: proxy renders nginx through this package
 
     uid, gid = app_user(env, app)
     binds = [
         f"{host}:{image / Path(container).relative_to('/app')}"
-        for _name, host, container in mounts(env, app)
+        for _name, host, container in container_mounts(env, app)  # Docker's refusal of two on one path
         if Path(container).is_relative_to("/app")  # a mount elsewhere has no place in a process "container"
     ]
     profile = 'for f in .profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; ' if (image / ".profile.d").is_dir() else ""

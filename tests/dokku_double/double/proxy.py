@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import shlex
 import shutil
@@ -240,7 +241,18 @@ def _certs_fields(env: Env, app: str) -> dict[str, str]:
 
 # --- storage (Go, plugins/storage): entries in data/storage-registry (entry.go), attachments as the app's `mounts`
 # property list (attachment.go), legacy `HOST:CONTAINER` mounts as synthesized legacy-<sha1> entries
-ENTRY_FIELDS = ("name", "scheduler", "host_path", "size", "access_mode", "storage_class", "namespace", "chown", "mode")
+ENTRY_FIELDS = (
+    "name",
+    "scheduler",
+    "host_path",
+    "size",
+    "access_mode",
+    "storage_class",
+    "namespace",
+    "chown",
+    "mode",
+    "reclaim_policy",
+)
 CHOWN_IDS = {"herokuish": "32767", "heroku": "1000", "paketo": "2000", "root": "0"}  # subcommands.go ResolveChownID
 LEGACY_PREFIX = "legacy-"
 
@@ -298,24 +310,74 @@ def storage_create(env: Env, args: list[str]) -> int:
         raise Fail(f'storage entry name "{name}" must be a DNS-1123 label of at most 45 characters')
     if name.startswith(LEGACY_PREFIX):
         raise Fail(f'storage entry name "{name}" must not start with reserved prefix "{LEGACY_PREFIX}"')
-    default = env.lib_root / "data" / "storage" / name
-    host = Path(names[1]) if len(names) > 1 else default
-    chown, mode = flags.get("chown", ""), flags.get("mode", "")
-    if (chown not in ("", "false") or mode) and host != default:
-        raise Fail(
-            f"--chown and --mode are only supported when the storage entry uses the default host path ({default})"
-        )
+    host = names[1] if len(names) > 1 else str(env.lib_root / "data" / "storage" / name)
+    entry = {"name": name, "scheduler": "docker-local", "host_path": host, "chown": flags.get("chown", "")}
+    entry["mode"] = _normal_mode(flags.get("mode", ""))
     if _entry(env, name):
         info1_quiet(f"Storage entry {name} already exists, leaving in place")
-    if not host.is_dir():  # ensureDockerLocalPath: MkdirAll 0755, owned by whoever runs dokku (the dokku user)
+    _ensure_folder(env, entry)
+    _save_entry(env, entry)
+    info1(f"Storage entry {name} created")
+    return 0
+
+
+def _normal_mode(mode: str) -> str:
+    """entry.go NormalizeDirectoryMode: 3 or 4 octal digits, stored as 4."""
+    if mode and not re.fullmatch(r"[0-7]{3,4}", mode):
+        raise Fail(f'Unsupported directory mode "{mode}". Value must be a 3 or 4 digit octal mode, such as 0755')
+    return mode.rjust(4, "0") if mode else ""
+
+
+def _ensure_folder(env: Env, entry: dict[str, object]) -> None:
+    """commands_entries.go ensureDockerLocalPath: --chown/--mode only on the default host path, then MkdirAll 0755
+    (owned by whoever runs dokku, the dokku user), chmod and `chown -R` through the root helpers."""
+    name, host = str(entry["name"]), Path(str(entry["host_path"]))
+    chown, mode = str(entry.get("chown") or ""), str(entry.get("mode") or "")
+    default = env.lib_root / "data" / "storage" / name
+    for flag, wanted in (("--chown", chown not in ("", "false")), ("--mode", bool(mode))):
+        if wanted and host != default:  # requireDefaultHostPath
+            raise Fail(
+                f"{flag} is only supported when the storage entry uses the default host path ({default}); "
+                f"omit {flag} and manage {host} manually"
+            )
+    if not host.is_dir():
         host.mkdir(parents=True, mode=0o755)
         verbose(f"Created {host}")
     if mode:
         privileged("chmod-storage-dir", name, mode)
     if chown not in ("", "false"):
         privileged("chown-storage-dir", name, _chown_id(chown))
-    _save_entry(env, {"name": name, "scheduler": "docker-local", "host_path": str(host), "chown": chown, "mode": mode})
-    info1(f"Storage entry {name} created")
+
+
+SETTABLE = ("access-mode", "chown", "mode", "namespace", "reclaim-policy", "size", "storage-class-name")
+ENTRY_KEYS = {"storage-class-name": "storage_class", "access-mode": "access_mode", "reclaim-policy": "reclaim_policy"}
+
+
+def storage_set(env: Env, args: list[str]) -> int:
+    """commands_entries.go CommandSet (property form): one property of an existing entry, an empty value unsets it;
+    only chown and mode touch the folder; every other field of the entry stays as it is."""
+    name, prop, value = [*args, "", "", ""][:3]
+    entry = _entry(env, name)
+    if not entry:
+        raise Fail(f'storage entry "{name}" does not exist')
+    if not prop:
+        raise Fail("No property specified")
+    if prop not in SETTABLE:
+        raise Fail(f"Invalid property specified, valid properties include: {', '.join(SETTABLE)}")
+    key = ENTRY_KEYS.get(prop, prop)
+    if prop in ("access-mode", "storage-class-name"):
+        if value != entry.get(key, ""):
+            raise Fail(f"storage:set cannot change {prop} in place; recreate the entry")
+    else:
+        entry[key] = _normal_mode(value) if prop == "mode" else value
+    if prop in ("size", "storage-class-name", "access-mode") and entry.get(key):  # Entry.Validate, docker-local
+        raise Fail(f'storage entry "{name}" (docker-local) does not accept --{prop}')
+    if prop == "reclaim-policy" and value not in ("", "Retain", "Delete"):
+        raise Fail(f'storage entry "{name}" has unsupported reclaim policy "{value}"')
+    _save_entry(env, entry)  # saved before the folder converges, as Dokku does: a refused chown stays recorded
+    if prop in ("chown", "mode"):
+        _ensure_folder(env, entry)
+    info1(f"Storage entry {name} updated")
     return 0
 
 
@@ -364,6 +426,19 @@ def mounts(env: Env, app: str) -> list[tuple[str, str, str]]:
         rows.append(
             (str(entry["name"]), str(entry.get("host_path") or entry["name"]), str(attachment["container_path"]))
         )
+    return rows
+
+
+def container_mounts(env: Env, app: str) -> list[tuple[str, str, str]]:
+    """mounts() as a container gets them: each attachment is a `-v HOST:CONTAINER` of its own (triggers.go
+    TriggerDockerArgs, buildDockerVFlag), and Docker's daemon refuses to create a container with two on one
+    container path (moby daemon/volumes.go registerMountPoints: "Duplicate mount point"), so the deploy fails."""
+    rows, seen = mounts(env, app), set()
+    for _name, _host, container in rows:
+        target = os.path.normpath(container)  # Docker compares cleaned destinations
+        if target in seen:
+            raise Fail(f"Error response from daemon: Duplicate mount point: {target}")
+        seen.add(target)
     return rows
 
 
@@ -601,6 +676,7 @@ COMMANDS = {
     "certs:remove": certs_remove,
     "certs:report": lambda env, args: report(env, "ssl", _certs_fields, args),
     "storage:create": storage_create,
+    "storage:set": storage_set,
     "storage:info": storage_info,
     "storage:list-entries": storage_list_entries,
     "storage:mount": storage_mount,
