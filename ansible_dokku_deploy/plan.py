@@ -121,6 +121,7 @@ class Inputs:
     backup: BackupRun | None = None  # a backup, restore or drill's own inputs
     python: str = sys.executable  # the venv's: the roles' check commands run in it
     uid: int = 0  # the dokku user's, who a restore hands the folders to while it writes
+    served_certificate: bool = False  # Dokku serves one for the app (certs:add): its https port map stays
 
 
 def gather(
@@ -157,6 +158,7 @@ def gather(
         else None,
         backup=backup,
         uid=os.getuid(),
+        served_certificate=(dokku.app_dir(app) / "tls" / "server.crt").is_file(),
     )
 
 
@@ -168,7 +170,8 @@ def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
     tls = inputs.acme if "tls" in inputs.packaging.features and spec.get("domains") else None
     roles: list[RoleInputs | None] = [_database_role(inputs), _backups_role(inputs), _config_role(inputs)]
     if "port" in spec:
-        roles.append(PortsRole(container_port=spec["port"], https=tls is not None))
+        https = tls is not None or inputs.served_certificate  # an admin's certificate keeps serving HTTPS
+        roles.append(PortsRole(container_port=spec["port"], https=https))
     if "domains" in spec:
         roles.append(DomainsRole(list=tuple(spec["domains"])))
     if spec.get("storage"):

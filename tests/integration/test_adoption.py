@@ -1,0 +1,84 @@
+"""An app with a past: certificates that exist before its first push are kept, never replaced silently."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import Sandbox, as_dokku, edit_env, output
+
+DEAD_CA = "https://127.0.0.1:9/dir"  # refused before any order: the CA is never asked
+
+
+@pytest.fixture(scope="module")
+def box() -> Sandbox:
+    from conftest import drop_sandbox, new_sandbox
+
+    sandbox = new_sandbox()
+    sandbox.ok("ansible-deploy:set", "--global", "acme-directory", DEAD_CA)
+    sandbox.ok("ansible-deploy:set", "--global", "acme-timeout", "10")
+    yield sandbox
+    drop_sandbox(sandbox)
+
+
+def _admins_certificate(box: Sandbox, app: str, domain: str) -> bytes:
+    """What `certs:add` leaves: the admin's own certificate, served before the first push."""
+    box.admit(app)
+    crt, key = box.root / f"{app}.crt", box.root / f"{app}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+         "-subj", f"/CN={domain}", "-addext", f"subjectAltName=DNS:{domain}", "-keyout", str(key), "-out", str(crt)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    os.chmod(crt, 0o644)
+    os.chmod(key, 0o644)
+    box.ok("ports:set", app, "http:80:5000")
+    box.ok("certs:add", app, str(crt), str(key))
+    return crt.read_bytes()
+
+
+def _letsencrypt_certificate(box: Sandbox, app: str, domain: str) -> bytes:
+    """What dokku-letsencrypt leaves once it issued (its internal-functions fn-letsencrypt-symlink-certs): the
+    certificate under letsencrypt/certs/HASH/certificates/, `current` pointing at that folder, certs:add of it, and
+    tls/server.letsencrypt.crt, a copy that marks the app as its own (fn-letsencrypt-is-active)."""
+    cert = _admins_certificate(box, app, domain)
+    issued = box.home / app / "letsencrypt" / "certs" / "0123abcd" / "certificates"
+    issued.mkdir(parents=True)
+    (issued / f"{domain}.crt").write_bytes(cert)
+    (issued.parent.parent / "current").symlink_to(issued.parent)
+    (box.home / app / "tls" / "server.letsencrypt.crt").write_bytes(cert)
+    as_dokku(box.home / app)
+    return cert
+
+
+def test_a_certificate_managed_by_dokku_letsencrypt_is_refused_with_the_hand_over(box: Sandbox, app_src: Path) -> None:
+    edit_env(app_src, domains=["le.example.test"])
+    cert = _letsencrypt_certificate(box, "lehello", "le.example.test")
+    refused = box.push("lehello", app_src)
+    text = output(refused)
+    assert refused.returncode != 0
+    assert "dokku-letsencrypt manages the certificate of lehello" in text
+    assert "dokku letsencrypt:disable lehello" in text
+    assert "Traceback" not in text
+    assert (box.home / "lehello" / "tls" / "server.crt").read_bytes() == cert
+
+
+def test_an_admins_certificate_is_kept_unless_the_admin_hands_it_over(box: Sandbox, app_src: Path) -> None:
+    edit_env(app_src, domains=["own.example.test"])
+    cert = _admins_certificate(box, "ownhello", "own.example.test")
+    refused = box.push("ownhello", app_src)
+    text = output(refused)
+    assert refused.returncode != 0
+    assert "ownhello serves a certificate ansible-deploy did not install (certs:add)" in text
+    assert "dokku ansible-deploy:set ownhello adopt-certificate true" in text
+    assert "Traceback" not in text
+    assert (box.home / "ownhello" / "tls" / "server.crt").read_bytes() == cert
+
+    edit_env(app_src, tls="none")  # keep the admin's certificate: the push goes through and leaves it serving
+    box.ok("ansible-deploy:set", "ownhello", "healthcheck-ca-file", str(box.root / "ownhello.crt"))  # self-signed
+    kept = box.push("ownhello", app_src)
+    assert kept.returncode == 0, output(kept)
+    assert (box.home / "ownhello" / "tls" / "server.crt").read_bytes() == cert
+    assert "https:443:5000" in box.ok("ports:report", "ownhello", "--ports-map").split()
