@@ -23,6 +23,11 @@ def _wanted(dokku: Dokku, app: str, packaging: Packaging) -> bool:
     return "tls" in packaging.features and bool(spec.get("domains")) and acme_config(Store(dokku), app) is not None
 
 
+def https(dokku: Dokku, app: str, packaging: Packaging) -> bool:
+    """Whether the app serves HTTPS after the push: a certificate from the plugin, or one Dokku serves already."""
+    return _wanted(dokku, app, packaging) or (dokku.app_dir(app) / "tls" / "server.crt").is_file()
+
+
 def letsencrypt_manages(dokku: Dokku, app: str) -> bool:
     """Whether dokku-letsencrypt renews the app's certificate (its letsencrypt:auto-renew): the certificate Dokku
     serves is the one dokku-letsencrypt installed, as its fn-letsencrypt-is-active decides (dokku-letsencrypt

@@ -93,7 +93,7 @@ class _Locked:
         output.step(f"ansible-deploy: {self.phase} for {self.app} is unchanged since the last successful run; skipping")
 
     def provision(self, *, may_skip: bool, check: bool, backup: BackupRun | None) -> Outcome | None:
-        from ansible_dokku_deploy import certificates  # noqa: PLC0415  # see the module docstring
+        from ansible_dokku_deploy import adoption, certificates  # noqa: PLC0415  # see the module docstring
         from ansible_dokku_deploy.claims import claim  # noqa: PLC0415
         from ansible_dokku_deploy.plan import gather, make_plan  # noqa: PLC0415
         from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
@@ -105,6 +105,14 @@ class _Locked:
         if phase == Phase.PRE_DEPLOY:  # the names a first provisioning takes: refused when they exist, then recorded
             claim(self.dokku, app, resolved.packaging.spec, state, record=not check)
         certificates.check(self.dokku, app, phase, resolved.packaging)  # another's is kept: refused before anything
+        adoption.check(
+            self.dokku,
+            app,
+            phase,
+            resolved.packaging,
+            state,
+            https=certificates.https(self.dokku, app, resolved.packaging),
+        )
         gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, backup=backup)
         settings = Store(self.dokku).fingerprint(app)  # as planned from: after gather, which may make a password
         plan = make_plan(gathered)

@@ -82,3 +82,27 @@ def test_an_admins_certificate_is_kept_unless_the_admin_hands_it_over(box: Sandb
     assert kept.returncode == 0, output(kept)
     assert (box.home / "ownhello" / "tls" / "server.crt").read_bytes() == cert
     assert "https:443:5000" in box.ok("ports:report", "ownhello", "--ports-map").split()
+
+
+def test_domains_and_port_maps_the_first_push_would_drop_are_refused(box: Sandbox, app_src: Path) -> None:
+    box.admit("past")
+    box.ok("domains:add", "past", "admins.example.test")
+    box.ok("ports:add", "past", "http:8080:5000")
+    box.ok("config:set", "--no-restart", "past", "OTHER=kept by the push")
+    edit_env(app_src, domains=["past.example.test"], tls="none")
+
+    refused = box.push("past", app_src)
+    text = output(refused)
+    assert refused.returncode != 0
+    assert "past has domains env.yml does not list: admins.example.test" in text
+    assert "dokku domains:remove past admins.example.test" in text
+    assert "http:8080:5000" in text and "dokku ports:remove past http:8080:5000" in text
+    assert "Traceback" not in text
+    assert "admins.example.test" in box.ok("domains:report", "past", "--domains-app-vhosts").split()
+    assert "http:8080:5000" in box.ok("ports:report", "past", "--ports-map").split()
+
+    box.ok("domains:remove", "past", "admins.example.test")
+    box.ok("ports:remove", "past", "http:8080:5000")
+    accepted = box.push("past", app_src)
+    assert accepted.returncode == 0, output(accepted)
+    assert box.config("past")["OTHER"] == "kept by the push"
