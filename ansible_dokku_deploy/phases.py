@@ -40,15 +40,16 @@ def run_phase(
     backup: BackupRun | None = None,
     record_as: str | None = None,
     builder: str = "",
+    release: Release | None = None,
 ) -> Outcome | None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
     Returns the Ansible run's outcome (in check mode with the changes it found), None when nothing ran.
     A phase skips only when asked for what changed: not when forced, in check mode, or for a backup, restore or
     drill (backup: that run's own inputs). record_as names the run in the history when it is not the phase's own
     name (a rollback); builder is the one that built the release being deployed (kept for the runs without a
-    build)."""
+    build); release: the one to provision instead of the staged one (a check of a tree not pushed yet)."""
     data_dir = dokku.data_dir(app)
-    release = Staging(data_dir).current()
+    release = release or Staging(data_dir).current()
     if release is None:
         return None
     with app_lock(data_dir, app, Store(dokku).computed_int(app, "lock-timeout")):

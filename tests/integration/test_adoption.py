@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,8 +32,8 @@ def _admins_certificate(box: Sandbox, app: str, domain: str) -> bytes:
          "-subj", f"/CN={domain}", "-addext", f"subjectAltName=DNS:{domain}", "-keyout", str(key), "-out", str(crt)],
         check=True, capture_output=True,
     )  # fmt: skip
-    os.chmod(crt, 0o644)
-    os.chmod(key, 0o644)
+    crt.chmod(0o644)
+    key.chmod(0o644)
     box.ok("ports:set", app, "http:80:5000")
     box.ok("certs:add", app, str(crt), str(key))
     return crt.read_bytes()
@@ -106,3 +106,30 @@ def test_domains_and_port_maps_the_first_push_would_drop_are_refused(box: Sandbo
     accepted = box.push("past", app_src)
     assert accepted.returncode == 0, output(accepted)
     assert box.config("past")["OTHER"] == "kept by the push"
+
+
+def test_run_check_with_a_tree_shows_what_the_first_push_would_change(box: Sandbox, app_src: Path) -> None:
+    box.admit("before")
+    box.ok("config:set", "--no-restart", "before", "GREETING=the admin's", "OTHER=kept")
+    box.ok("domains:add", "before", "old.example.test")
+    edit_env(app_src, domains=["before.example.test"], tls="none")
+    tree = box.root / "before-tree"  # a copy of the tree on the server, readable by the dokku user
+    shutil.copytree(app_src, tree)
+    as_dokku(tree)
+
+    refused = box.dokku("ansible-deploy:run", "before", "--check", "--tree", str(tree))
+    assert refused.returncode == 1, output(refused)
+    assert "before has domains env.yml does not list: old.example.test" in refused.stderr
+    assert "Traceback" not in output(refused)
+
+    box.ok("domains:remove", "before", "old.example.test")
+    checked = box.dokku("ansible-deploy:run", "before", "--check", "--tree", str(tree))
+    text = output(checked)
+    assert checked.returncode == 0, text
+    assert '"GREETING": "the admin\'s"' in text and '"GREETING": "hello from env.yml"' in text
+    assert "before.example.test" in text
+    assert box.config("before")["GREETING"] == "the admin's", "check mode changes nothing"
+    assert not (box.data_dir("before") / "staged").exists(), "nothing is staged"
+
+    bad = box.dokku("ansible-deploy:run", "before", "--tree", str(tree))
+    assert bad.returncode == 1 and "--tree is for --check" in bad.stderr
