@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Sandbox, as_dokku, edit_env, output
+from conftest import REPO, Sandbox, as_dokku, edit_env, output
 
 DEAD_CA = "https://127.0.0.1:9/dir"  # refused before any order: the CA is never asked
 
@@ -133,3 +133,12 @@ def test_run_check_with_a_tree_shows_what_the_first_push_would_change(box: Sandb
 
     bad = box.dokku("ansible-deploy:run", "before", "--tree", str(tree))
     assert bad.returncode == 1 and "--tree is for --check" in bad.stderr
+
+    hostile = box.root / "hostile-tree"  # a tree is the pusher's, checked as a push is
+    case = REPO / "tests" / "fixtures" / "hostile" / "symlink-to-host-file"
+    shutil.copytree(case, hostile, symlinks=True, ignore=shutil.ignore_patterns("EXPECT"))
+    as_dokku(hostile)
+    refused = box.dokku("ansible-deploy:run", "before", "--check", "--tree", str(hostile))
+    assert refused.returncode == 1
+    assert (case / "EXPECT").read_text().strip() in refused.stderr
+    assert "Traceback" not in output(refused)
