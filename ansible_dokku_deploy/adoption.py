@@ -12,6 +12,7 @@ from __future__ import annotations
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.packaging import Packaging
+from ansible_dokku_deploy.staging import Staging
 from ansible_dokku_deploy.state import Phase, State
 
 IP = r"^[0-9.]+$|:"  # the global vhosts Dokku's get_default_vhosts skips (IPv4, IPv6)
@@ -20,7 +21,7 @@ IP = r"^[0-9.]+$|:"  # the global vhosts Dokku's get_default_vhosts skips (IPv4,
 def check(dokku: Dokku, app: str, phase: Phase, packaging: Packaging, state: State, *, https: bool) -> None:
     """Before the first pre-deploy of an app: refuse when its domains or port map would lose an entry the admin
     made. https: whether the port map the push makes has https:443 (a certificate is or will be served)."""
-    if phase != Phase.PRE_DEPLOY or state.phases.get(Phase.PRE_DEPLOY, {}).get("fingerprint"):
+    if phase != Phase.PRE_DEPLOY or _provisioned(dokku, app, state):
         return
     spec = packaging.spec
     problems: list[str] = []
@@ -45,6 +46,12 @@ def check(dokku: Dokku, app: str, phase: Phase, packaging: Packaging, state: Sta
             where="env.yml",
             hint=" ".join(hints) + " Then push again.",
         )
+
+
+def _provisioned(dokku: Dokku, app: str, state: State) -> bool:
+    """Whether the plugin has provisioned the app before: a pre-deploy run ended (succeeded or failed: from then on
+    the domains and port map are the plugin's), or a release served it (a killed run clears the phases)."""
+    return Phase.PRE_DEPLOY in state.phases or bool(Staging(dokku.data_dir(app)).deployed())
 
 
 def _domains(dokku: Dokku, app: str) -> list[str]:

@@ -101,6 +101,8 @@ def test_domains_and_port_maps_the_first_push_would_drop_are_refused(box: Sandbo
     assert "admins.example.test" in box.ok("domains:report", "past", "--domains-app-vhosts").split()
     assert "http:8080:5000" in box.ok("ports:report", "past", "--ports-map").split()
 
+    assert box.push("past", app_src).returncode != 0, "a refusal records nothing that lets the next push through"
+
     box.ok("domains:remove", "past", "admins.example.test")
     box.ok("ports:remove", "past", "http:8080:5000")
     accepted = box.push("past", app_src)
