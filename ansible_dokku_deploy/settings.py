@@ -224,6 +224,13 @@ SETTINGS: dict[str, Setting] = {
             "app only), an entry already mounted on one of its storage paths included (`storage:list APP --format "
             "json` names it); otherwise one that exists, or a mount on such a path, is refused",
         ),
+        Setting(
+            "adopt-certificate",
+            "Let the app's certificate from the ACME CA replace one it already serves (an admin's `certs:add`; read "
+            "for the app only); otherwise a push with `tls: acme` is refused while one serves",
+            "false",
+            "bool",
+        ),
         *_server_backend("postgres", "PostgreSQL", "5432", admin="postgres", kind="role"),
         *_server_backend("mysql", "MariaDB/MySQL", "3306", admin="root", kind="user"),
         Setting(
