@@ -1,7 +1,7 @@
 """App shapes generated, not hand-picked: an all-pairs matrix over the packaging's optional parts.
 
 Every value of every parameter meets every value of every other parameter in at least one shape, in far fewer
-shapes than the full product (3 x 3 x 2^6 = 576): a bug that needs two parts together (a database without storage,
+shapes than the full product (3 x 3 x 2^7 = 1152): a bug that needs two parts together (a database without storage,
 backups with two storage folders, an environment with TLS) is in some shape. The generator is deterministic (the
 same matrix on every run and every worker) and greedy: each new shape starts from the first pair not yet covered
 and gives every other parameter the value that covers most pairs still missing.
@@ -17,7 +17,8 @@ from typing import Any
 Value = str | int | bool
 Pair = tuple[str, Value, str, Value]  # (parameter, value, later parameter, value), in PARAMETERS' order
 
-# The packaging's optional parts, and the admin's database backend, each with the values a shape may take.
+# The packaging's optional parts, the admin's database backend and how the app is renamed, each with the values a
+# shape may take.
 PARAMETERS: dict[str, tuple[Value, ...]] = {
     "database": ("none", "postgres", "mysql"),
     "storage": (0, 1, 2),  # how many storage folders
@@ -27,6 +28,9 @@ PARAMETERS: dict[str, tuple[Value, ...]] = {
     "monitoring": (False, True),
     "steps": (False, True),  # the packager's own pre-deploy and post-deploy playbooks
     "environments": (False, True),  # the app runs a named environment of env.yml
+    # Not a part of the packaging, a step of the life cycle: apps:rename deploys the app under its new name, or
+    # leaves that to the next push (--skip-deploy).
+    "rename": ("deploy", "skip-deploy"),
 }
 
 
@@ -84,6 +88,7 @@ class Shape:
             f"storage{p['storage']}",
             *(name for name in ("backups", "monitoring", "steps", "environments") if p[name]),
             *(["tls"] if p["tls"] == "acme" else []),
+            *(["rename-skip-deploy"] if p["rename"] == "skip-deploy" else []),
         ]
         return f"{self.number}-" + "-".join(bits)
 

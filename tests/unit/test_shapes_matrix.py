@@ -25,7 +25,7 @@ def test_the_matrix_is_generated_the_same_every_time_and_far_smaller_than_every_
     for values in PARAMETERS.values():
         product *= len(values)
     biggest = sorted((len(v) for v in PARAMETERS.values()), reverse=True)
-    assert biggest[0] * biggest[1] <= len(SHAPES) <= 12 < product  # 9 at the least, 576 in all
+    assert biggest[0] * biggest[1] <= len(SHAPES) <= 12 < product  # 9 at the least, 1152 in all
     assert all(set(s.parts) == set(PARAMETERS) for s in SHAPES)
     assert len({s.app for s in SHAPES}) == len(SHAPES)
 
