@@ -170,7 +170,7 @@ def take(dokku: Dokku, app: str, *, prune: bool = True, known: list[Backup] | No
     try:
         run = _run(repo, backup_id, snapshots={}, dir=str(work), time=when, release=release)  # a new id: none
         run_phase(dokku, app, Phase.BACKUP, force=True, backup=run)
-        written = _written(work)
+        written, skipped = _written(work), _skipped(work)
     except DeployError as exc:
         _failed(dokku, app, exc.message, backup_id)
         with contextlib.suppress(ResticError):  # an unfinished backup is no backup
@@ -185,9 +185,15 @@ def take(dokku: Dokku, app: str, *, prune: bool = True, known: list[Backup] | No
     size, snapshots = written
     backup = Backup(backup_id, _created(backup_id), size, snapshots, release)
     sizes = {**records(dokku, app).get("sizes", {}), backup.id: size}
-    done = {"id": backup.id, "time": backup.created, "size": size, "result": "succeeded"}
+    done = {"id": backup.id, "time": backup.created, "size": size, "result": "succeeded", "skipped": skipped}
     _record(dokku, app, backup=done, attempt=done, sizes=sizes)
     output.step(f"ansible-deploy: backup {backup.id} of {app} written to {repo.location} ({human_size(size)})")
+    if skipped:
+        output.warn(
+            f"{len(skipped)} file(s) or folder(s) of {app}'s storage could not be read and are not in {backup.id}: "
+            + ", ".join(skipped)
+        )
+        output.warn("The plugin reads storage as the dokku user: make them readable to it (e.g. chmod -R o+rX).")
     if prune:
         prune_old(dokku, app, repo, known=[backup, *known])
     return backup
@@ -209,6 +215,19 @@ def _written(work: Path) -> tuple[int, dict[str, str]] | None:
         except (OSError, IndexError, ValueError, KeyError, TypeError):
             return None
     return size, snapshots
+
+
+SKIPPED = re.compile(r"tar: (.+): Warning: Cannot (?:open|stat|read|readlink|opendir|savedir)\b.*")
+
+
+def _skipped(work: Path) -> list[str]:
+    """What tar could not read (and so skipped: --ignore-failed-read) while writing files.tar, from its warnings in
+    files.tar.log (backup.yml), as host paths; tar quotes unusual characters in them."""
+    try:
+        said = (work / "files.tar.log").read_text(errors="replace")
+    except OSError:
+        return []
+    return sorted({"/" + m.group(1).lstrip("/") for line in said.splitlines() if (m := SKIPPED.fullmatch(line))})
 
 
 def _failed(dokku: Dokku, app: str, message: str, backup_id: str = "") -> None:

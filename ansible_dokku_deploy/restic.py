@@ -223,5 +223,6 @@ def explain(stderr: str) -> str:
     retries = [line for line in stderr.splitlines() if "returned error, retrying" in line]
     if retries:
         return reason(retries[-1])
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    # GNU tar ends with "Exiting with failure status due to previous errors": the error is the line before
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and "Exiting with failure status" not in line]
     return lines[-1] if lines else "the command failed without saying why"

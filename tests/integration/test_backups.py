@@ -3,6 +3,7 @@ local default, against the real PostgreSQL; failures, retention, restores, drill
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import services
 from conftest import TOKEN, Receiver, Sandbox, edit_env, output, services_facts
 from test_databases import backup_ids, databases, deploy, notes_copy, report, sql
@@ -21,6 +23,11 @@ GLOBAL = Path("data") / "ansible" / ".settings" / "--global"
 
 def restic(box: Sandbox, *args: str, local: bool = False) -> Any:  # restic's JSON
     """restic ARGS --json against the sandbox's repository, as the admin would run it by hand."""
+    return json.loads(restic_raw(box, *args, "--json", local=local))
+
+
+def restic_raw(box: Sandbox, *args: str, local: bool = False) -> bytes:
+    """restic ARGS against the sandbox's repository: its output."""
     store = box.lib / GLOBAL
     if local:
         env = {
@@ -35,10 +42,9 @@ def restic(box: Sandbox, *args: str, local: bool = False) -> Any:  # restic's JS
             "AWS_SECRET_ACCESS_KEY": (store / "backup-s3-secret-access-key").read_text(),
         }
     done = subprocess.run(
-        ["restic", "--no-cache", *args, "--json"], capture_output=True, text=True, check=True,
-        env={**os.environ, **env},
+        ["restic", "--no-cache", *args], capture_output=True, check=True, env={**os.environ, **env}
     )  # fmt: skip
-    return json.loads(done.stdout)
+    return done.stdout
 
 
 def tags_of(box: Sandbox, app: str, **kw: bool) -> list[dict[str, str]]:
@@ -292,3 +298,58 @@ def test_seaweedfs_once_down_leaves_none_of_its_sockets_in_tmp(tmp_path: Path) -
     assert all(p.is_socket() for p in sockets), sockets
     services.down(tmp_path)
     assert not [p for p in sockets if p.exists()]
+
+
+@pytest.mark.parametrize(("engine", "backend"), [("postgres", "server"), ("mysql", "dokku-service")])
+def test_an_app_with_a_database_and_no_storage_backs_up_drills_and_restores(
+    served: Sandbox, tmp_path: Path, engine: str, backend: str
+) -> None:
+    app = f"dbonly-{engine}"
+    served.ok("apps:create", app)
+    served.ok("ansible-deploy:set", app, "database-backend", backend)
+    deploy(served, app, notes_copy(tmp_path, app, database={"engine": engine}, storage=None))
+    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('kept')")
+    served.ok("ansible-deploy:backup", app, "--drill")
+    [taken] = backup_ids(served, app)
+    assert report(served, app, "last-drill-result") == "succeeded"
+    assert sorted(t["kind"] for t in tags_of(served, app)) == ["database", "files"]
+    sql(served, app, "DROP TABLE items")
+    served.ok("ansible-deploy:restore", app, taken, "--force")
+    assert sql(served, app, "SELECT name FROM items") == [("kept",)]
+
+
+def files_tar(box: Sandbox, app: str, backup_id: str) -> tarfile.TarFile:
+    """files.tar of one backup, as restic gives it back."""
+    [snapshot] = restic(box, "snapshots", "--tag", f"ansible-deploy,backup={backup_id},kind=files")
+    return tarfile.open(fileobj=io.BytesIO(restic_raw(box, "dump", snapshot["id"], "/files.tar")))
+
+
+def test_storage_the_plugin_cannot_read_is_skipped_named_and_recorded(served: Sandbox, tmp_path: Path) -> None:
+    """Several folders; a 0600 file and a 0700 folder the dokku user cannot read: the backup succeeds with the
+    rest, says what it skipped, records it in the report, and files.tar holds everything else."""
+    app = "unreadable"
+    folders = [{"name": "attachments", "path": "/app/attachments"}, {"name": "cache", "path": "/app/cache"}]
+    deploy(served, app, notes_copy(tmp_path, app, storage=folders))
+    attachments, cache = (served.lib / "data" / "storage" / f"{app}-{f['name']}" for f in folders)
+    (attachments / "note.txt").write_text("readable")
+    (cache / "page.html").write_text("cached")
+    secret = attachments / "session"
+    secret.write_text("only the app's")
+    secret.chmod(0o600)
+    closed = attachments / "private"
+    closed.mkdir()
+    (closed / "inside.txt").write_text("only the app's")
+    closed.chmod(0o700)
+    backed_up = served.dokku("ansible-deploy:backup", app)
+    said = output(backed_up)
+    assert backed_up.returncode == 0, said
+    assert f"2 file(s) or folder(s) of {app}'s storage could not be read" in said, said
+    assert str(secret) in said and str(closed) in said
+    assert report(served, app, "last-backup-result") == "succeeded"
+    assert report(served, app, "last-backup-skipped") == f"{closed} {secret}"
+    [taken] = backup_ids(served, app)
+    with files_tar(served, app, taken) as archive:
+        names = {m.name for m in archive.getmembers()}
+    inside = str(attachments).lstrip("/")
+    assert {f"{inside}/note.txt", f"{str(cache).lstrip('/')}/page.html", "backup.json"} <= names
+    assert f"{inside}/session" not in names and f"{inside}/private/inside.txt" not in names

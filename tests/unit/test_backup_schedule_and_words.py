@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_dokku_deploy.backups import _written
+from ansible_dokku_deploy.backups import _skipped, _written
 from ansible_dokku_deploy.cron import max_age, next_run
 from ansible_dokku_deploy.restic import explain, reason
 
@@ -77,3 +77,21 @@ def test_a_backups_size_and_snapshots_come_from_restics_summaries(tmp_path: Path
     assert _written(tmp_path) is None
     (tmp_path / "files.summary.json").unlink()
     assert _written(tmp_path) is None
+
+
+def test_a_failed_files_archive_says_what_tar_said() -> None:
+    stderr = "tar: var/lib/dokku/data/storage/x: Cannot stat: No such file or directory\n" + (
+        "tar: Exiting with failure status due to previous errors\n"
+    )
+    assert explain(stderr) == "tar: var/lib/dokku/data/storage/x: Cannot stat: No such file or directory"
+
+
+def test_what_tar_could_not_read_is_named_as_host_paths(tmp_path: Path) -> None:
+    (tmp_path / "files.tar.log").write_text(
+        "tar: srv/storage/a/session: Warning: Cannot open: Permission denied\n"
+        "tar: srv/storage/a/private: Warning: Cannot open: Permission denied\n"
+        "tar: srv/storage/a/live.log: file changed as we read it\n"
+    )
+    assert _skipped(tmp_path) == ["/srv/storage/a/private", "/srv/storage/a/session"]
+    (tmp_path / "files.tar.log").unlink()
+    assert _skipped(tmp_path) == []
