@@ -324,8 +324,9 @@ def rename(dokku: Dokku, old: str, new: str) -> None:
         return  # it never had a backup
     try:
         repo = repository(dokku, new)
-        for snapshot in repo.snapshots(f"app={old}"):
-            repo.run("tag", "--quiet", "--remove", f"app={old}", "--add", f"app={new}", snapshot["id"])
+        ids = [snapshot["id"] for snapshot in repo.snapshots(f"app={old}")]
+        if ids:  # one restic tag for them all: each restic run derives the repository's key again
+            repo.run("tag", "--quiet", "--remove", f"app={old}", "--add", f"app={new}", *ids)
     except DeployError as exc:
         output.warn(f"the backups of {old} could not be given its new name {new}: {exc.message}")
         output.warn(f"They are in the repository under app={old}; restic's tag command moves them.")

@@ -75,9 +75,8 @@ def next_run(schedule: str, now: float) -> float | None:
         date = time.localtime(time.mktime((today.tm_year, today.tm_mon, today.tm_mday + day, 12, 0, 0, 0, 0, -1)))
         in_month, on_weekday = date.tm_mday in days, (date.tm_wday + 1) % 7 in weekdays
         if date.tm_mon in months and ((in_month or on_weekday) if either else (in_month and on_weekday)):
-            for at in sorted(
-                time.mktime((date.tm_year, date.tm_mon, date.tm_mday, h, m, 0, 0, 0, -1)) for h in hours for m in minutes
-            ):
+            day_of = (date.tm_year, date.tm_mon, date.tm_mday)
+            for at in sorted(time.mktime((*day_of, h, m, 0, 0, 0, -1)) for h in hours for m in minutes):
                 if at > now:
                     return float(at)
     return None

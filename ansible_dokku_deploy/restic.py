@@ -8,10 +8,15 @@ environment and the password through a 0600 file, never through a process's argu
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import secrets
 import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +30,12 @@ from ansible_dokku_deploy.staging import secure_dir, write_private
 LOCAL = ".restic"  # the local repository, in backup-dir (an app name never starts with a dot)
 LOCAL_PASSWORD = ".local-repository-password"  # noqa: S105  # a file name; generated, beside the global settings: the local one has no admin's
 TAG = "ansible-deploy"  # on every snapshot the plugin takes; with app=APP, backup=ID, release=ID and kind=...
+
+# restic's commands that take its exclusive lock (restic 0.14: forget, prune, check, tag...): while one runs, any other
+# restic run on the repository fails at once ("already locked"), and restic before 0.16 has no --retry-lock. So
+# every restic run of the plugin on this server first takes a lock of the plugin's own for the repository: shared
+# for the others, exclusive for these; they wait for each other instead of failing.
+EXCLUSIVE = frozenset({"forget", "prune", "check", "tag", "rebuild-index", "repair", "migrate"})
 
 # What restic says, and what it means to an admin (the first that matches; otherwise restic's own last line).
 REASONS = (
@@ -128,8 +139,37 @@ class Repository:
         return ["--cacert", self.ca_file] if self.ca_file else []
 
     def role_inputs(self) -> dict[str, Any]:
-        """What the backups role needs to run restic as this module does."""
-        return {"restic_env": self.environment(), "restic_flags": self.flags(), "timeout": self.timeout}
+        """What the backups role needs to run restic as this module does (its lock too, shared)."""
+        secure_dir(self.lock_file.parent)
+        return {
+            "restic_env": self.environment(),
+            "restic_flags": self.flags(),
+            "timeout": self.timeout,
+            "restic_lock": str(self.lock_file),
+        }
+
+    @property
+    def lock_file(self) -> Path:
+        """The plugin's own lock of this repository, on this server (EXCLUSIVE)."""
+        return self.cache_dir.parent / "restic-locks" / hashlib.sha256(self.location.encode()).hexdigest()[:16]
+
+    @contextlib.contextmanager
+    def _locked(self, command: str) -> Iterator[None]:
+        """Hold the plugin's lock of the repository for one restic command: exclusive for those restic locks
+        exclusively, else shared; wait for it up to the timeout."""
+        secure_dir(self.lock_file.parent)
+        mode = fcntl.LOCK_EX if command in EXCLUSIVE else fcntl.LOCK_SH
+        with self.lock_file.open("a") as held:
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    fcntl.flock(held, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ResticError(waited(self.timeout, self.location)) from None
+                    time.sleep(0.2)
+            yield  # closing the file releases the lock
 
     def run(self, *args: str, stdin: IO[bytes] | None = None, what: str = "") -> str:
         """restic ARGS; its stdout, or a ResticError that says in plain words why it failed."""
@@ -137,14 +177,15 @@ class Repository:
         if self.local:
             secure_dir(Path(self.location).parent)
         try:
-            done = subprocess.run(  # noqa: S603  # argv list, no shell
-                ["restic", *self.flags(), *args],  # noqa: S607  # restic from the system's PATH
-                stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                capture_output=True,
-                env={**os.environ, **self.environment()},
-                check=False,
-                timeout=self.timeout,
-            )
+            with self._locked(args[0]):
+                done = subprocess.run(  # noqa: S603  # argv list, no shell
+                    ["restic", *self.flags(), *args],  # noqa: S607  # restic from the system's PATH
+                    stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                    capture_output=True,
+                    env={**os.environ, **self.environment()},
+                    check=False,
+                    timeout=self.timeout,
+                )
         except subprocess.TimeoutExpired as exc:
             why = output.redact(reason((exc.stderr or b"").decode(errors="replace")))  # read raw, said masked
             raise ResticError(
@@ -211,6 +252,13 @@ class Repository:
     def check(self) -> None:
         """restic's check of the repository's structure (every blob a drill restores is authenticated as read)."""
         self.run("check", what="checking the backup repository")
+
+
+def waited(timeout: int, where: str) -> str:
+    return (
+        f"another backup, restore or drill on this server held the backup repository for {timeout} s, "
+        f"the backup-timeout; nothing was written ({where})"
+    )
 
 
 def explain(stderr: str) -> str:

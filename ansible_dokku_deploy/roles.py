@@ -150,6 +150,7 @@ class BackupRun:
     dir: str | None = None  # a backup's: where the dumps are written, with its time and release
     time: str | None = None
     release: str | None = None
+    restic_lock: str = ""  # the plugin's own lock of the repository (restic.Repository.lock_file), held shared
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -129,14 +131,18 @@ def test_a_wrong_repository_password_fails_the_backup_in_plain_words_and_notifie
 
 
 def _restic_backup_running() -> bool:
+    return _restic_backup_pid() is not None
+
+
+def _restic_backup_pid() -> int | None:
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
         if argv[0].endswith(b"restic") and b"backup" in argv:
-            return True
-    return False
+            return int(cmdline.parent.name)
+    return None
 
 
 def test_the_s3_server_stopped_during_a_backup_fails_it_and_the_next_one_succeeds(
@@ -353,3 +359,72 @@ def test_storage_the_plugin_cannot_read_is_skipped_named_and_recorded(served: Sa
     inside = str(attachments).lstrip("/")
     assert {f"{inside}/note.txt", f"{str(cache).lstrip('/')}/page.html", "backup.json"} <= names
     assert f"{inside}/session" not in names and f"{inside}/private/inside.txt" not in names
+
+
+def _started(box: Sandbox, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(box.root / "bin" / "dokku"), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _finished(started: list[subprocess.Popen[str]]) -> list[tuple[int, str]]:
+    said = [p.communicate(timeout=600)[0] for p in started]
+    return [(p.returncode, text) for p, text in zip(started, said, strict=True)]
+
+
+def _at_once(box: Sandbox, *commands: list[str]) -> list[tuple[int, str]]:
+    """dokku COMMAND for each of commands, all started at the same moment (as cron starts a shared schedule)."""
+    return _finished([_started(box, *command) for command in commands])
+
+
+def _backup_recorded(box: Sandbox, app: str) -> str:
+    path = box.data_dir(app) / "backups.json"
+    return str(json.loads(path.read_text()).get("backup", {}).get("id", "")) if path.exists() else ""
+
+
+def test_apps_sharing_a_schedule_back_up_at_once_and_each_keeps_its_keep(served: Sandbox, tmp_path: Path) -> None:
+    """Eight apps backed up at the same moment, twice (the second time each prunes: keep 1). In the second round
+    one app's restic backup is paused while it holds the repository, and the other seven and a drill run meanwhile
+    (as a manual backup during a scheduled one): none fails on another restic run's lock, each keeps one backup."""
+    apps = [f"crowd{i}" for i in range(8)]
+    sources = {
+        app: notes_copy(
+            tmp_path, app, database=None, tls="none", monitoring=None, backups={"schedule": "0 3 * * *", "keep": 1}
+        )
+        for app in apps
+    }
+    for app in apps:
+        served.ok("apps:create", app)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pushed = list(pool.map(lambda app: served.push(app, sources[app]), apps))
+    assert [p.returncode for p in pushed] == [0] * len(apps), [output(p) for p in pushed if p.returncode]
+    first = _at_once(served, *(["ansible-deploy:backup", app] for app in apps))
+    assert [rc for rc, _ in first] == [0] * len(apps), [said for rc, said in first if rc]
+    before = {app: _backup_recorded(served, app) for app in apps}
+
+    (served.lib / "data" / "storage" / f"{apps[0]}-attachments" / "new.bin").write_bytes(os.urandom(1 << 20))
+    held = _started(served, "ansible-deploy:backup", apps[0])
+    deadline = time.monotonic() + 120
+    while (paused := _restic_backup_pid()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert paused is not None, "the first backup's restic never started"
+    os.kill(paused, signal.SIGSTOP)
+    try:
+        others = [_started(served, "ansible-deploy:backup", app) for app in apps[1:]]
+        others.append(_started(served, "ansible-deploy:drill", apps[1]))
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not all(
+            _backup_recorded(served, app) != before[app] or process.poll() is not None
+            for app, process in zip(apps[1:], others, strict=False)
+        ):
+            time.sleep(0.2)
+        time.sleep(3)  # each has written its backup: its prune comes now, while the paused one holds the repository
+    finally:
+        os.kill(paused, signal.SIGCONT)
+    second = _finished([held, *others])
+    assert [rc for rc, _ in second] == [0] * (len(apps) + 1), [said for rc, said in second if rc]
+    assert sum("removed backup crowd" in said for _, said in second) == len(apps)
+    for app in apps:
+        assert len(backup_ids(served, app)) == 1
+        assert len(tags_of(served, app)) == 1, "its files snapshot alone: the one backup kept"
+

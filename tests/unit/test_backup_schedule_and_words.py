@@ -103,7 +103,8 @@ def test_a_backups_size_and_snapshots_come_from_restics_summaries(tmp_path: Path
 
 
 def test_a_failed_files_archive_says_what_tar_said() -> None:
-    stderr = "tar: var/lib/dokku/data/storage/x: Cannot stat: No such file or directory\n" + (
+    stderr = (
+        "tar: var/lib/dokku/data/storage/x: Cannot stat: No such file or directory\n"
         "tar: Exiting with failure status due to previous errors\n"
     )
     assert explain(stderr) == "tar: var/lib/dokku/data/storage/x: Cannot stat: No such file or directory"
