@@ -274,7 +274,15 @@ def restore(dokku: Dokku, app: str, backup_id: str) -> None:
     backup = find(dokku, app, backup_id, among=_complete(known))
     output.step(f"ansible-deploy: taking a safety backup of {app} before the restore")
     safety = take(dokku, app, prune=False, known=known)
-    run_phase(dokku, app, Phase.RESTORE, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))
+    try:
+        run_phase(dokku, app, Phase.RESTORE, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))
+    except DeployError as exc:
+        raise DeployError(
+            f"the restore of {backup.id} failed: {exc.message}",
+            hint=f"{safety.id} holds the database and the folders as they were before the restore; "
+            f"once the cause is fixed: dokku ansible-deploy:restore {app} {backup.id} --force "
+            f"(or {safety.id} to go back)",
+        ) from None
     output.step(f"ansible-deploy: {app} restored from {backup.id} (the state before is in {safety.id})")
     prune_old(dokku, app, repo, known=[safety, *known], protect=backup.id)
 

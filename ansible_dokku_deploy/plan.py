@@ -231,7 +231,6 @@ def _backups_role(inputs: Inputs) -> BackupsRole | None:
         action=inputs.phase,
         database=database.role_inputs() if database else {},
         storage=storage,
-        storage_chown=storage_chown(spec, inputs.state),
         dokku_uid=inputs.uid,
         run=inputs.backup,
     )

@@ -159,6 +159,5 @@ class BackupsRole(RoleInputs):
     action: str  # backup, restore or drill
     database: Record  # engine, backend, name, login; empty without one
     storage: Sequence[Record]  # name, entry, path
-    storage_chown: str  # a restore takes the folders back for dokku, then hands them to this user
     dokku_uid: int
     run: BackupRun

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tarfile
@@ -428,3 +429,56 @@ def test_apps_sharing_a_schedule_back_up_at_once_and_each_keeps_its_keep(served:
         assert len(backup_ids(served, app)) == 1
         assert len(tags_of(served, app)) == 1, "its files snapshot alone: the one backup kept"
 
+
+def _owners(folder: Path) -> set[int]:
+    return {p.lstat().st_uid for p in [folder, *folder.rglob("*")]}
+
+
+def test_a_folder_the_apps_own_user_owns_restores_with_the_database_and_is_given_back(
+    served: Sandbox, tmp_path: Path
+) -> None:
+    """An app run as a user of its own (DOKKU_APP_USER) whose folder the admin gave to that user: the restore puts
+    rows and files back and gives the folder back to that user, the entry as it was. Then a restore whose files
+    step fails (a device node the dokku user cannot make): nothing changed, and it says so."""
+    app = "ownuser"
+    deploy(served, app, notes_copy(tmp_path, app, env={"DOKKU_APP_USER": "nobody"}))
+    folder = served.lib / "data" / "storage" / f"{app}-attachments"
+    entry = served.lib / "data" / "storage-registry" / "entries" / f"{app}-attachments.json"
+    recorded = entry.read_text()
+    nobody = 65534
+    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('then')")
+    (folder / "note.txt").write_text("then")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "deep.txt").write_text("deep")
+    subprocess.run(["chown", "-R", f"{nobody}:{nobody}", str(folder)], check=True)  # the admin, as README says
+    served.ok("ansible-deploy:backup", app)
+    [taken] = backup_ids(served, app)
+    sql(served, app, "UPDATE items SET name = 'now'")
+    (folder / "note.txt").write_text("now")
+    (folder / "stray.txt").write_text("since")
+    subprocess.run(["chown", "-R", f"{nobody}:{nobody}", str(folder)], check=True)
+    served.ok("ansible-deploy:restore", app, taken, "--force")
+    assert sql(served, app, "SELECT name FROM items") == [("then",)]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == ["note.txt", "sub", "sub/deep.txt"]
+    assert (folder / "note.txt").read_text() == "then"
+    assert _owners(folder) == {nobody}, "given back to the app's user"
+    assert entry.read_text() == recorded
+
+    os.mknod(folder / "device", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    served.ok("ansible-deploy:backup", app)
+    unrestorable = backup_ids(served, app)[0]
+    (folder / "device").unlink()
+    sql(served, app, "UPDATE items SET name = 'later'")
+    (folder / "note.txt").write_text("later")
+    failed = served.dokku("ansible-deploy:restore", app, unrestorable, "--force")
+    said = output(failed)
+    assert failed.returncode != 0, said
+    assert "Traceback" not in said
+    assert f"the restore of {unrestorable} failed" in said and "Cannot mknod" in said, said
+    assert "Database: as it was before the restore; storage folders: attachments as before the restore" in said, said
+    assert "holds the database and the folders as they were before the restore" in said, said
+    assert sql(served, app, "SELECT name FROM items") == [("later",)]
+    assert (folder / "note.txt").read_text() == "later"
+    assert sorted(p.name for p in folder.iterdir()) == ["note.txt", "sub"]
+    assert _owners(folder) == {nobody}
+    assert entry.read_text() == recorded
