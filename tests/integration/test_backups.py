@@ -456,8 +456,14 @@ def test_a_folder_the_apps_own_user_owns_restores_with_the_database_and_is_given
     sql(served, app, "UPDATE items SET name = 'now'")
     (folder / "note.txt").write_text("now")
     (folder / "stray.txt").write_text("since")
-    subprocess.run(["chown", "-R", f"{nobody}:{nobody}", str(folder)], check=True)
+    victim = served.lib / "data" / "storage" / "another-apps"  # the app plants the staging folder's name, pointing
+    victim.mkdir()  # at a folder the dokku user may write, not its own
+    (victim / "precious.txt").write_text("not the app's")
+    subprocess.run(["chown", "-R", "dokku:dokku", str(victim)], check=True)
+    (folder / ".ansible-deploy-restore").symlink_to(victim)
+    subprocess.run(["chown", "-R", "-h", f"{nobody}:{nobody}", str(folder)], check=True)
     served.ok("ansible-deploy:restore", app, taken, "--force")
+    assert [p.name for p in victim.iterdir()] == ["precious.txt"], "nothing written or removed through the link"
     assert sql(served, app, "SELECT name FROM items") == [("then",)]
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == ["note.txt", "sub", "sub/deep.txt"]
     assert (folder / "note.txt").read_text() == "then"
