@@ -35,7 +35,7 @@ TAG = "ansible-deploy"  # on every snapshot the plugin takes; with app=APP, back
 # restic run on the repository fails at once ("already locked"), and restic before 0.16 has no --retry-lock. So
 # every restic run of the plugin on this server first takes a lock of the plugin's own for the repository: shared
 # for the others, exclusive for these; they wait for each other instead of failing.
-EXCLUSIVE = frozenset({"forget", "prune", "check", "tag", "rebuild-index", "repair", "migrate"})
+EXCLUSIVE = frozenset({"init", "forget", "prune", "check", "tag", "rebuild-index", "repair", "migrate"})
 
 # What restic says, and what it means to an admin (the first that matches; otherwise restic's own last line).
 REASONS = (
@@ -171,13 +171,13 @@ class Repository:
                     time.sleep(0.2)
             yield  # closing the file releases the lock
 
-    def run(self, *args: str, stdin: IO[bytes] | None = None, what: str = "") -> str:
+    def run(self, *args: str, stdin: IO[bytes] | None = None, what: str = "", held: bool = False) -> str:
         """restic ARGS; its stdout, or a ResticError that says in plain words why it failed."""
         secure_dir(self.cache_dir)
         if self.local:
             secure_dir(Path(self.location).parent)
         try:
-            with self._locked(args[0]):
+            with contextlib.nullcontext() if held else self._locked(args[0]):  # held: by the caller, exclusively
                 done = subprocess.run(  # noqa: S603  # argv list, no shell
                     ["restic", *self.flags(), *args],  # noqa: S607  # restic from the system's PATH
                     stdin=stdin if stdin is not None else subprocess.DEVNULL,
@@ -210,7 +210,18 @@ class Repository:
             self._init()
 
     def _init(self) -> None:
-        self.run("init", what="creating the backup repository")
+        """restic init, once: runs that found no repository at the same moment (apps deployed or backed up together)
+        would each write a config and a key, and on S3 the last config wins over keys made for another, which
+        leaves a repository no key opens. So: under the exclusive lock, and only when there is still none."""
+        with self._locked("init"):
+            try:
+                self.run("cat", "config", what="opening the backup repository", held=True)
+            except ResticError as exc:
+                if "there is no repository" not in exc.message:
+                    raise
+            else:
+                return  # another run made it meanwhile
+            self.run("init", what="creating the backup repository", held=True)
         output.step(f"ansible-deploy: created the backup repository {self.location}")
 
     def snapshots(self, *tags: str, create: bool = False) -> list[dict[str, Any]]:

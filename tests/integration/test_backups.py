@@ -384,10 +384,20 @@ def _backup_recorded(box: Sandbox, app: str) -> str:
 
 
 def test_apps_sharing_a_schedule_back_up_at_once_and_each_keeps_its_keep(served: Sandbox, tmp_path: Path) -> None:
-    """Eight apps backed up at the same moment, twice (the second time each prunes: keep 1). In the second round
-    one app's restic backup is paused while it holds the repository, and the other seven and a drill run meanwhile
-    (as a manual backup during a scheduled one): none fails on another restic run's lock, each keeps one backup."""
+    """Eight apps deployed four at a time and backed up at the same moment into a repository not made yet, twice
+    (the second time each prunes: keep 1). In the second round one app's restic backup is paused while it holds
+    the repository, and the other seven and a drill run meanwhile (as a manual backup during a scheduled one): the
+    repository is made once, none fails on another restic run's lock, each keeps one backup."""
     apps = [f"crowd{i}" for i in range(8)]
+    where = (served.lib / GLOBAL / "backup-repository").read_text()
+    served.ok("ansible-deploy:set", "--global", "backup-repository", f"{where}-crowd")  # none there yet: the apps'
+    try:  # first deploys and backups, four and eight at once, all find no repository
+        _crowd(served, tmp_path, apps)
+    finally:
+        served.ok("ansible-deploy:set", "--global", "backup-repository", where)
+
+
+def _crowd(served: Sandbox, tmp_path: Path, apps: list[str]) -> None:
     sources = {
         app: notes_copy(
             tmp_path, app, database=None, tls="none", monitoring=None, backups={"schedule": "0 3 * * *", "keep": 1}

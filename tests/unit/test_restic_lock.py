@@ -4,6 +4,7 @@ wait for each other instead."""
 from __future__ import annotations
 
 import fcntl
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -37,3 +38,17 @@ def test_the_backups_role_holds_the_same_lock_shared(tmp_path: Path) -> None:
         fcntl.flock(held, fcntl.LOCK_SH)
         with pytest.raises(ResticError), repo._locked("check"):
             pass
+
+
+def test_runs_that_find_no_repository_at_once_make_one_that_every_run_opens(tmp_path: Path) -> None:
+    """Apps deployed or backed up together each find no repository: one init, not one per run (each writing a
+    config of its own over the others', which leaves a repository no key opens)."""
+    (tmp_path / "p").write_text("a password for the test")
+
+    def first_use(_: int) -> None:
+        Repository(location=str(tmp_path / "repo"), password_file=tmp_path / "p", cache_dir=tmp_path / "c").ensure()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(first_use, range(3)))
+    assert len(list((tmp_path / "repo" / "keys").iterdir())) == 1
+    Repository(location=str(tmp_path / "repo"), password_file=tmp_path / "p", cache_dir=tmp_path / "c").check()
