@@ -21,6 +21,7 @@ class Database:
     name: str  # the database (server) or the service (dokku-service)
     login: dict[str, Any] = field(default_factory=dict, repr=False)  # the server's admin login (server backend)
     password: str = field(default="", repr=False)  # the app's own password (server backend)
+    adopted: bool = False  # one the app had before the plugin: kept as it is (password, URL), backed up
 
     @property
     def url(self) -> str:
@@ -67,7 +68,9 @@ def database_for(store: Store, app: str, spec: dict[str, Any], recorded: dict[st
     name = recorded.get("name") or default_name(app, backend)
     engine = wanted["engine"]
     if backend == "dokku-service":
-        return Database(engine, backend, name)
+        return Database(engine, backend, name, adopted=recorded.get("adopted") == "true")
+    if recorded.get("adopted") == "true":  # its own password and URL are the admin's, never changed
+        return Database(engine, backend, name, admin_login(store, engine), adopted=True)
     password = store.get(app, DATABASE_PASSWORD)
     if not password:
         password = secrets.token_urlsafe(24)

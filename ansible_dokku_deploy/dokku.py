@@ -125,15 +125,28 @@ class Dokku:
         done = subprocess.run(["dokku", "--quiet", *args], check=False, capture_output=True)  # noqa: S603, S607
         return done.returncode == 0
 
+    def answer(self, *args: str) -> str | None:
+        """A read-only dokku command's output (`config:get APP DATABASE_URL`), stripped; None when it fails (a
+        service plugin that is not installed, a key that is not set)."""
+        import subprocess  # noqa: PLC0415  # see release_and_deploy
+
+        done = subprocess.run(["dokku", "--quiet", *args], check=False, text=True, capture_output=True)  # noqa: S603, S607
+        return done.stdout.strip() if done.returncode == 0 else None
+
     def read_json(self, *args: str) -> Any:
         """A read-only dokku command's JSON answer (`storage:list-entries --format json`); a failed one fails."""
         import json  # noqa: PLC0415
+
+        return json.loads(self.read(*args) or "[]")
+
+    def read(self, *args: str) -> str:
+        """A read-only dokku command's answer (`ports:report APP --ports-map`); a failed one fails."""
         import subprocess  # noqa: PLC0415  # see release_and_deploy
 
         done = subprocess.run(["dokku", "--quiet", *args], check=False, text=True, capture_output=True)  # noqa: S603, S607
         if done.returncode != 0:
             raise DeployError(f"dokku {args[0]} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout}")
-        return json.loads(done.stdout or "[]")
+        return done.stdout
 
     def change(self, *args: str) -> None:
         """A dokku command that changes something (`storage:unmount APP ENTRY --container-dir PATH`); a failed one

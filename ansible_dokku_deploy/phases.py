@@ -40,15 +40,16 @@ def run_phase(
     backup: BackupRun | None = None,
     record_as: str | None = None,
     builder: str = "",
+    release: Release | None = None,
 ) -> Outcome | None:
     """Provision one phase; says so and returns early when the app has no staged packaging or nothing changed.
     Returns the Ansible run's outcome (in check mode with the changes it found), None when nothing ran.
     A phase skips only when asked for what changed: not when forced, in check mode, or for a backup, restore or
     drill (backup: that run's own inputs). record_as names the run in the history when it is not the phase's own
     name (a rollback); builder is the one that built the release being deployed (kept for the runs without a
-    build)."""
+    build); release: the one to provision instead of the staged one (a check of a tree not pushed yet)."""
     data_dir = dokku.data_dir(app)
-    release = Staging(data_dir).current()
+    release = release or Staging(data_dir).current()
     if release is None:
         return None
     with app_lock(data_dir, app, Store(dokku).computed_int(app, "lock-timeout")):
@@ -93,7 +94,8 @@ class _Locked:
         output.step(f"ansible-deploy: {self.phase} for {self.app} is unchanged since the last successful run; skipping")
 
     def provision(self, *, may_skip: bool, check: bool, backup: BackupRun | None) -> Outcome | None:
-        from ansible_dokku_deploy.claims import claim  # noqa: PLC0415  # see the module docstring
+        from ansible_dokku_deploy import adoption, certificates  # noqa: PLC0415  # see the module docstring
+        from ansible_dokku_deploy.claims import claim  # noqa: PLC0415
         from ansible_dokku_deploy.plan import gather, make_plan  # noqa: PLC0415
         from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415
         from ansible_dokku_deploy.runner import PLAYBOOK  # noqa: PLC0415
@@ -103,6 +105,15 @@ class _Locked:
         resolved = resolve(self.dokku, app, self.release.path, check_nginx=False, check_domains=acts_on_domains)
         if phase == Phase.PRE_DEPLOY:  # the names a first provisioning takes: refused when they exist, then recorded
             claim(self.dokku, app, resolved.packaging.spec, state, record=not check)
+        certificates.check(self.dokku, app, phase, resolved.packaging)  # another's is kept: refused before anything
+        adoption.check(
+            self.dokku,
+            app,
+            phase,
+            resolved.packaging,
+            state,
+            https=certificates.https(self.dokku, app, resolved.packaging),
+        )
         gathered = gather(self.dokku, app, phase, release=self.release, resolved=resolved, state=state, backup=backup)
         settings = Store(self.dokku).fingerprint(app)  # as planned from: after gather, which may make a password
         plan = make_plan(gathered)

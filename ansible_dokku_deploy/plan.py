@@ -128,6 +128,7 @@ class Inputs:
     python: str = sys.executable  # the venv's: the roles' check commands run in it
     uid: int = 0  # the dokku user's, who a restore hands the folders to while it writes
     folders: Mapping[str, str] = field(default_factory=dict)  # storage entry: its host_path (backups phases only)
+    served_certificate: bool = False  # Dokku serves one for the app (certs:add): its https port map stays
 
 
 def gather(
@@ -165,6 +166,7 @@ def gather(
         backup=backup,
         uid=os.getuid(),
         folders=_storage_folders(dokku) if phase in BACKUPS_ACTIONS and state.storage else {},
+        served_certificate=(dokku.app_dir(app) / "tls" / "server.crt").is_file(),
     )
 
 
@@ -181,7 +183,8 @@ def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
     tls = inputs.acme if "tls" in inputs.packaging.features and spec.get("domains") else None
     roles: list[RoleInputs | None] = [_database_role(inputs), _backups_role(inputs), _config_role(inputs)]
     if "port" in spec:
-        roles.append(PortsRole(container_port=spec["port"], https=tls is not None))
+        https = tls is not None or inputs.served_certificate  # an admin's certificate keeps serving HTTPS
+        roles.append(PortsRole(container_port=spec["port"], https=https))
     if "domains" in spec:
         roles.append(DomainsRole(list=tuple(spec["domains"])))
     if spec.get("storage"):
@@ -203,6 +206,8 @@ def _database_role(inputs: Inputs) -> DatabaseRole | None:
     """Ensure the app's database; on destroy, drop it only when the admin opted in."""
     database, destroying = inputs.database, inputs.phase == Phase.DESTROY
     if database is None or (destroying and inputs.settings["database-purge-on-destroy"] != "true"):
+        return None
+    if database.adopted and not destroying:  # it is there, and its role, password and links stay the admin's
         return None
     return DatabaseRole(
         engine=database.engine,
@@ -242,7 +247,7 @@ def _config_role(inputs: Inputs) -> ConfigRole | None:
     """env.yml's settings and the vault's, in one config:import; the database's URL with them."""
     database, state = inputs.database, inputs.state
     values = {k: env_value(v) for k, v in inputs.packaging.spec.get("env", {}).items()}
-    url = database.url if database is not None and database.backend == "server" else ""
+    url = database.url if database is not None and database.backend == "server" and not database.adopted else ""
     if not (values or inputs.secrets or state.config_keys or url):
         return None
     owned = set(values) | set(inputs.secrets)

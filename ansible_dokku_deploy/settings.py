@@ -214,13 +214,22 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "adopt-database",
             "Hand an existing database (server backend: and its role or user) or service of this name to the app at "
-            "its first provisioning (read for the app only, never --global); otherwise one that exists is refused",
+            "its first provisioning (read for the app only, never --global); otherwise one that exists is refused. "
+            "Also adopts the database the app already has: a linked service, or the database its DATABASE_URL names "
+            "on the admin's server (kept as it is: password and URL unchanged)",
         ),
         Setting(
             "adopt-storage",
             "Hand these existing storage entries (space-separated) to the app at its first provisioning (read for the "
             "app only), an entry already mounted on one of its storage paths included (`storage:list APP --format "
             "json` names it); otherwise one that exists, or a mount on such a path, is refused",
+        ),
+        Setting(
+            "adopt-certificate",
+            "Let the app's certificate from the ACME CA replace one it already serves (an admin's `certs:add`; read "
+            "for the app only); otherwise a push with `tls: acme` is refused while one serves",
+            "false",
+            "bool",
         ),
         *_server_backend("postgres", "PostgreSQL", "5432", admin="postgres", kind="role"),
         *_server_backend("mysql", "MariaDB/MySQL", "3306", admin="root", kind="user"),

@@ -14,6 +14,8 @@ from ansible_dokku_deploy.packaging import Packaging, spec_for
 
 META = ".release.json"
 DEPLOYED = "deployed.json"
+PENDING = "pending"  # the pushed release, until its image is built
+BUILDING = "building.json"  # a release promoted at post-build, until the release step shows its image was tagged
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ def _point(link: Path, target: Path) -> None:
     tmp.replace(link)
 
 
+def _id(release: Release | None) -> str:
+    return "" if release is None else release.id
+
+
 @dataclass(frozen=True)
 class Staging:
     data_dir: Path
@@ -96,9 +102,64 @@ class Staging:
     def previous(self) -> Release | None:
         return self._release("previous")
 
+    def pending(self) -> Release | None:
+        """The pushed release waiting for its build (post-extract to post-build)."""
+        return self._release(PENDING)
+
     def stage(self, packaging: Packaging, rev: str, keep: int, source: str = "") -> Release:
         """Copy the packaging files into a new release and make it the staged one; keep the old one as previous.
         source is the source_key of the pushed tree."""
+        release = self._write(packaging, rev, source)
+        self.restage(release)
+        self.prune(keep)
+        return release
+
+    def stage_pending(self, packaging: Packaging, rev: str, keep: int, source: str = "") -> Release:
+        """The same copy for a push, kept pending: staged only once its image is built (promote), so a build that
+        fails leaves the release that serves staged."""
+        release = self._write(packaging, rev, source)
+        _point(self.data_dir / PENDING, release.path)
+        self.prune(keep)
+        return release
+
+    def promote(self) -> Release | None:
+        """The build succeeded as far as post-build: stage the pending release, and remember what was staged
+        before, until released() (the release step came, so the image is the new one) or a failed build's
+        abandon_build() puts it back."""
+        release = self.pending()
+        if release is None:
+            return None
+        before = {"staged": _id(self.current()), "previous": _id(self.previous()), "promoted": release.id}
+        write_private(self.data_dir / BUILDING, json.dumps(before).encode())
+        self.restage(release)
+        (self.data_dir / PENDING).unlink(missing_ok=True)
+        return release
+
+    def released(self) -> None:
+        """The release step of a build came: its image is the app's; nothing to put back any more."""
+        (self.data_dir / BUILDING).unlink(missing_ok=True)
+
+    def abandon_build(self) -> Release | None:
+        """A build failed (Dokku tagged the last released image again): forget the pending release and, when the
+        failed build's release was promoted already, stage again what was staged before it. Returns the release
+        staged again, or None when nothing was put back. A failed first push leaves its release staged (no image
+        serves; a rebuild retries it)."""
+        (self.data_dir / PENDING).unlink(missing_ok=True)
+        try:
+            before = json.loads((self.data_dir / BUILDING).read_text())
+        except (OSError, ValueError):
+            return None
+        (self.data_dir / BUILDING).unlink(missing_ok=True)
+        staged, previous = self.release(before.get("staged", "")), self.release(before.get("previous", ""))
+        if staged is None:
+            return None
+        _point(self.data_dir / "staged", staged.path)
+        if previous is not None:
+            _point(self.data_dir / "previous", previous.path)
+        return staged
+
+    def _write(self, packaging: Packaging, rev: str, source: str) -> Release:
+        """A new release of the packaging files (the staged one when it holds the same files for the same rev)."""
         current = self.current()
         if current is not None and (current.digest, current.rev, current.source) == (packaging.digest, rev, source):
             return current
@@ -124,20 +185,15 @@ class Staging:
         except OSError:  # a full disk, say: the staged release stays, the partial one goes
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        final = self.releases_dir / release_id
-        tmp.rename(final)
-        if current is not None:
-            _point(self.data_dir / "previous", current.path)
-        _point(self.data_dir / "staged", final)
-        self.prune(keep)
+        tmp.rename(self.releases_dir / release_id)
         release = self.release(release_id)
         assert release is not None  # just written
         return release
 
     def stage_again(self, release: Release, rev: str, keep: int) -> Release:
         """A push whose packaging is the staged release's, byte for byte (and checked under the same settings):
-        the same files staged again for its rev, without reading or checking them again."""
-        return self.stage(release.packaging(""), rev, keep, source=release.source)
+        the same files, pending for its rev, without reading or checking them again."""
+        return self.stage_pending(release.packaging(""), rev, keep, source=release.source)
 
     def restage(self, release: Release) -> None:
         """Make a kept release the staged one again (a rollback); the one it replaces becomes previous."""
@@ -164,7 +220,7 @@ class Staging:
     def prune(self, keep: int) -> None:
         """Remove the oldest releases beyond keep, never the staged, previous or a recently deployed one (rollback
         returns to those), and leftovers of killed runs."""
-        in_use = {r.path.name for r in (self.current(), self.previous()) if r is not None}
+        in_use = {r.path.name for r in (self.current(), self.previous(), self.pending()) if r is not None}
         in_use |= {d["release"] for d in self.deployed()}
         releases = sorted(p for p in self.releases_dir.iterdir() if not p.name.startswith("."))
         for old in releases[: max(0, len(releases) - keep)]:

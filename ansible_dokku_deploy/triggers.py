@@ -37,7 +37,8 @@ def _managed(dokku: Dokku, app: str, source: Path) -> bool:
 
 
 def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
-    """Stage the packaging files; cannot reject the push (Dokku ignores this hook's status), pre-build does."""
+    """Copy the packaging files into a pending release, staged once the image is built (post-build); cannot reject
+    the push (Dokku ignores this hook's status), pre-build does."""
     dokku = Dokku.from_environ()
     source = Path(tmp_work_dir)
     if not _managed(dokku, app, source):
@@ -55,12 +56,12 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
         if packaging is None and current is not None:  # the staged files, checked already: staged again for rev
             release = staging.stage_again(current, rev, keep)
         else:
-            release = staging.stage(packaging or resolve(dokku, app, source).packaging, rev, keep, source=key)
+            release = staging.stage_pending(packaging or resolve(dokku, app, source).packaging, rev, keep, key)
     except OSError as exc:
         output.step(f"ansible-deploy: could not stage the packaging ({exc.strerror}); the staged copy is kept")
         return
     features = release.packaging(store.computed(app, "environment")).features
-    output.step(f"ansible-deploy: staged packaging for {app} ({', '.join(features) or 'no features'})")
+    output.step(f"ansible-deploy: packaging for {app} ({', '.join(features) or 'no features'}), staged once built")
     output.detail(f"release {release.id}")
 
 
@@ -72,8 +73,8 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
     if not _managed(dokku, app, source):
         return
     key, _packaging = check_push(dokku, app, source)
-    staged = Staging(dokku.data_dir(app)).current()
-    if staged is None or staged.source != key:  # post-extract failed or was killed
+    pending = Staging(dokku.data_dir(app)).pending()
+    if pending is None or pending.source != key:  # post-extract failed or was killed
         raise DeployError(
             f"the packaging of this push was not staged for {app}, so it is not deployed",
             hint="See the post-extract message above (a full disk under /var/lib/dokku?), then push again.",
@@ -83,15 +84,19 @@ def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
 def post_build(builder: str, app: str, source_dir: str, *_: str) -> None:
     """The pre-deploy phase once the image is built and before the release: herokuish bakes the app's settings
     into the image at its release (builder-herokuish/builder-release), before pre-release-builder fires, so
-    settings set later would reach the app one release late. A failed build has changed nothing."""
+    settings set later would reach the app one release late. The pushed release is staged here, not before: a
+    build that fails earlier leaves the release that serves staged."""
     del source_dir
+    Staging(Dokku.from_environ().data_dir(app)).promote()
     _pre_deploy(app, builder)
 
 
 def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
     """The pre-deploy phase again for a release without a build (`config:set` restarts it): after post-build it
-    finds nothing to do. Settings it repairs here reach a herokuish app at its next release."""
+    finds nothing to do. Settings it repairs here reach a herokuish app at its next release. Dokku releases only
+    a built image, so a release staged at post-build stays staged from here on."""
     del image
+    Staging(Dokku.from_environ().data_dir(app)).released()
     _pre_deploy(app, builder)
 
 
@@ -105,6 +110,19 @@ def _pre_deploy(app: str, builder: str) -> None:
     except ProvisioningError:
         rollback.after_failed_pre_deploy(dokku, app)  # the old containers still serve: match them again
         raise
+
+
+def builds_record_finalize(app: str, build_id: str, exit_code: str, *_: str) -> None:
+    """The only hook Dokku calls when a build fails (pre-build, the build, a post-build; plugins/common/functions
+    release_app_deploy_lock): Dokku tags the last released image again, so the release staged before the push is
+    staged again and the failed one forgotten. A failure after the release step (the deploy) keeps the new
+    release staged: the image is the new one."""
+    del build_id
+    if exit_code == "0":
+        return
+    staged = Staging(Dokku.from_environ().data_dir(app)).abandon_build()
+    if staged is not None:
+        output.step(f"ansible-deploy: the build failed; release {staged.id}, which {app} runs, stays staged")
 
 
 def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *_: str) -> None:
@@ -196,6 +214,9 @@ def post_app_clone_setup(old: str, new: str, *_: str) -> None:
         (new_data / "staged").symlink_to(Path("releases") / release.id)
     if dokku.config_dir(old).exists():
         shutil.copytree(dokku.config_dir(old), dokku.config_dir(new), dirs_exist_ok=True)
+    from ansible_dokku_deploy.claims import mark_clone  # noqa: PLC0415  # see the module docstring
+
+    mark_clone(dokku, old, new)  # the original's database is not the clone's: it gets its own
 
 
 def post_app_clone(old: str, new: str, *_: str) -> None:
@@ -337,6 +358,7 @@ TRIGGERS: dict[str, Callable[..., None]] = {
     "post-extract": post_extract,
     "pre-build": pre_build,
     "post-build": post_build,
+    "builds-record-finalize": builds_record_finalize,
     "pre-release-builder": pre_release_builder,
     "check-deploy": check_deploy,
     "post-deploy": post_deploy,

@@ -1,8 +1,10 @@
-"""ansible-deploy:run <app> [--check [--format stdout|json]] [--phase pre-deploy|post-deploy]"""
+"""ansible-deploy:run <app> [--check [--format stdout|json] [--tree <dir>]] [--phase pre-deploy|post-deploy]"""
 
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ansible_dokku_deploy import output
@@ -12,14 +14,17 @@ from ansible_dokku_deploy.errors import AlreadyReportedError, DeployError, Usage
 from ansible_dokku_deploy.lock import dokku_deploy_lock
 from ansible_dokku_deploy.phases import run_phase
 from ansible_dokku_deploy.plan import PHASES
-from ansible_dokku_deploy.staging import Staging
+from ansible_dokku_deploy.staging import Release, Staging
 from ansible_dokku_deploy.state import Phase
 
 if TYPE_CHECKING:
     from ansible_dokku_deploy.runner import Outcome
 
-USAGE = "<app> [--check [--format stdout|json]] [--phase pre-deploy|post-deploy]"
-DESCRIPTION = "Provision an app again from its staged packaging, without a push (--check: show what would change)"
+USAGE = "<app> [--check [--format stdout|json] [--tree <dir>]] [--phase pre-deploy|post-deploy]"
+DESCRIPTION = (
+    "Provision an app again from its staged packaging, without a push (--check: show what would change; --tree: "
+    "what a push of that packaging dir would change, before the first push)"
+)
 
 
 DNS_ACTION, ACME_ACTION = "community.general.nsupdate", "community.crypto.acme_certificate"
@@ -33,6 +38,9 @@ def main(args: list[str]) -> None:
     if fmt == "json":
         output.progress_to_stderr()
     rest = [a for a in args if a != "--check"]
+    tree, rest = _take_tree(rest)
+    if tree is not None and not check:
+        raise UsageError("--tree is for --check: what a push of that dir would change", hint=f"Usage: {USAGE}")
     phases: tuple[Phase, ...] = PHASES
     if "--phase" in rest:
         i = rest.index("--phase")
@@ -44,18 +52,50 @@ def main(args: list[str]) -> None:
         raise UsageError("Please specify one app", hint=f"Usage: dokku ansible-deploy:run {USAGE}")
     dokku = Dokku.from_environ()
     app = dokku.require_app(rest[0])
-    if Staging(dokku.data_dir(app)).current() is None:
+    if tree is None and Staging(dokku.data_dir(app)).current() is None:
         raise DeployError(
-            f"{app} has no staged packaging", hint="Push the app with an env.yml first: git push dokku main"
+            f"{app} has no staged packaging",
+            hint=f"Push the app with an env.yml first: git push dokku main. To see what that push would change: "
+            f"dokku ansible-deploy:run {app} --check --tree DIR (DIR: the app's tree on the server)",
         )
-    with dokku_deploy_lock(dokku.deploy_lock(app), app):
-        outcomes = {phase: run_phase(dokku, app, phase, force=True, check=check) for phase in phases}
+    with tempfile.TemporaryDirectory(prefix="ansible-deploy-check-") as scratch:
+        release = None if tree is None else _staged_aside(dokku, app, tree, Path(scratch))
+        with dokku_deploy_lock(dokku.deploy_lock(app), app):
+            outcomes = {
+                phase: run_phase(dokku, app, phase, force=True, check=check, release=release) for phase in phases
+            }
     if check:
         output.step("Check mode: nothing was changed")
     if fmt == "json":
         plan = _plan_document(app, outcomes)
         output.plain(json.dumps(plan, indent=2))
         raise AlreadyReportedError(2 if plan["would_change"] else 0)  # terraform plan -detailed-exitcode's codes
+
+
+def _take_tree(args: list[str]) -> tuple[Path | None, list[str]]:
+    """--tree DIR out of the arguments."""
+    if "--tree" not in args:
+        return None, args
+    i = args.index("--tree")
+    if i + 1 >= len(args) or not args[i + 1]:
+        raise UsageError("--tree expects the packaging dir to check", hint=f"Usage: dokku ansible-deploy:run {USAGE}")
+    tree = Path(args[i + 1])
+    try:
+        if not tree.is_dir():
+            raise UsageError(f"--tree: {tree} is not a directory")
+        next(tree.iterdir(), None)  # raises when the directory cannot be read
+    except OSError as exc:
+        raise UsageError(f"--tree: cannot read {tree}: {exc.strerror}") from None
+    return tree, args[:i] + args[i + 2 :]
+
+
+def _staged_aside(dokku: Dokku, app: str, tree: Path, scratch: Path) -> Release:
+    """The tree's packaging, checked as a push's is and staged in scratch, never in the app's data: a check of a
+    push that has not happened."""
+    from ansible_dokku_deploy.resolve import resolve  # noqa: PLC0415  # --tree only
+
+    packaging = resolve(dokku, app, tree).packaging
+    return Staging(scratch).stage(packaging, "", keep=1, source="--tree")
 
 
 def _plan_document(app: str, outcomes: dict[Phase, Outcome | None]) -> dict[str, Any]:

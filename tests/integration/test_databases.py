@@ -51,13 +51,14 @@ def url(box: Sandbox, app: str) -> str:
     return box.ok("config:get", app, "DATABASE_URL").strip()
 
 
-def sql(box: Sandbox, app: str, *statements: str) -> list[tuple[object, ...]]:
-    """Run statements with the app's own DATABASE_URL (PostgreSQL or MariaDB); the last one's rows."""
+def sql(box: Sandbox, app: str, *statements: str, service: str = "") -> list[tuple[object, ...]]:
+    """Run statements with the app's own DATABASE_URL (PostgreSQL or MariaDB); the last one's rows. service: the
+    linked service, for an app the plugin has not provisioned yet (else the one its report names)."""
     parts = urllib.parse.urlsplit(url(box, app))
     host = str(parts.hostname)
     for engine in ("postgres", "mysql"):  # a service's container name: the host reaches its internal IP
         if host.startswith(f"dokku-{engine}-"):  # (the host name has "-" for the service name's "_")
-            service = box.ok("ansible-deploy:report", app, "--ansible-deploy-database-name").strip()
+            service = service or box.ok("ansible-deploy:report", app, "--ansible-deploy-database-name").strip()
             host = box.ok(f"{engine}:info", service, "--internal-ip").strip()
     login = {"host": host, "port": parts.port, "user": parts.username, "password": parts.password}
     if parts.scheme == "postgres":
@@ -495,3 +496,151 @@ def test_an_app_of_an_earlier_version_keeps_its_entry_and_a_drill_never_drops_an
     assert _storage_of(served, "fire.drill") == ["fire-drill-attachments"]
     assert (served.lib / "data" / "storage" / "fire-drill-attachments" / "kept.txt").read_text() == "kept"
     assert sql(served, "fire.drill", "SELECT owner FROM mine") == [("fire.drill",)]
+
+
+def _refused_first_push(box: Sandbox, app: str, src: Path, *said: str, check: bool = True) -> None:
+    """The push is refused with a message naming what exists and the admin's command; nothing changed, and
+    `ansible-deploy:run --check` refuses the same."""
+    settings = settings_of(box, app)
+    refused = box.push(app, src)
+    assert refused.returncode != 0
+    for text in said:
+        assert text in output(refused), output(refused)
+    assert "Traceback" not in output(refused)
+    assert settings_of(box, app) == settings
+    if not check:
+        return
+    checked = box.dokku("ansible-deploy:run", app, "--check")
+    assert checked.returncode != 0
+    for text in said:
+        assert text in output(checked), output(checked)
+    assert settings_of(box, app) == settings
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_a_linked_service_of_any_name_is_refused_then_adopted_never_replaced(
+    served: Sandbox, tmp_path: Path, engine: str
+) -> None:
+    """dokku-service backend: an app already linked to a service of its own naming, holding rows, gets database:.
+    The first push is refused; once the admin adopts the service it is the app's: same URL, same rows, backed up,
+    drilled and restored."""
+    app, service = f"had-{engine}", f"{engine}_of_old"
+    served.ok("apps:create", app)
+    served.ok("ansible-deploy:set", app, "database-backend", "dokku-service")
+    served.ok(f"{engine}:create", service)
+    served.ok(f"{engine}:link", service, app)
+    before = url(served, app)
+    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('old')", service=service)
+    src = notes_copy(tmp_path, app, database={"engine": engine})
+    _refused_first_push(
+        served,
+        app,
+        src,
+        f"{app} is already linked to the {engine} service {service}",
+        f"dokku ansible-deploy:set {app} adopt-database {service}",
+    )
+    assert served.dokku(f"{engine}:exists", app).returncode != 0  # no second service
+    served.ok("ansible-deploy:set", app, "adopt-database", service)
+    deploy(served, app, src)
+    assert url(served, app) == before
+    assert sql(served, app, "SELECT name FROM items") == [("old",)]
+    assert report(served, app, "database-name") == service
+    assert served.dokku(f"{engine}:exists", app).returncode != 0
+    if engine == "postgres":  # the drill's scratch copy of an adopted service, once
+        served.ok("ansible-deploy:backup", app, "--drill")
+        assert report(served, app, "last-drill-result") == "succeeded"
+    else:
+        served.ok("ansible-deploy:backup", app)
+    [taken] = backup_ids(served, app)
+    sql(served, app, "DELETE FROM items")
+    served.ok("ansible-deploy:restore", app, taken, "--force")
+    assert sql(served, app, "SELECT name FROM items") == [("old",)]
+    assert url(served, app) == before
+
+
+def test_a_database_url_on_the_admins_server_is_refused_then_adopted_never_replaced(
+    served: Sandbox, tmp_path: Path
+) -> None:
+    """server backend: DATABASE_URL already names a database on the admin's server (its own role and password),
+    holding rows. One elsewhere is refused for good; one on the server is refused until adopted, then kept: the
+    URL and password unchanged, backed up and restored."""
+    facts = services_facts(served)["postgres"]
+    host, port = "127.0.0.1", int(str(facts["port"]))
+    conn = admin_connect(served)
+    conn.autocommit = True
+    conn.cursor().execute("CREATE ROLE old_owner LOGIN PASSWORD 'old-password-kept'")
+    conn.cursor().execute("CREATE DATABASE old_data OWNER old_owner")
+    conn.close()
+    app = "hadurl"
+    served.ok("apps:create", app)
+    src = notes_copy(tmp_path, app)
+    served.ok(
+        "config:set", "--no-restart", app, "DATABASE_URL=postgres://someone:pw-elsewhere@db.example.test:5432/shop"
+    )
+    _refused_first_push(
+        served,
+        app,
+        src,
+        "DATABASE_URL points at the database shop on db.example.test:5432",
+        "not on the server",
+        check=False,
+    )
+    before = f"postgres://old_owner:old-password-kept@{host}:{port}/old_data"
+    served.ok("config:set", "--no-restart", app, f"DATABASE_URL={before}")
+    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('old')")
+    _refused_first_push(
+        served,
+        app,
+        src,
+        f"DATABASE_URL points at the database old_data on {host}:{port}",
+        f"dokku ansible-deploy:set {app} adopt-database old_data",
+    )
+    assert app not in databases(served)
+    served.ok("ansible-deploy:set", app, "adopt-database", "old_data")
+    served.ok("config:set", "--no-restart", app, f"DATABASE_URL={before.replace('kept', 'guessed')}")
+    guessed = served.push(app, src)  # a URL that does not log in proves nothing: env.yml could have set it
+    assert guessed.returncode != 0
+    assert "but it does not log in there" in output(guessed), output(guessed)
+    assert "old-password-guessed" not in output(guessed)
+    served.ok("config:set", "--no-restart", app, f"DATABASE_URL={before}")
+    deploy(served, app, src)
+    assert url(served, app) == before
+    assert sql(served, app, "SELECT name FROM items") == [("old",)]  # logs in with the old password
+    assert report(served, app, "database-name") == "old_data"
+    assert app not in databases(served)
+    served.ok("ansible-deploy:backup", app)
+    [taken] = backup_ids(served, app)
+    sql(served, app, "DELETE FROM items")
+    served.ok("ansible-deploy:restore", app, taken, "--force")
+    assert sql(served, app, "SELECT name FROM items") == [("old",)]
+    assert url(served, app) == before
+    served.ok("apps:rename", app, "hadurl2")  # renamed, then destroyed: still the adopted database, kept
+    assert url(served, "hadurl2") == before
+    assert report(served, "hadurl2", "database-name") == "old_data"
+    destroyed = served.ok("--force", "apps:destroy", "hadurl2")
+    assert "kept its postgres database old_data" in destroyed
+    assert "old_data" in databases(served)
+
+
+def test_a_clone_of_a_dotted_app_gets_its_own_empty_database(served: Sandbox, tmp_path: Path) -> None:
+    """shop.example.test adopted its service shop_example_test, whose host name dokku-postgres-shop-example-test
+    is no service's name. Its clone must write into a new empty database of its own, never the original's."""
+    app, service, clone = "shop.example.test", "shop_example_test", "copy.example.test"
+    served.ok("apps:create", app)
+    served.ok("ansible-deploy:set", app, "database-backend", "dokku-service")
+    served.ok("postgres:create", service)
+    served.ok("postgres:link", service, app)
+    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('original')", service=service)
+    served.ok("ansible-deploy:set", app, "adopt-database", service)
+    src = notes_copy(tmp_path, "shop")
+    edit_env(src, domains=None, storage=None)  # a clone may not take the original's domains; storage: not here
+    deploy(served, app, src)
+    cloned = served.dokku("apps:clone", app, clone)
+    assert cloned.returncode == 0, output(cloned)
+    assert url(served, clone) != url(served, app)
+    assert report(served, clone, "database-name") not in ("", service)
+    assert served.dokku("postgres:linked", service, clone).returncode != 0
+    assert sql(served, clone, "SELECT count(*) FROM pg_tables WHERE tablename = 'items'") == [(0,)]  # empty
+    sql(served, clone, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('clone')")
+    assert sql(served, app, "SELECT name FROM items") == [("original",)]
+    assert sql(served, clone, "SELECT name FROM items") == [("clone",)]

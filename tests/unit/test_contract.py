@@ -113,8 +113,9 @@ def _starts_python(tmp_path: Path, hook: str, *, env_yml: bool, staged: bool, ar
     (lib_root / "data" / "ansible" / "app").mkdir(parents=True)
     if env_yml:
         (source / "env.yml").write_text("port: 5000\n")
-    if staged:  # an earlier push's release (gone here: the Python side then finds nothing staged and does nothing)
+    if staged:  # an earlier push's release, and this push's (gone here: the Python side then finds nothing)
         (lib_root / "data" / "ansible" / "app" / "staged").symlink_to("releases/gone")
+        (lib_root / "data" / "ansible" / "app" / "pending").symlink_to("releases/gone")
     argv = [str(source) if a == "SRC" else a for a in (args or DEPLOY_HOOKS[hook])]
     env = {"PATH": os.environ["PATH"], "DOKKU_LIB_ROOT": str(lib_root), "DOKKU_TRACE": "1"}
     result = subprocess.run([REPO / hook, *argv], capture_output=True, text=True, check=False, env=env)
@@ -159,3 +160,13 @@ def test_the_promtool_check_reads_targets_with_the_scrape_jobs_the_readme_recomm
         assert {k: v for k, v in job.items() if k != "file_sd_configs"} == {
             k: v for k, v in expected.items() if k != "file_sd_configs"
         }, job["job_name"]
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "pending", "starts"), [("1", True, True), ("0", True, False), ("1", False, False)]
+)
+def test_builds_record_finalize_starts_python_only_for_a_failed_build_of_a_pending_release(
+    tmp_path: Path, exit_code: str, pending: bool, starts: bool
+) -> None:
+    args = ["app", "pid-1", exit_code]
+    assert _starts_python(tmp_path, "builds-record-finalize", env_yml=False, staged=pending, args=args) is starts

@@ -98,3 +98,37 @@ def test_a_full_disk_while_staging_keeps_the_staged_release_and_leaves_no_partia
         staging.stage(validate_tree(EXAMPLE), "b", keep=5)
     assert staging.current() == first
     assert sorted(p.name for p in staging.releases_dir.iterdir()) == [first.id]
+
+
+def test_a_pushed_release_is_staged_only_once_built_and_a_failed_build_puts_the_serving_one_back(
+    tmp_path: Path,
+) -> None:
+    staging = Staging(tmp_path / "app")
+    packaging = validate_tree(EXAMPLE)
+    older = staging.stage(packaging, "older", keep=5)
+    served = staging.stage(packaging, "served", keep=5)
+
+    failed = staging.stage_pending(packaging, "fails-to-build", keep=5)
+    assert (staging.current(), staging.pending()) == (served, failed)
+    assert staging.abandon_build() is None  # failed before post-build: nothing was staged
+    assert (staging.current(), staging.previous(), staging.pending()) == (served, older, None)
+
+    late = staging.stage_pending(packaging, "fails-after-post-build", keep=5)
+    assert staging.promote() == late
+    assert (staging.current(), staging.previous()) == (late, served)
+    assert staging.abandon_build() == served
+    assert (staging.current(), staging.previous(), staging.pending()) == (served, older, None)
+
+    good = staging.stage_pending(packaging, "good", keep=5)
+    staging.promote()
+    staging.released()  # the release step came: the image is the new one
+    assert staging.abandon_build() is None  # a failed deploy keeps it staged
+    assert (staging.current(), staging.previous()) == (good, served)
+
+
+def test_a_pending_release_is_never_pruned(tmp_path: Path) -> None:
+    staging = Staging(tmp_path / "app")
+    packaging = validate_tree(EXAMPLE)
+    pending = staging.stage_pending(packaging, "pending", keep=1)
+    staging.stage(packaging, "staged", keep=1)
+    assert staging.pending() == pending

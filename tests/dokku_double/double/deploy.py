@@ -99,21 +99,37 @@ def receive(env: Env, app: str, rev: str) -> None:
             trigger(env, "post-extract", app, str(work), rev)  # Dokku ignores post-extract's exit status
             builder = "dockerfile" if (work / "Dockerfile").exists() else "herokuish"
             trigger(env, "pre-receive-app", app, builder, str(work), rev)
-            build(env, app, builder, work)
-            release_and_deploy(env, app, builder)
+            with _build_record(env, app):  # release_app_deploy_lock: builds-record-finalize with the exit code
+                build(env, app, builder, work)
+                release_and_deploy(env, app, builder)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     trigger(env, "deploy-source-set", app, "git-push", rev)
 
 
 def build(env: Env, app: str, builder: str, work: Path) -> None:
-    """builder-build: pre-build (honoured), 'the image' is a copy of the work dir, post-build."""
+    """dokku_build (plugins/common/functions): builder-build, and when it fails (pre-build, the build itself,
+    post-build), the last released image tagged `latest` again (none: the tag removed), then "App build failed"."""
+    try:
+        _builder_build(env, app, builder, work)
+    except Fail as failure:
+        if failure.message:
+            print(f" !     {failure.message}", file=sys.stderr)
+        _retag_released(env, app)
+        raise Fail("App build failed", failure.code or 1) from None
+
+
+def _builder_build(env: Env, app: str, builder: str, work: Path) -> None:
+    """builder-build: pre-build (honoured), 'the image' is a copy of the work dir (a Dockerfile's RUN lines run in
+    it), post-build (honoured)."""
     info1(f"Building {app} from {builder}...")
     code = trigger(env, "pre-build", builder, app, str(work))
     if code != 0:
-        raise Fail("App build failed", code)
+        raise Fail("", code)
     image = ps_dir(env, app) / "images" / f"{time.time_ns()}"
     shutil.copytree(work, image, symlinks=True)
+    if builder == "dockerfile":
+        _run_dockerfile(image)
     current = ps_dir(env, app) / "image"
     tmp = current.with_name("image.tmp")
     tmp.unlink(missing_ok=True)
@@ -123,19 +139,103 @@ def build(env: Env, app: str, builder: str, work: Path) -> None:
     trigger_honoured(env, "post-build", builder, app, str(work))
 
 
+def _dockerfile_runs(dockerfile: Path) -> list[str]:
+    """The shell commands of a Dockerfile's RUN instructions, continuation lines joined (the exec form's words
+    quoted for the shell); the other instructions are not read."""
+    runs: list[str] = []
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    for line in text.splitlines():
+        keyword, _, rest = line.strip().partition(" ")
+        if keyword.upper() != "RUN" or not rest.strip():
+            continue
+        rest = rest.strip()
+        if rest.startswith("["):
+            with contextlib.suppress(ValueError):
+                rest = shlex.join(json.loads(rest))
+        runs.append(rest)
+    return runs
+
+
+def _run_dockerfile(image: Path) -> None:
+    """builder-dockerfile's `docker image build ... --tag IMAGE .` (plugins/builder-dockerfile/builder-build): each
+    RUN in the image folder, with /bin/sh, as the dokku user (Docker: as root in a build container); the first
+    that fails fails the build, and the tag stays on the old image."""
+    for command in _dockerfile_runs(image / "Dockerfile"):
+        done = subprocess.run(
+            ["/bin/sh", "-c", command], cwd=image, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, check=False
+        )
+        if done.returncode != 0:
+            shutil.rmtree(image, ignore_errors=True)
+            raise Fail(
+                f'ERROR: failed to build: failed to solve: process "/bin/sh -c {command}" did not complete '
+                f"successfully: exit code: {done.returncode}",
+                done.returncode,
+            )
+
+
+def _retag_released(env: Env, app: str) -> None:
+    """dokku_build's failure path: the image labelled as released is `latest` again, or the tag is removed."""
+    current, released = ps_dir(env, app) / "image", ps_dir(env, app) / "released"
+    if released.is_symlink() and released.resolve().is_dir():
+        warn(f"Retagging old image {released.resolve().name} as dokku/{app}:latest")
+        tmp = current.with_name("image.tmp")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(released.resolve())
+        tmp.replace(current)
+    else:
+        warn(f"Removing invalid image tag dokku/{app}:latest")
+        current.unlink(missing_ok=True)
+
+
+def _build_id() -> str:
+    """DOKKU_BUILD_ID, set once for the command and its nested calls (acquire_app_deploy_lock,
+    dokku_setup_build_capture); the double uses Dokku's fallback when builds-generate-id prints nothing."""
+    if not os.environ.get("DOKKU_BUILD_ID"):
+        os.environ["DOKKU_BUILD_ID"] = f"pid-{os.environ.get('DOKKU_PID', os.getpid())}"
+    return os.environ["DOKKU_BUILD_ID"]
+
+
+@contextlib.contextmanager
+def _build_record(env: Env, app: str) -> Iterator[None]:
+    """`plugn trigger builds-record-finalize APP BUILD_ID EXIT || true` once what it wraps is done, with its exit
+    code (plugins/common/functions release_and_deploy and release_app_deploy_lock): on a failed build it is the
+    only hook Dokku calls."""
+    build_id, code = _build_id(), 0
+    try:
+        yield
+    except Fail as failure:
+        code = failure.code or 1
+        raise
+    finally:
+        trigger(env, "builds-record-finalize", app, build_id, str(code))
+
+
 def release_and_deploy(env: Env, app: str, builder: str | None = None) -> None:
     """release_and_deploy APP latest: the release hooks (pre-deploy only if a plugin ships it), then deploy."""
     builder = builder or env.prop_get("builder", app, "detected", "herokuish")
     image = f"dokku/{app}:latest"
-    info1(f"Releasing {app}...")
-    if builder == "herokuish":
-        _bake_settings(env, app)
-    trigger_honoured(env, "pre-release-builder", builder, app, image)
-    trigger_honoured(env, "post-release-builder", builder, app, image)
-    if has_trigger(env, "pre-deploy"):  # the registry plugin calls it from post-release-builder
-        warn("Deprecated: please upgrade plugin to use 'pre-release-builder' plugin trigger instead of pre-deploy")
-        trigger_honoured(env, "pre-deploy", app, "latest")
-    deploy(env, app)
+    with _build_record(env, app):
+        info1(f"Releasing {app}...")
+        if builder == "herokuish":
+            _bake_settings(env, app)
+        _mark_released(env, app)
+        trigger_honoured(env, "pre-release-builder", builder, app, image)
+        trigger_honoured(env, "post-release-builder", builder, app, image)
+        if has_trigger(env, "pre-deploy"):  # the registry plugin calls it from post-release-builder
+            warn("Deprecated: please upgrade plugin to use 'pre-release-builder' plugin trigger instead of pre-deploy")
+            trigger_honoured(env, "pre-deploy", app, "latest")
+        deploy(env, app)
+
+
+def _mark_released(env: Env, app: str) -> None:
+    """builder-release builds the image labelled `com.dokku.image-stage=release` before pre-release-builder
+    (plugins/builder-herokuish/builder-release, plugins/builder-dockerfile/builder-release): the one a failed
+    build's retag returns to."""
+    released = ps_dir(env, app) / "released"
+    tmp = released.with_name("released.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to((ps_dir(env, app) / "image").resolve())
+    tmp.replace(released)
 
 
 def _bake_settings(env: Env, app: str) -> None:
@@ -445,7 +545,7 @@ def deploy(env: Env, app: str) -> None:
 
 
 def _prune_images(env: Env, app: str) -> None:
-    keep = {str((ps_dir(env, app) / "image").resolve())}
+    keep = {str((ps_dir(env, app) / name).resolve()) for name in ("image", "released")}
     proc = running(env, app)
     if proc:
         keep.add(str(proc["image"]))

@@ -58,6 +58,23 @@ def ports_add(env: Env, args: list[str]) -> int:
     return 0
 
 
+def ports_remove(env: Env, args: list[str]) -> int:
+    """plugins/ports/subcommands.go CommandRemove, functions.go removePortMaps: drop the exact mappings given (a
+    bare host port, which Dokku also takes, is not modelled); none left deletes the property."""
+    app = env.verify_app(args[0] if args else None)
+    if len(args) < 2:
+        raise Fail("No port mapping specified")
+    gone = set(_parse_maps(args[1:]))
+    kept = [m for m in env.prop_list("ports", app, "map") if m not in gone]
+    if kept:
+        env.prop_list_set("ports", app, "map", kept)
+    else:
+        env.prop_delete("ports", app, "map")
+    trigger(env, "post-proxy-ports-update", app, "remove")
+    nginx.build_config(env, app)
+    return 0
+
+
 def ports_clear(env: Env, args: list[str]) -> int:
     app = env.verify_app(args[0] if args else None)
     env.prop_delete("ports", app, "map")
@@ -664,6 +681,7 @@ COMMANDS = {
     "ports:set": ports_set,
     "ports:add": ports_add,
     "ports:clear": ports_clear,
+    "ports:remove": ports_remove,
     "ports:list": ports_list,
     "ports:report": lambda env, args: report(env, "ports", _ports_fields, args),
     "domains:add": domains_add,

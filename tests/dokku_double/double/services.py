@@ -155,9 +155,16 @@ def _restart_flags() -> list[str]:
     return []
 
 
+def _config_keys_with(env: Env, app: str, dsn: str) -> list[str]:
+    """dokku-postgres common-functions service_is_linked, service_link, service_unlink: a service is linked to an
+    app when the app's config holds the service's URL (`config_all APP | grep SERVICE_URL`), whatever LINKS says:
+    a clone's copied DATABASE_URL makes it linked, an unset one makes it not."""
+    return [key for key, value in config.read(env, app).items() if dsn in value]
+
+
 def cmd_linked(env: Env, engine: str, args: list[str]) -> int:
     service, app = _service_and_app(env, engine, args)
-    if app not in service.links:
+    if not _config_keys_with(env, app, service.dsn()):
         raise Fail(f"Service {service.name} is not linked to {app}")
     info1_quiet(f"Service {service.name} is linked to {app}")
     return 0
@@ -165,9 +172,10 @@ def cmd_linked(env: Env, engine: str, args: list[str]) -> int:
 
 def cmd_link(env: Env, engine: str, args: list[str]) -> int:
     service, app = _service_and_app(env, engine, args)
-    if app in service.links:
-        raise Fail("Already linked as DATABASE_URL")
     values = config.read(env, app)
+    taken = _config_keys_with(env, app, service.dsn())
+    if taken:
+        raise Fail(f"Already linked as {taken[0]}")
     key = "DATABASE_URL" if "DATABASE_URL" not in values else f"DOKKU_{engine.upper()}_AQUA_URL"
     service.set_links([*service.links, app])
     info1("Setting config vars")
@@ -178,16 +186,26 @@ def cmd_link(env: Env, engine: str, args: list[str]) -> int:
 
 
 def cmd_unlink(env: Env, engine: str, args: list[str]) -> int:
+    """dokku-postgres common-functions service_unlink: the app leaves LINKS first, then the command fails when no
+    config key holds the service's URL, else unsets them all."""
     service, app = _service_and_app(env, engine, args)
-    if app not in service.links:
-        raise Fail(f"Not linked to app {app}")
     service.set_links([a for a in service.links if a != app])
-    dsn = service.dsn()
-    keys = [k for k, v in config.read(env, app).items() if v == dsn]
+    keys = _config_keys_with(env, app, service.dsn())
+    if not keys:
+        raise Fail(f"Not linked to app {app}")
     flags = _restart_flags()
-    if keys:
-        with quietly():
-            config.cmd_unset(env, [*flags, app, *keys])
+    with quietly():
+        config.cmd_unset(env, [*flags, app, *keys])
+    return 0
+
+
+def cmd_app_links(env: Env, engine: str, args: list[str]) -> int:
+    """dokku-postgres common-functions service_app_links: every service whose LINKS names the app, one a line."""
+    app = env.verify_app(args[0] if args else None)
+    root = env.lib_root / "services" / engine
+    for path in sorted(root.glob("*/LINKS")) if root.is_dir() else []:
+        if app in Service(env, engine, path.parent.name).links:
+            print(path.parent.name)
     return 0
 
 
@@ -292,6 +310,7 @@ VERBS = {
     "exists": cmd_exists,
     "link": cmd_link,
     "linked": cmd_linked,
+    "app-links": cmd_app_links,
     "unlink": cmd_unlink,
     "info": cmd_info,
     "export": cmd_export,

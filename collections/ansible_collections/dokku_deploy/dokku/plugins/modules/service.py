@@ -61,16 +61,26 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dokku_deploy.dokku.plugins.module_utils.dokku import DokkuCli
 
 
+def _same_database(dsn: str, url: str) -> bool:
+    """Whether two URLs name one database: host, port and path (the scheme may be the app's own, and a link may
+    add a query string)."""
+    a, b = urlsplit(dsn), urlsplit(url)
+    return bool(a.hostname) and (a.hostname, a.port, a.path) == (b.hostname, b.port, b.path)
+
+
 def _inherited_service(dokku: DokkuCli, engine: str, name: str, app: str) -> str:
-    """The service another app's DATABASE_URL points at, when the app is linked to it: apps:clone copies the
-    settings and the service plugins add the clone to the original's links, so a link of the clone's own service
-    would only add DOKKU_ENGINE_COLOR_URL and leave DATABASE_URL on the original's data."""
+    """The other service the app's DATABASE_URL points at, among those whose links name the app: apps:clone copies
+    the settings and the service plugins add the clone to the original's links, so a link of the clone's own
+    service would only add DOKKU_ENGINE_COLOR_URL and leave DATABASE_URL on the original's data. The service is
+    found by its URL (ENGINE:info --dsn), not by the URL's host: the plugins turn "." and "_" into "-" there, so
+    the host does not give the name back."""
     url = dokku.run("config:get", app, "DATABASE_URL", check=False)[1].strip()
-    host = urlsplit(url).hostname or ""
-    other = host.removeprefix(f"dokku-{engine}-") if host.startswith(f"dokku-{engine}-") else ""
-    if not other or other == name:
+    if not url:
         return ""
-    return other if dokku.run(f"{engine}:linked", other, app, check=False)[0] == 0 else ""
+    for other in dokku.run(f"{engine}:app-links", app, check=False)[1].split():
+        if other != name and _same_database(dokku.run(f"{engine}:info", other, "--dsn", check=False)[1].strip(), url):
+            return other
+    return ""
 
 
 def main() -> None:
