@@ -170,7 +170,7 @@ def take(dokku: Dokku, app: str, *, prune: bool = True, known: list[Backup] | No
     try:
         run = _run(repo, backup_id, snapshots={}, dir=str(work), time=when, release=release)  # a new id: none
         run_phase(dokku, app, Phase.BACKUP, force=True, backup=run)
-        written = _written(work)
+        written, skipped = _written(work), _skipped(work)
     except DeployError as exc:
         _failed(dokku, app, exc.message, backup_id)
         with contextlib.suppress(ResticError):  # an unfinished backup is no backup
@@ -185,9 +185,15 @@ def take(dokku: Dokku, app: str, *, prune: bool = True, known: list[Backup] | No
     size, snapshots = written
     backup = Backup(backup_id, _created(backup_id), size, snapshots, release)
     sizes = {**records(dokku, app).get("sizes", {}), backup.id: size}
-    done = {"id": backup.id, "time": backup.created, "size": size, "result": "succeeded"}
+    done = {"id": backup.id, "time": backup.created, "size": size, "result": "succeeded", "skipped": skipped}
     _record(dokku, app, backup=done, attempt=done, sizes=sizes)
     output.step(f"ansible-deploy: backup {backup.id} of {app} written to {repo.location} ({human_size(size)})")
+    if skipped:
+        output.warn(
+            f"{len(skipped)} file(s) or folder(s) of {app}'s storage could not be read and are not in {backup.id}: "
+            + ", ".join(skipped)
+        )
+        output.warn("The plugin reads storage as the dokku user: make them readable to it (e.g. chmod -R o+rX).")
     if prune:
         prune_old(dokku, app, repo, known=[backup, *known])
     return backup
@@ -209,6 +215,19 @@ def _written(work: Path) -> tuple[int, dict[str, str]] | None:
         except (OSError, IndexError, ValueError, KeyError, TypeError):
             return None
     return size, snapshots
+
+
+SKIPPED = re.compile(r"tar: (.+): Warning: Cannot (?:open|stat|read|readlink|opendir|savedir)\b.*")
+
+
+def _skipped(work: Path) -> list[str]:
+    """What tar could not read (and so skipped: --ignore-failed-read) while writing files.tar, from its warnings in
+    files.tar.log (backup.yml), as host paths; tar quotes unusual characters in them."""
+    try:
+        said = (work / "files.tar.log").read_text(errors="replace")
+    except OSError:
+        return []
+    return sorted({"/" + m.group(1).lstrip("/") for line in said.splitlines() if (m := SKIPPED.fullmatch(line))})
 
 
 def _failed(dokku: Dokku, app: str, message: str, backup_id: str = "") -> None:
@@ -255,7 +274,15 @@ def restore(dokku: Dokku, app: str, backup_id: str) -> None:
     backup = find(dokku, app, backup_id, among=_complete(known))
     output.step(f"ansible-deploy: taking a safety backup of {app} before the restore")
     safety = take(dokku, app, prune=False, known=known)
-    run_phase(dokku, app, Phase.RESTORE, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))
+    try:
+        run_phase(dokku, app, Phase.RESTORE, force=True, backup=_run(repo, backup.id, snapshots=backup.snapshots))
+    except DeployError as exc:
+        raise DeployError(
+            f"the restore of {backup.id} failed: {exc.message}",
+            hint=f"{safety.id} holds the database and the folders as they were before the restore; "
+            f"once the cause is fixed: dokku ansible-deploy:restore {app} {backup.id} --force "
+            f"(or {safety.id} to go back)",
+        ) from None
     output.step(f"ansible-deploy: {app} restored from {backup.id} (the state before is in {safety.id})")
     prune_old(dokku, app, repo, known=[safety, *known], protect=backup.id)
 
@@ -305,8 +332,9 @@ def rename(dokku: Dokku, old: str, new: str) -> None:
         return  # it never had a backup
     try:
         repo = repository(dokku, new)
-        for snapshot in repo.snapshots(f"app={old}"):
-            repo.run("tag", "--quiet", "--remove", f"app={old}", "--add", f"app={new}", snapshot["id"])
+        ids = [snapshot["id"] for snapshot in repo.snapshots(f"app={old}")]
+        if ids:  # one restic tag for them all: each restic run derives the repository's key again
+            repo.run("tag", "--quiet", "--remove", f"app={old}", "--add", f"app={new}", *ids)
     except DeployError as exc:
         output.warn(f"the backups of {old} could not be given its new name {new}: {exc.message}")
         output.warn(f"They are in the repository under app={old}; restic's tag command moves them.")

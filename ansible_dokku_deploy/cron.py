@@ -5,7 +5,6 @@ Pure functions of the schedule's text; the numeric fields only (a name such as M
 
 from __future__ import annotations
 
-import calendar
 import itertools
 import re
 import time
@@ -59,7 +58,9 @@ def _values(field: str, first: int, last: int) -> set[int] | None:
 
 
 def next_run(schedule: str, now: float) -> float | None:
-    """When cron next runs schedule (in UTC) after now; None for a schedule it cannot read."""
+    """When cron next runs schedule after now; None for a schedule it cannot read. Dokku's crontab sets no TZ and
+    Debian's cron has no CRON_TZ: cron reads a schedule in the server's local time (the process's TZ here), so the
+    days, hours and minutes are those of the local calendar; the answer is an instant (seconds since the epoch)."""
     fields = schedule.split()
     minutes, hours, days, months, weekdays = (
         _values(f, lo, hi) for f, (lo, hi) in zip(fields, ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7)), strict=True)
@@ -68,12 +69,14 @@ def next_run(schedule: str, now: float) -> float | None:
         return None
     weekdays = {d % 7 for d in weekdays}  # 7 is Sunday too
     either = fields[2] != "*" and fields[4] != "*"  # cron runs when the day of month or the weekday matches
-    today = calendar.timegm((*time.gmtime(now)[:3], 0, 0, 0))
+    today = time.localtime(now)
     for day in range(400):
-        date = time.gmtime(today + day * 86400)
+        # noon of the day: a day's offset never lands on another day across a change of summer time
+        date = time.localtime(time.mktime((today.tm_year, today.tm_mon, today.tm_mday + day, 12, 0, 0, 0, 0, -1)))
         in_month, on_weekday = date.tm_mday in days, (date.tm_wday + 1) % 7 in weekdays
         if date.tm_mon in months and ((in_month or on_weekday) if either else (in_month and on_weekday)):
-            for at in sorted(today + day * 86400 + h * 3600 + m * 60 for h in hours for m in minutes):
+            day_of = (date.tm_year, date.tm_mon, date.tm_mday)
+            for at in sorted(time.mktime((*day_of, h, m, 0, 0, 0, -1)) for h in hours for m in minutes):
                 if at > now:
                     return float(at)
     return None

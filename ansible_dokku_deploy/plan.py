@@ -226,9 +226,11 @@ def _backups_role(inputs: Inputs) -> BackupsRole | None:
         {
             "name": name,
             "entry": entry,
-            "path": inputs.folders.get(entry) or str(inputs.dokku.lib_root / "data" / "storage" / entry),
+            "path": inputs.folders.get(entry) or default,
+            "default_path": default,  # Dokku's own folder for the entry: the only one storage:set chown touches
         }
         for name, entry in storage_entries(app, spec, inputs.state, recorded_only=True).items()
+        for default in [str(inputs.dokku.lib_root / "data" / "storage" / entry)]
     )
     if inputs.phase not in BACKUPS_ACTIONS or inputs.backup is None or (database is None and not storage):
         return None
@@ -236,7 +238,6 @@ def _backups_role(inputs: Inputs) -> BackupsRole | None:
         action=inputs.phase,
         database=database.role_inputs() if database else {},
         storage=storage,
-        storage_chown=storage_chown(spec, inputs.state),
         dokku_uid=inputs.uid,
         run=inputs.backup,
     )

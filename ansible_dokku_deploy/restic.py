@@ -8,10 +8,15 @@ environment and the password through a 0600 file, never through a process's argu
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import secrets
 import subprocess
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +30,12 @@ from ansible_dokku_deploy.staging import secure_dir, write_private
 LOCAL = ".restic"  # the local repository, in backup-dir (an app name never starts with a dot)
 LOCAL_PASSWORD = ".local-repository-password"  # noqa: S105  # a file name; generated, beside the global settings: the local one has no admin's
 TAG = "ansible-deploy"  # on every snapshot the plugin takes; with app=APP, backup=ID, release=ID and kind=...
+
+# restic's commands that take its exclusive lock (restic 0.14: forget, prune, check, tag...): while one runs, any other
+# restic run on the repository fails at once ("already locked"), and restic before 0.16 has no --retry-lock. So
+# every restic run of the plugin on this server first takes a lock of the plugin's own for the repository: shared
+# for the others, exclusive for these; they wait for each other instead of failing.
+EXCLUSIVE = frozenset({"init", "forget", "prune", "check", "tag", "rebuild-index", "repair", "migrate"})
 
 # What restic says, and what it means to an admin (the first that matches; otherwise restic's own last line).
 REASONS = (
@@ -128,23 +139,53 @@ class Repository:
         return ["--cacert", self.ca_file] if self.ca_file else []
 
     def role_inputs(self) -> dict[str, Any]:
-        """What the backups role needs to run restic as this module does."""
-        return {"restic_env": self.environment(), "restic_flags": self.flags(), "timeout": self.timeout}
+        """What the backups role needs to run restic as this module does (its lock too, shared)."""
+        secure_dir(self.lock_file.parent)
+        return {
+            "restic_env": self.environment(),
+            "restic_flags": self.flags(),
+            "timeout": self.timeout,
+            "restic_lock": str(self.lock_file),
+        }
 
-    def run(self, *args: str, stdin: IO[bytes] | None = None, what: str = "") -> str:
+    @property
+    def lock_file(self) -> Path:
+        """The plugin's own lock of this repository, on this server (EXCLUSIVE)."""
+        return self.cache_dir.parent / "restic-locks" / hashlib.sha256(self.location.encode()).hexdigest()[:16]
+
+    @contextlib.contextmanager
+    def _locked(self, command: str) -> Iterator[None]:
+        """Hold the plugin's lock of the repository for one restic command: exclusive for those restic locks
+        exclusively, else shared; wait for it up to the timeout."""
+        secure_dir(self.lock_file.parent)
+        mode = fcntl.LOCK_EX if command in EXCLUSIVE else fcntl.LOCK_SH
+        with self.lock_file.open("a") as held:
+            deadline = time.monotonic() + self.timeout
+            while True:
+                try:
+                    fcntl.flock(held, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ResticError(waited(self.timeout, self.location)) from None
+                    time.sleep(0.2)
+            yield  # closing the file releases the lock
+
+    def run(self, *args: str, stdin: IO[bytes] | None = None, what: str = "", held: bool = False) -> str:
         """restic ARGS; its stdout, or a ResticError that says in plain words why it failed."""
         secure_dir(self.cache_dir)
         if self.local:
             secure_dir(Path(self.location).parent)
         try:
-            done = subprocess.run(  # noqa: S603  # argv list, no shell
-                ["restic", *self.flags(), *args],  # noqa: S607  # restic from the system's PATH
-                stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                capture_output=True,
-                env={**os.environ, **self.environment()},
-                check=False,
-                timeout=self.timeout,
-            )
+            with contextlib.nullcontext() if held else self._locked(args[0]):  # held: by the caller, exclusively
+                done = subprocess.run(  # noqa: S603  # argv list, no shell
+                    ["restic", *self.flags(), *args],  # noqa: S607  # restic from the system's PATH
+                    stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                    capture_output=True,
+                    env={**os.environ, **self.environment()},
+                    check=False,
+                    timeout=self.timeout,
+                )
         except subprocess.TimeoutExpired as exc:
             why = output.redact(reason((exc.stderr or b"").decode(errors="replace")))  # read raw, said masked
             raise ResticError(
@@ -169,7 +210,18 @@ class Repository:
             self._init()
 
     def _init(self) -> None:
-        self.run("init", what="creating the backup repository")
+        """restic init, once: runs that found no repository at the same moment (apps deployed or backed up together)
+        would each write a config and a key, and on S3 the last config wins over keys made for another, which
+        leaves a repository no key opens. So: under the exclusive lock, and only when there is still none."""
+        with self._locked("init"):
+            try:
+                self.run("cat", "config", what="opening the backup repository", held=True)
+            except ResticError as exc:
+                if "there is no repository" not in exc.message:
+                    raise
+            else:
+                return  # another run made it meanwhile
+            self.run("init", what="creating the backup repository", held=True)
         output.step(f"ansible-deploy: created the backup repository {self.location}")
 
     def snapshots(self, *tags: str, create: bool = False) -> list[dict[str, Any]]:
@@ -213,6 +265,13 @@ class Repository:
         self.run("check", what="checking the backup repository")
 
 
+def waited(timeout: int, where: str) -> str:
+    return (
+        f"another backup, restore or drill on this server held the backup repository for {timeout} s, "
+        f"the backup-timeout; nothing was written ({where})"
+    )
+
+
 def explain(stderr: str) -> str:
     """A pipeline's error output (a dump or a restore into restic, or out of it) in plain words: restic's part
     when restic failed (its Fatal line, or its retries when it was stopped), else the last line of the other
@@ -223,5 +282,6 @@ def explain(stderr: str) -> str:
     retries = [line for line in stderr.splitlines() if "returned error, retrying" in line]
     if retries:
         return reason(retries[-1])
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    # GNU tar ends with "Exiting with failure status due to previous errors": the error is the line before
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and "Exiting with failure status" not in line]
     return lines[-1] if lines else "the command failed without saying why"

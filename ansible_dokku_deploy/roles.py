@@ -150,6 +150,7 @@ class BackupRun:
     dir: str | None = None  # a backup's: where the dumps are written, with its time and release
     time: str | None = None
     release: str | None = None
+    restic_lock: str = ""  # the plugin's own lock of the repository (restic.Repository.lock_file), held shared
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,5 @@ class BackupsRole(RoleInputs):
     action: str  # backup, restore or drill
     database: Record  # engine, backend, name, login; empty without one
     storage: Sequence[Record]  # name, entry, path
-    storage_chown: str  # a restore takes the folders back for dokku, then hands them to this user
     dokku_uid: int
     run: BackupRun

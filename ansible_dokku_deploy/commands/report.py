@@ -196,6 +196,8 @@ def _backups(attr: str) -> Field:
             return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record["time"]))
         if field == "size":
             return backups.human_size(record["size"])
+        if field == "skipped":  # what tar could not read: not in the backup
+            return " ".join(record.get("skipped", []))
         return str(record.get(field, ""))
 
     return read
@@ -258,6 +260,7 @@ FIELDS: dict[str, Field] = {
     "last-backup-id": _backups("backup-id"),
     "last-backup-at": _backups("backup-at"),
     "last-backup-size": _backups("backup-size"),
+    "last-backup-skipped": _backups("backup-skipped"),
     "last-drill-at": _backups("drill-at"),
     "last-drill-result": _backups("drill-result"),
     "last-drill-backup": _backups("drill-backup"),

@@ -3,15 +3,20 @@ local default, against the real PostgreSQL; failures, retention, restores, drill
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import signal
+import stat
 import subprocess
 import sys
 import tarfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import services
 from conftest import TOKEN, Receiver, Sandbox, edit_env, output, services_facts
 from test_databases import backup_ids, databases, deploy, notes_copy, report, sql
@@ -21,6 +26,11 @@ GLOBAL = Path("data") / "ansible" / ".settings" / "--global"
 
 def restic(box: Sandbox, *args: str, local: bool = False) -> Any:  # restic's JSON
     """restic ARGS --json against the sandbox's repository, as the admin would run it by hand."""
+    return json.loads(restic_raw(box, *args, "--json", local=local))
+
+
+def restic_raw(box: Sandbox, *args: str, local: bool = False) -> bytes:
+    """restic ARGS against the sandbox's repository: its output."""
     store = box.lib / GLOBAL
     if local:
         env = {
@@ -35,10 +45,9 @@ def restic(box: Sandbox, *args: str, local: bool = False) -> Any:  # restic's JS
             "AWS_SECRET_ACCESS_KEY": (store / "backup-s3-secret-access-key").read_text(),
         }
     done = subprocess.run(
-        ["restic", "--no-cache", *args, "--json"], capture_output=True, text=True, check=True,
-        env={**os.environ, **env},
+        ["restic", "--no-cache", *args], capture_output=True, check=True, env={**os.environ, **env}
     )  # fmt: skip
-    return json.loads(done.stdout)
+    return done.stdout
 
 
 def tags_of(box: Sandbox, app: str, **kw: bool) -> list[dict[str, str]]:
@@ -123,14 +132,18 @@ def test_a_wrong_repository_password_fails_the_backup_in_plain_words_and_notifie
 
 
 def _restic_backup_running() -> bool:
+    return _restic_backup_pid() is not None
+
+
+def _restic_backup_pid() -> int | None:
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             argv = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
         if argv[0].endswith(b"restic") and b"backup" in argv:
-            return True
-    return False
+            return int(cmdline.parent.name)
+    return None
 
 
 def test_the_s3_server_stopped_during_a_backup_fails_it_and_the_next_one_succeeds(
@@ -292,3 +305,196 @@ def test_seaweedfs_once_down_leaves_none_of_its_sockets_in_tmp(tmp_path: Path) -
     assert all(p.is_socket() for p in sockets), sockets
     services.down(tmp_path)
     assert not [p for p in sockets if p.exists()]
+
+
+@pytest.mark.parametrize(("engine", "backend"), [("postgres", "server"), ("mysql", "dokku-service")])
+def test_an_app_with_a_database_and_no_storage_backs_up_drills_and_restores(
+    served: Sandbox, tmp_path: Path, engine: str, backend: str
+) -> None:
+    app = f"dbonly-{engine}"
+    served.ok("apps:create", app)
+    served.ok("ansible-deploy:set", app, "database-backend", backend)
+    deploy(served, app, notes_copy(tmp_path, app, database={"engine": engine}, storage=None))
+    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('kept')")
+    served.ok("ansible-deploy:backup", app, "--drill")
+    [taken] = backup_ids(served, app)
+    assert report(served, app, "last-drill-result") == "succeeded"
+    assert sorted(t["kind"] for t in tags_of(served, app)) == ["database", "files"]
+    sql(served, app, "DROP TABLE items")
+    served.ok("ansible-deploy:restore", app, taken, "--force")
+    assert sql(served, app, "SELECT name FROM items") == [("kept",)]
+
+
+def files_tar(box: Sandbox, app: str, backup_id: str) -> tarfile.TarFile:
+    """files.tar of one backup, as restic gives it back."""
+    [snapshot] = restic(box, "snapshots", "--tag", f"ansible-deploy,backup={backup_id},kind=files")
+    return tarfile.open(fileobj=io.BytesIO(restic_raw(box, "dump", snapshot["id"], "/files.tar")))
+
+
+def test_storage_the_plugin_cannot_read_is_skipped_named_and_recorded(served: Sandbox, tmp_path: Path) -> None:
+    """Several folders; a 0600 file and a 0700 folder the dokku user cannot read: the backup succeeds with the
+    rest, says what it skipped, records it in the report, and files.tar holds everything else."""
+    app = "unreadable"
+    folders = [{"name": "attachments", "path": "/app/attachments"}, {"name": "cache", "path": "/app/cache"}]
+    deploy(served, app, notes_copy(tmp_path, app, storage=folders))
+    attachments, cache = (served.lib / "data" / "storage" / f"{app}-{f['name']}" for f in folders)
+    (attachments / "note.txt").write_text("readable")
+    (cache / "page.html").write_text("cached")
+    secret = attachments / "session"
+    secret.write_text("only the app's")
+    secret.chmod(0o600)
+    closed = attachments / "private"
+    closed.mkdir()
+    (closed / "inside.txt").write_text("only the app's")
+    closed.chmod(0o700)
+    backed_up = served.dokku("ansible-deploy:backup", app)
+    said = output(backed_up)
+    assert backed_up.returncode == 0, said
+    assert f"2 file(s) or folder(s) of {app}'s storage could not be read" in said, said
+    assert str(secret) in said and str(closed) in said
+    assert report(served, app, "last-backup-result") == "succeeded"
+    assert report(served, app, "last-backup-skipped") == f"{closed} {secret}"
+    [taken] = backup_ids(served, app)
+    with files_tar(served, app, taken) as archive:
+        names = {m.name for m in archive.getmembers()}
+    inside = str(attachments).lstrip("/")
+    assert {f"{inside}/note.txt", f"{str(cache).lstrip('/')}/page.html", "backup.json"} <= names
+    assert f"{inside}/session" not in names and f"{inside}/private/inside.txt" not in names
+
+
+def _started(box: Sandbox, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(box.root / "bin" / "dokku"), *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _finished(started: list[subprocess.Popen[str]]) -> list[tuple[int, str]]:
+    said = [p.communicate(timeout=600)[0] for p in started]
+    return [(p.returncode, text) for p, text in zip(started, said, strict=True)]
+
+
+def _at_once(box: Sandbox, *commands: list[str]) -> list[tuple[int, str]]:
+    """dokku COMMAND for each of commands, all started at the same moment (as cron starts a shared schedule)."""
+    return _finished([_started(box, *command) for command in commands])
+
+
+def _backup_recorded(box: Sandbox, app: str) -> str:
+    path = box.data_dir(app) / "backups.json"
+    return str(json.loads(path.read_text()).get("backup", {}).get("id", "")) if path.exists() else ""
+
+
+def test_apps_sharing_a_schedule_back_up_at_once_and_each_keeps_its_keep(served: Sandbox, tmp_path: Path) -> None:
+    """Eight apps deployed four at a time and backed up at the same moment into a repository not made yet, twice
+    (the second time each prunes: keep 1). In the second round one app's restic backup is paused while it holds
+    the repository, and the other seven and a drill run meanwhile (as a manual backup during a scheduled one): the
+    repository is made once, none fails on another restic run's lock, each keeps one backup."""
+    apps = [f"crowd{i}" for i in range(8)]
+    where = (served.lib / GLOBAL / "backup-repository").read_text()
+    served.ok("ansible-deploy:set", "--global", "backup-repository", f"{where}-crowd")  # none there yet: the apps'
+    try:  # first deploys and backups, four and eight at once, all find no repository
+        _crowd(served, tmp_path, apps)
+    finally:
+        served.ok("ansible-deploy:set", "--global", "backup-repository", where)
+
+
+def _crowd(served: Sandbox, tmp_path: Path, apps: list[str]) -> None:
+    sources = {
+        app: notes_copy(
+            tmp_path, app, database=None, tls="none", monitoring=None, backups={"schedule": "0 3 * * *", "keep": 1}
+        )
+        for app in apps
+    }
+    for app in apps:
+        served.ok("apps:create", app)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pushed = list(pool.map(lambda app: served.push(app, sources[app]), apps))
+    assert [p.returncode for p in pushed] == [0] * len(apps), [output(p) for p in pushed if p.returncode]
+    first = _at_once(served, *(["ansible-deploy:backup", app] for app in apps))
+    assert [rc for rc, _ in first] == [0] * len(apps), [said for rc, said in first if rc]
+    before = {app: _backup_recorded(served, app) for app in apps}
+
+    (served.lib / "data" / "storage" / f"{apps[0]}-attachments" / "new.bin").write_bytes(os.urandom(1 << 20))
+    held = _started(served, "ansible-deploy:backup", apps[0])
+    deadline = time.monotonic() + 120
+    while (paused := _restic_backup_pid()) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert paused is not None, "the first backup's restic never started"
+    os.kill(paused, signal.SIGSTOP)
+    try:
+        others = [_started(served, "ansible-deploy:backup", app) for app in apps[1:]]
+        others.append(_started(served, "ansible-deploy:drill", apps[1]))
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not all(
+            _backup_recorded(served, app) != before[app] or process.poll() is not None
+            for app, process in zip(apps[1:], others, strict=False)
+        ):
+            time.sleep(0.2)
+        time.sleep(3)  # each has written its backup: its prune comes now, while the paused one holds the repository
+    finally:
+        os.kill(paused, signal.SIGCONT)
+    second = _finished([held, *others])
+    assert [rc for rc, _ in second] == [0] * (len(apps) + 1), [said for rc, said in second if rc]
+    assert sum("removed backup crowd" in said for _, said in second) == len(apps)
+    for app in apps:
+        assert len(backup_ids(served, app)) == 1
+        assert len(tags_of(served, app)) == 1, "its files snapshot alone: the one backup kept"
+
+
+def _owners(folder: Path) -> set[int]:
+    return {p.lstat().st_uid for p in [folder, *folder.rglob("*")]}
+
+
+def test_a_folder_the_apps_own_user_owns_restores_with_the_database_and_is_given_back(
+    served: Sandbox, tmp_path: Path
+) -> None:
+    """An app run as a user of its own (DOKKU_APP_USER) whose folder the admin gave to that user: the restore puts
+    rows and files back and gives the folder back to that user, the entry as it was. Then a restore whose files
+    step fails (a device node the dokku user cannot make): nothing changed, and it says so."""
+    app = "ownuser"
+    deploy(served, app, notes_copy(tmp_path, app, env={"DOKKU_APP_USER": "nobody"}))
+    folder = served.lib / "data" / "storage" / f"{app}-attachments"
+    entry = served.lib / "data" / "storage-registry" / "entries" / f"{app}-attachments.json"
+    recorded = entry.read_text()
+    nobody = 65534
+    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('then')")
+    (folder / "note.txt").write_text("then")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "deep.txt").write_text("deep")
+    subprocess.run(["chown", "-R", f"{nobody}:{nobody}", str(folder)], check=True)  # the admin, as README says
+    served.ok("ansible-deploy:backup", app)
+    [taken] = backup_ids(served, app)
+    sql(served, app, "UPDATE items SET name = 'now'")
+    (folder / "note.txt").write_text("now")
+    (folder / "stray.txt").write_text("since")
+    victim = served.lib / "data" / "storage" / "another-apps"  # the app plants the staging folder's name, pointing
+    victim.mkdir()  # at a folder the dokku user may write, not its own
+    (victim / "precious.txt").write_text("not the app's")
+    subprocess.run(["chown", "-R", "dokku:dokku", str(victim)], check=True)
+    (folder / ".ansible-deploy-restore").symlink_to(victim)
+    subprocess.run(["chown", "-R", "-h", f"{nobody}:{nobody}", str(folder)], check=True)
+    served.ok("ansible-deploy:restore", app, taken, "--force")
+    assert [p.name for p in victim.iterdir()] == ["precious.txt"], "nothing written or removed through the link"
+    assert sql(served, app, "SELECT name FROM items") == [("then",)]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")) == ["note.txt", "sub", "sub/deep.txt"]
+    assert (folder / "note.txt").read_text() == "then"
+    assert _owners(folder) == {nobody}, "given back to the app's user"
+    assert entry.read_text() == recorded
+
+    os.mknod(folder / "device", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    served.ok("ansible-deploy:backup", app)
+    unrestorable = backup_ids(served, app)[0]
+    (folder / "device").unlink()
+    sql(served, app, "UPDATE items SET name = 'later'")
+    (folder / "note.txt").write_text("later")
+    failed = served.dokku("ansible-deploy:restore", app, unrestorable, "--force")
+    said = output(failed)
+    assert failed.returncode != 0, said
+    assert "Traceback" not in said
+    assert f"the restore of {unrestorable} failed" in said and "Cannot mknod" in said, said
+    assert "Database: as it was before the restore; storage folders: attachments as before the restore" in said, said
+    assert "holds the database and the folders as they were before the restore" in said, said
+    assert sql(served, app, "SELECT name FROM items") == [("later",)]
+    assert (folder / "note.txt").read_text() == "later"
+    assert sorted(p.name for p in folder.iterdir()) == ["note.txt", "sub"]
+    assert _owners(folder) == {nobody}
+    assert entry.read_text() == recorded

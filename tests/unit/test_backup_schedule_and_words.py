@@ -6,15 +6,26 @@ from __future__ import annotations
 import calendar
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ansible_dokku_deploy.backups import _written
+from ansible_dokku_deploy.backups import _skipped, _written
 from ansible_dokku_deploy.cron import max_age, next_run
 from ansible_dokku_deploy.restic import explain, reason
 
 NOW = calendar.timegm((2026, 12, 2, 17, 59, 0, 0, 0, 0))  # a Wednesday
+
+
+@pytest.fixture(autouse=True)
+def _server_time_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The server's local time is UTC unless a test says otherwise (cron reads schedules in it)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.mark.parametrize(
@@ -32,6 +43,18 @@ NOW = calendar.timegm((2026, 12, 2, 17, 59, 0, 0, 0, 0))  # a Wednesday
 def test_the_next_run_is_crons(schedule: str, expected: str | None) -> None:
     found = next_run(schedule, NOW)
     assert (time.strftime("%Y-%m-%d %H:%M", time.gmtime(found)) if found else None) == expected
+
+
+def test_the_next_run_is_in_the_servers_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dokku's crontab has no TZ: cron runs "0 3 * * *" at 03:00 of the server's clock, 02:00 UTC in Berlin's
+    winter and 01:00 UTC in its summer."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    assert time.strftime("%Y-%m-%d %H:%M", time.gmtime(next_run("0 3 * * *", NOW) or 0)) == "2026-12-03 02:00"
+    summer = calendar.timegm((2026, 7, 1, 12, 0, 0, 0, 0, 0))
+    assert time.strftime("%Y-%m-%d %H:%M", time.gmtime(next_run("0 3 * * *", summer) or 0)) == "2026-07-02 01:00"
+    spring = calendar.timegm((2026, 3, 28, 12, 0, 0, 0, 0, 0))  # the night the clocks go forward: 03:00 exists
+    assert time.strftime("%Y-%m-%d %H:%M", time.gmtime(next_run("30 3 * * 0", spring) or 0)) == "2026-03-29 01:30"
 
 
 def test_max_age_is_the_longest_gap_and_an_hour() -> None:
@@ -77,3 +100,22 @@ def test_a_backups_size_and_snapshots_come_from_restics_summaries(tmp_path: Path
     assert _written(tmp_path) is None
     (tmp_path / "files.summary.json").unlink()
     assert _written(tmp_path) is None
+
+
+def test_a_failed_files_archive_says_what_tar_said() -> None:
+    stderr = (
+        "tar: var/lib/dokku/data/storage/x: Cannot stat: No such file or directory\n"
+        "tar: Exiting with failure status due to previous errors\n"
+    )
+    assert explain(stderr) == "tar: var/lib/dokku/data/storage/x: Cannot stat: No such file or directory"
+
+
+def test_what_tar_could_not_read_is_named_as_host_paths(tmp_path: Path) -> None:
+    (tmp_path / "files.tar.log").write_text(
+        "tar: srv/storage/a/session: Warning: Cannot open: Permission denied\n"
+        "tar: srv/storage/a/private: Warning: Cannot open: Permission denied\n"
+        "tar: srv/storage/a/live.log: file changed as we read it\n"
+    )
+    assert _skipped(tmp_path) == ["/srv/storage/a/private", "/srv/storage/a/session"]
+    (tmp_path / "files.tar.log").unlink()
+    assert _skipped(tmp_path) == []
