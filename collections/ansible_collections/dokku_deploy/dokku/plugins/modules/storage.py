@@ -9,7 +9,7 @@ description:
   - Reads C(storage:list-entries --format json) and C(storage:list APP --format json) once, unmounts entries of
     O(owned) that are no longer wanted where they are, creates missing entries with C(storage:create), changes the
     owner of an existing one in place with C(storage:set NAME chown VALUE) (only for a folder where Dokku makes
-    it, C(data/storage/NAME): Dokku chowns no other), and mounts them with
+    it, C(data/storage/NAME); Dokku chowns no other), and mounts them with
     C(storage:mount APP NAME --container-dir PATH). Data is never deleted.
   - Entries are global. An entry of O(mounts) that exists but is not in O(owned) is another app's, or one left by an
     app destroyed or renamed; a mount on a wanted path that is not in O(owned) would make two on one path, which
