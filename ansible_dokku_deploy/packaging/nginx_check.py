@@ -84,6 +84,7 @@ def check(snippets: Sequence[Path]) -> list[DeployError]:
             [binary, "-t", "-q", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), *error_log_args(binary, prefix)],
             capture_output=True,
             text=True,
+            errors="replace",  # nginx quotes the pushed snippet's bytes, cut where its message ends
             check=False,
             timeout=30,
         )
