@@ -21,6 +21,9 @@ from ansible_dokku_deploy.plan import Plan
 from ansible_dokku_deploy.staging import secure_dir, write_private
 
 PLAYBOOK = PLUGIN_DIR / "playbooks" / "provision.yml"
+# The only ansible.cfg the runs read (ANSIBLE_CONFIG wins over ./ansible.cfg, ~/.ansible.cfg and the host's
+# /etc/ansible/ansible.cfg, whose become, callbacks or vault file would otherwise apply to the plugin's runs).
+ANSIBLE_CONFIG = PLUGIN_DIR / "playbooks" / "ansible.cfg"
 _QUIET_TASKS = ("Validating arguments against arg spec",)
 # A run's TMPDIR: a private dir of its own in the system's temp dir, named in its private dir so that the app's next
 # run removes it if this one is killed. Not the private dir itself: Mitogen makes its unix socket in TMPDIR, and a
@@ -236,6 +239,7 @@ def run_playbook(
         envvars = {
             "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             **RUN_LOCALE,
+            "ANSIBLE_CONFIG": str(ANSIBLE_CONFIG),
             "TMPDIR": str(scratch),
             "ANSIBLE_HOME": str(private / "home"),
             "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
