@@ -7,6 +7,8 @@ import os
 
 from conftest import EXAMPLE, Sandbox, output
 
+from ansible_dokku_deploy import cli
+
 
 def _pushed(sandbox: Sandbox, app_src) -> None:
     result = sandbox.push("hello", app_src)
@@ -169,7 +171,7 @@ def test_help_lists_every_command(sandbox: Sandbox) -> None:
     assert text.startswith("Usage: dokku ansible-deploy[:COMMAND]")
     for verb in ("report", "set", "run", "history", "logs", "validate"):
         assert f"ansible-deploy:{verb} " in text
-    assert "ansible-deploy  Provision apps" in sandbox.ok("help")
+    assert f"    ansible-deploy  {cli.DESCRIPTION}\n" in sandbox.ok("help"), "Dokku's `column -t -s,` cut it"
     unknown = sandbox.dokku("ansible-deploy:nope")
     assert unknown.returncode == 1 and "is not a dokku command" in unknown.stderr
 
