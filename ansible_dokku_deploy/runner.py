@@ -34,7 +34,8 @@ _SCRATCH_PREFIX, _SCRATCH_LINK = "ansible-deploy-run-", "scratch"
 _CANCEL_CHECK_SECONDS = 0.2
 # The runs' locale, whatever the pusher's SSH session forwarded (sshd accepts LANG and LC_*, Dokku's hooks keep the
 # session's environment): ansible-core refuses to start unless the locale exists on the server and is UTF-8, and a
-# laptop's en_US.UTF-8 is not generated on a minimal Debian, LC_ALL=C is not UTF-8. C.UTF-8 is built into glibc 2.35+.
+# laptop's en_US.UTF-8 is not generated on a minimal Debian, LC_ALL=C is not UTF-8. C.UTF-8 is built into glibc 2.35+
+# (and Debian's and Ubuntu's older libc-bin ship it).
 RUN_LOCALE = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 
 
