@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ansible_dokku_deploy import output
-from ansible_dokku_deploy.dokku import Dokku
+from ansible_dokku_deploy.dokku import Dokku, check_app_name
 from ansible_dokku_deploy.errors import ProvisioningError
 from ansible_dokku_deploy.outbox import OUTBOX
 from ansible_dokku_deploy.packaging import Packaging
@@ -142,7 +142,7 @@ def _web_checks(dokku: Dokku, app: str, state: str) -> bool:
     """Whether the app's web processes have their zero downtime checks `disabled` or `skipped`: Dokku's property
     lists (`_all_` or process types; plugins/checks/functions is_app_proctype_checks_disabled and _skipped)."""
     try:
-        listed = (dokku.lib_root / "config" / "checks" / app / state).read_text().strip().split(",")
+        listed = (dokku.lib_root / "config" / "checks" / check_app_name(app) / state).read_text().strip().split(",")
     except OSError:
         return False
     return "_all_" in listed or "web" in listed
