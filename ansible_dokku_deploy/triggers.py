@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ansible_dokku_deploy import health, output, rollback
+from ansible_dokku_deploy import certificates, health, output, rollback
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.history import FAILED, History
@@ -136,8 +136,10 @@ def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *
     release = Staging(dokku.data_dir(app)).current()
     if release is None:
         return
+    packaging = staged_packaging(dokku, app, release)
+    https = certificates.https(dokku, app, packaging)  # as nginx will serve it, the certificate of a first deploy too
     with _reported_check(dokku, app, release, "check-deploy"):
-        health.gate(dokku, app, staged_packaging(dokku, app, release), release.id, address=ip, port=port)
+        health.gate(dokku, app, packaging, release.id, address=ip, port=port, https=https)
 
 
 def post_deploy(app: str, *_: str) -> None:

@@ -251,3 +251,27 @@ def test_two_containers_starting_at_once_never_get_the_same_port() -> None:
     left = [int(picker.communicate("")[0]) for picker in pickers]  # each picker's claims still there once released
     assert len(ports) == 1200 and len(set(ports)) == len(ports)
     assert left == [0, 0, 0, 0], "released"
+
+
+def test_checks_skip_disable_and_enable_keep_a_process_type_in_one_list(sandbox: Sandbox) -> None:
+    """plugins/checks/subcommands/skip, disable, enable: skipping takes a type out of `disabled` and disabling out
+    of `skipped`; `_all_` replaces the list and empties the other one; enable takes a type out of both."""
+    sandbox.ok("apps:create", "demo")
+
+    def lists() -> tuple[str, str]:
+        disabled = sandbox.ok("checks:report", "demo", "--checks-disabled-list").strip()
+        return disabled, sandbox.ok("checks:report", "demo", "--checks-skipped-list").strip()
+
+    assert "Skipping zero downtime for app (demo)" in sandbox.ok("checks:skip", "demo")
+    assert lists() == ("none", "_all_")
+    sandbox.ok("checks:disable", "demo", "web,worker")
+    assert lists() == ("web,worker", "_all_")
+    sandbox.ok("checks:skip", "demo", "web")
+    assert lists() == ("worker", "web")
+    sandbox.ok("checks:disable", "demo")
+    assert lists() == ("_all_", "none")
+    sandbox.ok("checks:skip", "demo", "worker")
+    sandbox.ok("checks:enable", "demo", "worker")
+    assert lists() == ("_all_", "none")
+    sandbox.ok("checks:enable", "demo")
+    assert lists() == ("none", "none")
