@@ -24,7 +24,15 @@ def become_dokku(argv: list[str]) -> None:
     kept, with the dokku user's HOME. The process itself becomes the dokku user and goes on with the command, as the
     script's second run does: like sudo, nothing of its own is printed and the exit status is the command's."""
     command = _command(argv)
-    if os.geteuid() != 0 or "plugin" in command or command in ROOT_COMMANDS:
+    if "plugin" in command or command in ROOT_COMMANDS:
+        return
+    switch_to_dokku()
+
+
+def switch_to_dokku() -> None:
+    """The switch itself, for root only; also `plugin:trigger`'s `sudo -u dokku -E -H plugn trigger`
+    (plugins/plugin/subcommands/trigger): hooks a root user triggers still run as the dokku user."""
+    if os.geteuid() != 0:
         return
     try:
         dokku = pwd.getpwnam("dokku")
