@@ -28,6 +28,7 @@ from ansible_dokku_deploy.staging import Release, Staging, secure_dir
 from ansible_dokku_deploy.state import Phase, State
 
 RENEW_SCHEDULE = "17 4 * * *"  # daily, off the hour
+CRON_CACHE = ".cron-entries"  # $DATA/.cron-entries: the last lines cron_entries gave (the shell hook's fallback)
 RENAMES = ".renames"  # $DATA/.renames/OLD marks an apps:rename in progress, so post-delete OLD does not deprovision
 
 
@@ -267,15 +268,28 @@ def report(app: str, *_: str) -> None:
 
 def cron_entries(*_: str) -> None:
     """Dokku's cron plugin asks for scheduled jobs: certificate renewal (daily, when an ACME CA is configured)
-    and each app's backups (on env.yml's schedule, then the restore drill unless backup-drill is false)."""
+    and each app's backups (on env.yml's schedule, then the restore drill unless backup-drill is false).
+
+    Dokku rewrites the whole crontab from these lines, so they are kept in CRON_CACHE too: when this hook cannot
+    work them out (a crash, or the plugin standing aside after a failed install), the `cron-entries` shell hook
+    prints the last good ones instead of none (scripts/standby)."""
     from ansible_dokku_deploy import backups  # noqa: PLC0415  # see the module docstring
 
     dokku = Dokku.from_environ()
+    lines = []
     if Store(dokku).get(GLOBAL, "acme-directory"):
         logs = os.environ.get("DOKKU_LOGS_DIR", "/var/log/dokku")
-        output.plain(f"{RENEW_SCHEDULE};dokku ansible-deploy:renew --all;{logs}/ansible-deploy-renew.log")
-    for line in backups.cron_lines(dokku):
+        lines.append(f"{RENEW_SCHEDULE};dokku ansible-deploy:renew --all;{logs}/ansible-deploy-renew.log")
+    lines += backups.cron_lines(dokku)
+    for line in lines:
         output.plain(line)
+    cache = dokku.data_root / CRON_CACHE
+    try:  # the lines above are right whether or not they can be kept
+        tmp = cache.with_name(f"{CRON_CACHE}.tmp")
+        tmp.write_text("".join(f"{line}\n" for line in lines))
+        tmp.replace(cache)
+    except OSError as exc:
+        output.warn(f"ansible-deploy could not keep a copy of its scheduled jobs in {cache}: {exc.strerror}")
 
 
 def install(*_: str) -> None:

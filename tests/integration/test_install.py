@@ -216,3 +216,40 @@ def test_in_standby_a_destroy_still_removes_the_apps_secrets_and_a_rename_keeps_
     assert not sandbox.data_dir("hello").exists() and not (settings / "hello").exists()
     sandbox.ok("apps:create", "hello")  # a later app of the same name inherits nothing
     assert not (settings / "hello").exists() and not sandbox.data_dir("hello").exists()
+
+
+def test_scheduled_jobs_survive_a_crash_and_standby_and_the_install_rewrites_the_crontab(sandbox: Sandbox) -> None:
+    """Dokku rewrites the whole crontab from one cron-entries chain that stops at the first failing hook
+    (plugins/cron/crontab.go): the plugin's hook never fails, and when it cannot work out its lines (a crash, or
+    standing aside after a failed install) it gives the last good ones, so neither its jobs nor a later plugin's
+    (dokku-letsencrypt's renewal sorts after it) vanish. A successful install rewrites the crontab."""
+    later = sandbox.lib / "plugins" / "available" / "zz-later"  # after ours: plugn runs plugins in name order
+    later.mkdir()
+    (later / "plugin.toml").write_text('[plugin]\ndescription = "later"\nversion = "0.1.0"\n[plugin.config]\n')
+    (later / "cron-entries").write_text("#!/bin/sh\necho '5 5 * * *;dokku later:job'\n")
+    (later / "cron-entries").chmod(0o755)
+    sandbox.ok("plugin:enable", "zz-later")
+    sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
+    crontab = sandbox.lib / "data" / "cron" / "crontab"
+    crontab.unlink(missing_ok=True)
+
+    installed = sandbox.dokku("plugin:install")
+    assert installed.returncode == 0, output(installed)
+    jobs = ("dokku ansible-deploy:renew --all", "5 5 * * * dokku later:job")
+    assert crontab.exists() and all(job in crontab.read_text() for job in jobs), output(installed)
+
+    setting = sandbox.lib / "data" / "ansible" / ".settings" / "--global" / "acme-directory"
+    setting.chmod(0)  # the hook, as the dokku user, cannot read its settings: it crashes
+    crashed = sandbox.dokku("plugin:trigger", "cron-entries", "docker-local")
+    assert crashed.returncode == 0 and "dokku ansible-deploy:renew --all" in crashed.stdout, output(crashed)
+    assert "dokku later:job" in crashed.stdout and "Traceback" not in crashed.stderr
+    assert "ansible-deploy could not work out its scheduled jobs" in crashed.stderr
+    crontab.unlink()
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    assert all(job in crontab.read_text() for job in jobs)
+
+    setting.chmod(0o600)
+    _stand_aside(sandbox)
+    crontab.unlink()
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    assert all(job in crontab.read_text() for job in jobs)
