@@ -237,26 +237,80 @@ def post_app_clone(old: str, new: str, *_: str) -> None:
 
 
 def post_delete(app: str, *_: str) -> None:
-    """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
-    from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
-
+    """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing.
+    Each step is tried whatever the others did, and what could not be done is said, never raised: Dokku's destroy
+    stops at a failing post-delete and leaves the app half destroyed (plugins/apps/functions.go)."""
     dokku = Dokku.from_environ()
     marker = dokku.data_root / RENAMES / app
     if marker.exists():
         marker.unlink()
         return
-    try:
-        run_phase(dokku, app, Phase.DESTROY, force=True)
-    except DeployError as exc:  # the app is already half-destroyed: say what is left, never block the destroy
-        output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
-        output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
-    database = State.load(dokku.data_dir(app)).database
-    backups.forget_app(
-        dokku, app, database=database, purge=Store(dokku).computed(app, "database-purge-on-destroy") == "true"
-    )
-    for folder in (dokku.data_dir(app), dokku.config_dir(app), dokku.acme_webroot(app)):
-        shutil.rmtree(folder, ignore_errors=True)
-    monitoring.forget(dokku, app)
+    undone = []
+    for what, step in _destroy_steps(dokku, app):
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001  # every step is tried; what failed is said below
+            undone.append(f"{what}: {_reason(exc)}")
+    for line in undone:
+        output.warn(f"ansible-deploy could not remove {app}'s {line}")
+    if undone:
+        output.warn(f"Dokku destroyed {app} anyway: remove those by hand (a later app named {app} would find them)")
+
+
+def _destroy_steps(dokku: Dokku, app: str) -> list[tuple[str, Callable[[], None]]]:
+    """post-delete's steps, each named for the warning when it fails."""
+    from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
+
+    def deprovision() -> None:
+        try:
+            run_phase(dokku, app, Phase.DESTROY, force=True)
+        except DeployError as exc:  # the app is already half-destroyed: say what is left, never block the destroy
+            output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
+            output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
+
+    def forget_backups() -> None:
+        purge = Store(dokku).computed(app, "database-purge-on-destroy") == "true"
+        backups.forget_app(dokku, app, database=State.load(dokku.data_dir(app)).database, purge=purge)
+
+    def remove_folders() -> None:
+        for folder in (dokku.data_dir(app), dokku.config_dir(app), dokku.acme_webroot(app)):
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder.exists() or folder.is_symlink():
+                raise OSError(f"{folder} is still there")
+
+    return [
+        ("DNS records and what else it was provisioned", deprovision),
+        ("backup records (its database and backups stay unless database-purge-on-destroy)", forget_backups),
+        ("settings, secrets and staged packaging", remove_folders),
+        ("monitoring targets and metrics", lambda: monitoring.forget(dokku, app)),
+    ]
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, DeployError) else f"{type(exc).__name__}: {exc}"
+
+
+def _goes_on(hook: str, trigger: Callable[..., None]) -> Callable[..., None]:
+    """A hook whose failure must not stop plugn's chain (every plugin after this one would be skipped, and Dokku's
+    apps:destroy, apps:rename and apps:clone stop half done): any error becomes a warning and the hook succeeds."""
+
+    def never_fails(*args: str) -> None:
+        try:
+            trigger(*args)
+        except Exception as exc:  # noqa: BLE001  # the point: Dokku and the other plugins go on
+            output.warn(f"ansible-deploy could not finish its {hook} for {' '.join(args[:2])}: {_reason(exc)}")
+            output.warn(f"Dokku and the other plugins go on; {AFTER_FAILURE[hook]}")
+
+    return never_fails
+
+
+AFTER_FAILURE = {  # what to do when a hook of _goes_on failed
+    "post-app-rename-setup": "the plugin's folders may still be under the old name: "
+    "run `dokku ansible-deploy:report NEW` and move them by hand if they are",
+    "post-app-clone-setup": "the clone has no staged packaging or settings of its own yet: push to it",
+    "report": "`dokku ansible-deploy:report APP` says more",
+    "post-delete": "remove what is left of the app by hand",
+}
 
 
 def report(app: str, *_: str) -> None:
@@ -376,11 +430,11 @@ TRIGGERS: dict[str, Callable[..., None]] = {
     "pre-release-builder": pre_release_builder,
     "check-deploy": check_deploy,
     "post-deploy": post_deploy,
-    "post-app-rename-setup": post_app_rename_setup,
-    "post-app-clone-setup": post_app_clone_setup,
+    "post-app-rename-setup": _goes_on("post-app-rename-setup", post_app_rename_setup),
+    "post-app-clone-setup": _goes_on("post-app-clone-setup", post_app_clone_setup),
     "post-app-clone": post_app_clone,
-    "post-delete": post_delete,
-    "report": report,
+    "post-delete": _goes_on("post-delete", post_delete),
+    "report": _goes_on("report", report),
     "cron-entries": cron_entries,
     "install": install,
     "update": update,

@@ -253,3 +253,40 @@ def test_scheduled_jobs_survive_a_crash_and_standby_and_the_install_rewrites_the
     crontab.unlink()
     sandbox.ok("plugin:trigger", "scheduler-cron-write")
     assert all(job in crontab.read_text() for job in jobs)
+
+
+def test_a_failing_hook_never_stops_dokkus_chain(sandbox: Sandbox) -> None:
+    """plugn stops at the first failing hook, and apps:destroy returns on post-delete's failure with the app half
+    destroyed (plugins/apps/functions.go): post-delete, report, post-app-rename-setup and post-app-clone-setup warn
+    and let Dokku and the plugins after this one go on."""
+    witness = sandbox.lib / "plugins" / "available" / "zz-witness"  # after ours: plugn runs plugins in name order
+    witness.mkdir()
+    (witness / "plugin.toml").write_text('[plugin]\ndescription = "witness"\nversion = "0.1.0"\n[plugin.config]\n')
+    for hook in ("post-delete", "report", "post-app-rename-setup", "post-app-clone-setup"):
+        (witness / hook).write_text(f'#!/bin/sh\necho "{hook} $1" >> {sandbox.root}/witness\n')
+        (witness / hook).chmod(0o755)
+    (sandbox.root / "witness").touch(mode=0o666)  # the hooks run as the dokku user
+    (sandbox.root / "witness").chmod(0o666)
+    sandbox.ok("plugin:enable", "zz-witness")
+    sandbox.ok("apps:create", "plain")
+    unreadable = sandbox.lib / "data" / "ansible" / ".settings" / "plain"  # the hooks cannot read the app's settings
+    unreadable.mkdir()
+    unreadable.chmod(0)
+    try:
+        for command in (("report", "plain"), ("apps:clone", "--skip-deploy", "plain", "copy"),
+                        ("apps:rename", "--skip-deploy", "plain", "moved"), ("--force", "apps:destroy", "moved")):  # fmt: skip
+            done = sandbox.dokku(*command)
+            assert done.returncode == 0, output(done)
+            assert "Traceback" not in done.stderr
+        said = (sandbox.root / "witness").read_text().split("\n")
+        assert {
+            "report plain",
+            "post-app-clone-setup plain",
+            "post-app-rename-setup plain",
+            "post-delete moved",
+        } <= set(said), said
+        assert "ansible-deploy could not" in done.stderr and "PermissionError" in done.stderr, done.stderr
+        assert not (sandbox.home / "moved").exists(), "the destroy went to its end"
+    finally:
+        for folder in (sandbox.lib / "data" / "ansible" / ".settings").iterdir():
+            folder.chmod(0o700)
