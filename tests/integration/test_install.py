@@ -290,3 +290,34 @@ def test_a_failing_hook_never_stops_dokkus_chain(sandbox: Sandbox) -> None:
     finally:
         for folder in (sandbox.lib / "data" / "ansible" / ".settings").iterdir():
             folder.chmod(0o700)
+
+
+def test_uninstall_takes_the_plugins_jobs_out_of_the_crontab_and_says_what_it_keeps(sandbox: Sandbox) -> None:
+    """plugin:uninstall runs every plugin's `uninstall NAME` as root, then removes the plugin
+    (plugins/plugin/functions): its cron jobs would otherwise fail ("not a dokku command") until the next deploy
+    rewrote the crontab. The apps' settings and secrets stay, and it says so."""
+    later = sandbox.lib / "plugins" / "available" / "zz-later"
+    later.mkdir()
+    (later / "plugin.toml").write_text('[plugin]\ndescription = "later"\nversion = "0.1.0"\n[plugin.config]\n')
+    (later / "cron-entries").write_text("#!/bin/sh\necho '5 5 * * *;dokku later:job'\n")
+    (later / "cron-entries").chmod(0o755)
+    sandbox.ok("plugin:enable", "zz-later")
+    sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    crontab = sandbox.lib / "data" / "cron" / "crontab"
+    assert "ansible-deploy:renew" in crontab.read_text()
+
+    quiet = sandbox.lib / "plugins" / "available" / "zz-quiet"
+    quiet.mkdir()
+    (quiet / "plugin.toml").write_text('[plugin]\ndescription = "quiet"\nversion = "0.1.0"\n[plugin.config]\n')
+    sandbox.ok("plugin:enable", "zz-quiet")
+    other = sandbox.dokku("plugin:uninstall", "zz-quiet")  # another plugin's uninstall is not ours
+    assert other.returncode == 0 and "ansible-deploy" not in other.stdout + other.stderr, output(other)
+    assert "ansible-deploy:renew" in crontab.read_text()
+
+    done = sandbox.dokku("plugin:uninstall", "ansible-deploy")
+    assert done.returncode == 0, output(done)
+    assert "ansible-deploy:renew" not in crontab.read_text() and "dokku later:job" in crontab.read_text()
+    assert "keeps" in done.stdout + done.stderr and ".settings" in done.stdout + done.stderr
+    assert (sandbox.lib / "data" / "ansible" / ".settings" / "--global" / "acme-directory").exists()
+    assert not (sandbox.lib / "plugins" / "available" / "ansible-deploy").exists()
