@@ -198,12 +198,19 @@ def test_in_standby_a_destroy_still_removes_the_apps_secrets_and_a_rename_keeps_
     sandbox: Sandbox, app_src: Path
 ) -> None:
     """While a failed install keeps the plugin aside, apps:destroy must not leave the app's vault password,
-    settings and staged packaging for a later app of the same name; apps:rename must move them, not lose them."""
+    settings and staged packaging for a later app of the same name; apps:rename must move them, not lose them; the
+    crontab keeps the plugin's jobs."""
     assert sandbox.push("hello", app_src).returncode == 0
     edit_env(app_src, domains=["kept.example.test"])  # an app's domains are its own
     assert sandbox.push("kept", app_src).returncode == 0
     settings = sandbox.lib / "data" / "ansible" / ".settings"
+    sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
     _stand_aside(sandbox)
+    crontab = sandbox.lib / "data" / "cron" / "crontab"
+    crontab.unlink()  # standing aside, the plugin gives its last good jobs: any app's deploy keeps them
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    assert "dokku ansible-deploy:renew --all" in crontab.read_text()
 
     renamed = sandbox.dokku("apps:rename", "--skip-deploy", "kept", "moved")
     assert renamed.returncode == 0, output(renamed)
@@ -218,11 +225,11 @@ def test_in_standby_a_destroy_still_removes_the_apps_secrets_and_a_rename_keeps_
     assert not (settings / "hello").exists() and not sandbox.data_dir("hello").exists()
 
 
-def test_scheduled_jobs_survive_a_crash_and_standby_and_the_install_rewrites_the_crontab(sandbox: Sandbox) -> None:
+def test_scheduled_jobs_survive_a_crash_and_the_install_rewrites_the_crontab(sandbox: Sandbox) -> None:
     """Dokku rewrites the whole crontab from one cron-entries chain that stops at the first failing hook
-    (plugins/cron/crontab.go): the plugin's hook never fails, and when it cannot work out its lines (a crash, or
-    standing aside after a failed install) it gives the last good ones, so neither its jobs nor a later plugin's
-    (dokku-letsencrypt's renewal sorts after it) vanish. A successful install rewrites the crontab."""
+    (plugins/cron/crontab.go): the plugin's hook never fails, and when it cannot work out its lines (here a crash;
+    standing aside after a failed install: the standby test) it gives the last good ones, so neither its jobs nor a
+    later plugin's (dokku-letsencrypt's renewal sorts after it) vanish. A successful install rewrites the crontab."""
     later = sandbox.lib / "plugins" / "available" / "zz-later"  # after ours: plugn runs plugins in name order
     later.mkdir()
     (later / "plugin.toml").write_text('[plugin]\ndescription = "later"\nversion = "0.1.0"\n[plugin.config]\n')
@@ -244,12 +251,6 @@ def test_scheduled_jobs_survive_a_crash_and_standby_and_the_install_rewrites_the
     assert crashed.returncode == 0 and "dokku ansible-deploy:renew --all" in crashed.stdout, output(crashed)
     assert "dokku later:job" in crashed.stdout and "Traceback" not in crashed.stderr
     assert "ansible-deploy could not work out its scheduled jobs" in crashed.stderr
-    crontab.unlink()
-    sandbox.ok("plugin:trigger", "scheduler-cron-write")
-    assert all(job in crontab.read_text() for job in jobs)
-
-    setting.chmod(0o600)
-    _stand_aside(sandbox)
     crontab.unlink()
     sandbox.ok("plugin:trigger", "scheduler-cron-write")
     assert all(job in crontab.read_text() for job in jobs)
