@@ -190,6 +190,8 @@ def post_app_rename_setup(old: str, new: str, *_: str) -> None:
     from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
 
     dokku = Dokku.from_environ()
+    marker = secure_dir(dokku.data_root / RENAMES) / old  # first: whatever fails below, post-delete OLD is a no-op
+    marker.write_text(new)
     for old_dir, new_dir in (
         (dokku.data_dir(old), dokku.data_dir(new)),
         (dokku.config_dir(old), dokku.config_dir(new)),
@@ -198,8 +200,6 @@ def post_app_rename_setup(old: str, new: str, *_: str) -> None:
         if old_dir.exists():
             shutil.rmtree(new_dir, ignore_errors=True)
             old_dir.rename(new_dir)
-    marker = secure_dir(dokku.data_root / RENAMES) / old
-    marker.write_text(new)
     monitoring.rename(dokku, old, new)
     backups.rename(dokku, old, new)
 
@@ -263,10 +263,14 @@ def _destroy_steps(dokku: Dokku, app: str) -> list[tuple[str, Callable[[], None]
 
     def deprovision() -> None:
         try:
+            records = " ".join(r.get("record", "") for r in State.load(dokku.data_dir(app)).dns)
+        except Exception:  # noqa: BLE001  # only for the message
+            records = ""
+        try:
             run_phase(dokku, app, Phase.DESTROY, force=True)
-        except DeployError as exc:  # the app is already half-destroyed: say what is left, never block the destroy
-            output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
-            output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
+        except Exception as exc:  # noqa: BLE001  # the app is half-destroyed: say what is left, never block
+            output.warn(f"ansible-deploy could not remove everything {app} had: {_reason(exc)}")
+            output.warn(f"Remove its DNS records by hand ({records or 'none recorded'}); its data is removed anyway.")
 
     def forget_backups() -> None:
         purge = Store(dokku).computed(app, "database-purge-on-destroy") == "true"
