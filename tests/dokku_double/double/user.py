@@ -28,7 +28,15 @@ def become_dokku(argv: list[str]) -> None:
     the TMP variables are unset before `sudo -E`), and so do the triggers', which inherit this process's
     environment as plugn's do: a push brings the pusher's SSH session's locale, a command the admin's shell's."""
     command = _command(argv)
-    if os.geteuid() != 0 or "plugin" in command or command in ROOT_COMMANDS:
+    if "plugin" in command or command in ROOT_COMMANDS:
+        return
+    switch_to_dokku()
+
+
+def switch_to_dokku() -> None:
+    """The switch itself, for root only; also `plugin:trigger`'s `sudo -u dokku -E -H plugn trigger`
+    (plugins/plugin/subcommands/trigger): hooks a root user triggers still run as the dokku user."""
+    if os.geteuid() != 0:
         return
     try:
         dokku = pwd.getpwnam("dokku")
