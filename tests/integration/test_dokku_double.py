@@ -186,6 +186,28 @@ def test_two_mounts_on_one_container_path_fail_the_deploy_as_docker_refuses_the_
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
 
 
+def test_a_process_sees_its_image_at_app_and_each_storage_mount_at_its_container_path(
+    sandbox: Sandbox, app_src
+) -> None:
+    """Docker runs the image's /app with each `-v HOST:CONTAINER` of plugins/storage/triggers.go TriggerDockerArgs
+    at its container path: a write to /app/files/x by absolute path lands in the storage entry's host folder."""
+    for packaging in ("env.yml", "vault", "ansible", "nginx.conf.d"):  # a plain app: only Dokku deploys it
+        path = app_src / packaging
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (app_src / "Procfile").write_text(
+        "web: sh -c 'pwd > /app/files/cwd && cat /app/Procfile > /app/files/procfile && exec python3 app.py'\n"
+    )
+    sandbox.ok("apps:create", "hello")
+    sandbox.ok("storage:create", "hello-files", "--chown", "herokuish")
+    sandbox.ok("storage:mount", "hello", "hello-files", "--container-dir", "/app/files")
+    deployed = sandbox.push("hello", app_src)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    host = sandbox.lib / "data" / "storage" / "hello-files"
+    assert (host / "cwd").read_text() == "/app\n"
+    assert (host / "procfile").read_text() == (app_src / "Procfile").read_text()
+    assert not any((sandbox.lib / "data" / "ps" / "hello" / "images").glob("*/files/cwd"))  # bound, not copied
+
+
 def test_docker_options_add_appends_and_requotes_as_dokku_does(sandbox: Sandbox) -> None:
     """dockeroptions.go: no check for an equal option; one stored option per flag, words re-quoted, sorted."""
     sandbox.ok("apps:create", "demo")
