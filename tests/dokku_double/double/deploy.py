@@ -408,7 +408,9 @@ def _start_web(env: Env, app: str) -> dict[str, object] | None:
         return None
     port = _claim_port()
     try:
-        return {"pid": _run_web(env, app, image, command, port), "port": port, "image": str(image)}
+        pid = _run_web(env, app, image, command, port)
+        # the port it listens on, and the one Docker's container would (its PORT: nginx's upstreams are built on it)
+        return {"pid": pid, "port": port, "container_port": nginx.container_port(env, app), "image": str(image)}
     finally:
         _release_port(port)
 
