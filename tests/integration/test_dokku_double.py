@@ -248,6 +248,14 @@ def test_nginx_upstreams_are_the_port_maps_container_ports_and_ports_set_rebuild
     sandbox.ok("ports:set", "hello", "http:80:6000")
     assert "upstream hello-6000 { server 127.0.0.1:6000 down; }" in conf.read_text()
     _await_status(sandbox, host, 502)
+    # plugins/proxy/subcommands.go CommandSet only sets the property; post-proxy-ports-update rebuilds only for nginx
+    sandbox.ok("proxy:set", "hello", "type", "none")
+    assert sandbox.ok("proxy:report", "hello", "--proxy-computed-type").strip() == "none"
+    sandbox.ok("ports:set", "hello", "http:80:5000")
+    assert "upstream hello-6000 { server 127.0.0.1:6000 down; }" in conf.read_text()
+    sandbox.ok("proxy:set", "hello", "type")
+    assert sandbox.ok("proxy:report", "hello", "--proxy-type").strip() == ""
+    sandbox.ok("ports:set", "hello", "http:80:6000")
     sandbox.ok("ps:restart", "hello")
     assert f"upstream hello-6000 {{ server 127.0.0.1:{sandbox.web('hello')['port']}; }}" in conf.read_text()
     _await_status(sandbox, host, 200)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from double.env import Env, info1_quiet, privileged, verbose
+from double.env import Env, Fail, info1_quiet, info2_quiet, privileged, verbose
+from double.report import report
 
 PROXY = """    location / {{
       proxy_pass http://{app}-{port};
@@ -60,8 +61,19 @@ def _upstreams(app: str, maps: list[str], web: dict[str, object]) -> list[str]:
     return blocks
 
 
+def proxy_type(env: Env, app: str) -> str:
+    """The `proxy-type` trigger (plugins/proxy/functions.go getComputedProxyType): the app's, else the global, else
+    nginx."""
+    return env.prop_get("proxy", app, "type") or env.prop_get("proxy", "--global", "type") or "nginx"
+
+
 def build_config(env: Env, app: str) -> None:
-    """proxy-build-config: write $DOKKU_ROOT/APP/nginx.conf and reload nginx, when the app has a web listener."""
+    """proxy-build-config: write $DOKKU_ROOT/APP/nginx.conf and reload nginx, when the app has a web listener. Every
+    nginx-vhosts trigger that rebuilds (proxy-build-config, core-post-deploy, scheduler-post-deploy-process,
+    post-proxy-ports-update, post-domains-update, post-certs-update) does nothing unless the app's proxy type is
+    nginx."""
+    if proxy_type(env, app) != "nginx":
+        return
     nginx = sandbox_nginx(env)
     web_json = env.lib_root / "data" / "ps" / app / "web.json"
     if nginx is None or not web_json.exists() or not env.app_exists(app):
@@ -119,4 +131,44 @@ def cmd_build_config(env: Env, args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"proxy:build-config": cmd_build_config, "nginx:build-config": cmd_build_config}
+PROXY_PROPERTIES = ("disabled", "proxy-port", "proxy-ssl-port", "type")
+PROXY_GLOBAL_PROPERTIES = ("proxy-port", "proxy-ssl-port", "type")
+
+
+def cmd_proxy_set(env: Env, args: list[str]) -> int:
+    """plugins/proxy/subcommands.go CommandSet and common.CommandPropertySet: `proxy:set APP TYPE` (the old form)
+    or `proxy:set APP|--global PROPERTY [VALUE]`; only a property, no trigger: nothing is rebuilt."""
+    app, prop, value = [*args, "", "", ""][:3]
+    if app != "--global":
+        env.verify_app(app or None)
+    if prop not in PROXY_PROPERTIES and not value:
+        if ":" in prop:
+            raise Fail("Consider using ports:set command or specifying a valid proxy")
+        prop, value = "type", prop
+    if app == "--global" and prop not in PROXY_GLOBAL_PROPERTIES:
+        raise Fail("Property cannot be specified globally")
+    if not prop:
+        raise Fail("No property specified")
+    if prop not in PROXY_PROPERTIES:
+        raise Fail(f"Invalid property specified, valid properties include: {', '.join(PROXY_PROPERTIES)}")
+    if value:
+        info2_quiet(f"Setting {prop} to {value}")
+        env.prop_set("proxy", app, prop, value)
+    else:
+        info2_quiet(f"Unsetting {prop}")
+        env.prop_delete("proxy", app, prop)
+    return 0
+
+
+def _proxy_fields(env: Env, app: str) -> dict[str, str]:
+    """plugins/proxy/report.go, its type fields."""
+    own, default = env.prop_get("proxy", app, "type"), env.prop_get("proxy", "--global", "type")
+    return {"type": own, "global-type": default, "computed-type": proxy_type(env, app)}
+
+
+COMMANDS = {
+    "proxy:build-config": cmd_build_config,
+    "nginx:build-config": cmd_build_config,
+    "proxy:set": cmd_proxy_set,
+    "proxy:report": lambda env, args: report(env, "proxy", _proxy_fields, args),
+}
