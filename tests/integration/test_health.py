@@ -197,7 +197,8 @@ def test_a_changed_port_never_sends_the_old_container_a_port_it_does_not_listen_
     nginx must not see the new map before a container started with it takes over, nor keep it after a failed gate."""
     assert sandbox.push("hello", app_src).returncode == 0
     sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "2")
-    edit_env(app_src, port=5001, env={"GREETING": "hi", "HEALTHZ_STATUS": 500})
+    domains = ["hello.example.test", "www.hello.example.test", "more.hello.example.test"]  # domains:set rebuilds too
+    edit_env(app_src, port=5001, domains=domains, env={"GREETING": "hi", "HEALTHZ_STATUS": 500})
     with answers_through_nginx(sandbox) as seen:
         failed = sandbox.push("hello", app_src)
         time.sleep(0.5)  # nginx's reload is asynchronous: a map left behind would show by now
