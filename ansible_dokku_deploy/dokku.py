@@ -174,6 +174,22 @@ class Dokku:
         if done.returncode != 0:
             raise DeployError(f"dokku {args[0]} failed (exit {done.returncode}): {done.stderr.strip() or done.stdout}")
 
+    def set_port_map_unseen_by_nginx(self, app: str, maps: list[str]) -> None:
+        """`ports:set` without the nginx rebuild it triggers (plugins/nginx-vhosts/post-proxy-ports-update rebuilds
+        only for an app whose proxy type is nginx; `proxy:set` triggers nothing), the app's own proxy type put back
+        whatever happens. The running containers listen on the container port they were started with: nginx
+        learns a new one only at a deploy's own rebuild, with the containers started on it. As the ports
+        module does (collections/.../modules/ports.py)."""
+        if self.read("proxy:report", app, "--proxy-computed-type").strip() != "nginx":
+            self.change("ports:set", app, *maps)
+            return
+        own = self.read("proxy:report", app, "--proxy-type").strip()
+        self.change("proxy:set", app, "type", "none")
+        try:
+            self.change("ports:set", app, *maps)
+        finally:
+            self.change("proxy:set", app, "type", *([own] if own else []))
+
     def require_app(self, app: str) -> str:
         if not (self.root / check_app_name(app)).is_dir():
             raise AppMissingError(app)

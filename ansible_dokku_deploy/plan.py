@@ -45,7 +45,9 @@ R = TypeVar("R", bound=RoleInputs)
 SNIPPET_PREFIX = "ansible-deploy-"  # the only nginx.conf.d/ files the plugin writes or removes
 ACME_SNIPPET = f"{SNIPPET_PREFIX}acme-challenge.conf"
 PHASE_ROLES = {
-    Phase.PRE_DEPLOY: ("database", "config", "ports", "domains", "storage", "nginx", "dns"),
+    # ports after domains: domains:set rebuilds nginx with the port map, which must still be the one the running
+    # containers were started with (the ports role sets a new one unseen by nginx, until the deploy's switch)
+    Phase.PRE_DEPLOY: ("database", "config", "domains", "ports", "storage", "nginx", "dns"),
     Phase.POST_DEPLOY: ("tls", "monitoring"),
     Phase.RENEW: ("tls",),
     Phase.DESTROY: ("dns", "database"),

@@ -10,6 +10,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.history import SUCCEEDED, History
 from ansible_dokku_deploy.phases import run_phase
+from ansible_dokku_deploy.resolve import staged_packaging
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, Staging
 from ansible_dokku_deploy.state import Phase
@@ -73,6 +74,26 @@ def after_failed_pre_deploy(dokku: Dokku, app: str) -> None:
         output.warn(f"ansible-deploy: the rollback failed as well: {exc.message}")
         return
     output.detail(NOT_THE_DATA.format(app=app))
+
+
+def served_port_map(dokku: Dokku, app: str) -> None:
+    """A deploy failed after pre-deploy (the health gate, Dokku's own checks, a container that never started) and
+    the old containers still serve, on the container port their release's env.yml named: a port map the failed
+    run changed (nginx has not seen it) goes back to that port, or nginx's next rebuild (a domain, a certificate)
+    would send them to a port they do not listen on. Never raises: the push fails with the original error."""
+    release = running_release(dokku, app)
+    if release is None:
+        return
+    try:
+        port = staged_packaging(dokku, app, release).spec.get("port")
+        maps = dokku.read("ports:report", app, "--ports-map").split()
+        served = sorted({f"{m.rsplit(':', 1)[0]}:{port}" for m in maps})
+        if port is None or not maps or sorted(maps) == served:
+            return
+        output.step(f"ansible-deploy: {app}'s port map goes back to port {port}, where its containers listen")
+        dokku.set_port_map_unseen_by_nginx(app, served)
+    except DeployError as exc:
+        output.warn(f"ansible-deploy: putting the port map back failed: {exc.message}")
 
 
 def _take_back(dokku: Dokku, app: str) -> None:

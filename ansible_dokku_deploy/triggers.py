@@ -117,11 +117,14 @@ def builds_record_finalize(app: str, build_id: str, exit_code: str, *_: str) -> 
     """The only hook Dokku calls when a build fails (pre-build, the build, a post-build; plugins/common/functions
     release_app_deploy_lock): Dokku tags the last released image again, so the release staged before the push is
     staged again and the failed one forgotten. A failure after the release step (the deploy) keeps the new
-    release staged: the image is the new one."""
+    release staged: the image is the new one. After any failure the port map goes back to the serving
+    containers' port (a failed deploy leaves them serving)."""
     del build_id
     if exit_code == "0":
         return
-    staged = Staging(Dokku.from_environ().data_dir(app)).abandon_build()
+    dokku = Dokku.from_environ()
+    rollback.served_port_map(dokku, app)  # the old containers serve on: the map they were started with
+    staged = Staging(dokku.data_dir(app)).abandon_build()
     if staged is not None:
         output.step(f"ansible-deploy: the build failed; release {staged.id}, which {app} runs, stays staged")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import pwd
@@ -9,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 
 import services
 from conftest import REPO, Sandbox
@@ -184,6 +186,79 @@ def test_two_mounts_on_one_container_path_fail_the_deploy_as_docker_refuses_the_
     sandbox.ok("storage:unmount", "hello", "second-files", "--container-dir", "/app/files")
     deployed = sandbox.push("hello", app_src)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+
+
+def test_a_process_sees_its_image_at_app_and_each_storage_mount_at_its_container_path(
+    sandbox: Sandbox, app_src
+) -> None:
+    """Docker runs the image's /app with each `-v HOST:CONTAINER` of plugins/storage/triggers.go TriggerDockerArgs
+    at its container path: a write to /app/files/x by absolute path lands in the storage entry's host folder."""
+    for packaging in ("env.yml", "vault", "ansible", "nginx.conf.d"):  # a plain app: only Dokku deploys it
+        path = app_src / packaging
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    (app_src / "Procfile").write_text(
+        "web: sh -c 'pwd > /app/files/cwd && cat /app/Procfile > /app/files/procfile && exec python3 app.py'\n"
+    )
+    sandbox.ok("apps:create", "hello")
+    sandbox.ok("storage:create", "hello-files", "--chown", "herokuish")
+    sandbox.ok("storage:mount", "hello", "hello-files", "--container-dir", "/app/files")
+    deployed = sandbox.push("hello", app_src)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    host = sandbox.lib / "data" / "storage" / "hello-files"
+    assert (host / "cwd").read_text() == "/app\n"
+    assert (host / "procfile").read_text() == (app_src / "Procfile").read_text()
+    assert not any((sandbox.lib / "data" / "ps" / "hello" / "images").glob("*/files/cwd"))  # bound, not copied
+
+
+def _status_through_nginx(sandbox: Sandbox, host: str) -> int:
+    port = int(services.load_nginx(sandbox.root)["http"])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request("GET", "/", headers={"Host": host})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def _await_status(sandbox: Sandbox, host: str, status: int) -> None:
+    """nginx's reload is asynchronous: its workers take the new configuration a moment later."""
+    deadline = time.monotonic() + 10
+    while (seen := _status_through_nginx(sandbox, host)) != status and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen == status
+
+
+def test_nginx_upstreams_are_the_port_maps_container_ports_and_ports_set_rebuilds_at_once(
+    sandbox: Sandbox, app_src
+) -> None:
+    """plugins/nginx-vhosts/templates/nginx.conf.sigil: `server IP:UPSTREAM_PORT` for each container port of the
+    map, with the running container's IP whether it listens there or not; post-proxy-ports-update rebuilds nginx
+    at once. A container started with PORT 5000 (the default map) gets 502s once the map says 6000, until a
+    container started with the new map replaces it."""
+    for packaging in ("env.yml", "vault", "ansible", "nginx.conf.d"):  # a plain app: only Dokku deploys it
+        path = app_src / packaging
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    sandbox.ok("apps:create", "hello")
+    deployed = sandbox.push("hello", app_src)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    conf = sandbox.home / "hello" / "nginx.conf"
+    host = conf.read_text().split("server_name ")[1].split()[0].rstrip(";")
+    assert f"upstream hello-5000 {{ server 127.0.0.1:{sandbox.web('hello')['port']}; }}" in conf.read_text()
+    _await_status(sandbox, host, 200)
+    sandbox.ok("ports:set", "hello", "http:80:6000")
+    assert "upstream hello-6000 { server 127.0.0.1:6000 down; }" in conf.read_text()
+    _await_status(sandbox, host, 502)
+    # plugins/proxy/subcommands.go CommandSet only sets the property; post-proxy-ports-update rebuilds only for nginx
+    sandbox.ok("proxy:set", "hello", "type", "none")
+    assert sandbox.ok("proxy:report", "hello", "--proxy-computed-type").strip() == "none"
+    sandbox.ok("ports:set", "hello", "http:80:5000")
+    assert "upstream hello-6000 { server 127.0.0.1:6000 down; }" in conf.read_text()
+    sandbox.ok("proxy:set", "hello", "type")
+    assert sandbox.ok("proxy:report", "hello", "--proxy-type").strip() == ""
+    sandbox.ok("ports:set", "hello", "http:80:6000")
+    sandbox.ok("ps:restart", "hello")
+    assert f"upstream hello-6000 {{ server 127.0.0.1:{sandbox.web('hello')['port']}; }}" in conf.read_text()
+    _await_status(sandbox, host, 200)
 
 
 def test_docker_options_add_appends_and_requotes_as_dokku_does(sandbox: Sandbox) -> None:

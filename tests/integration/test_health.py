@@ -246,3 +246,27 @@ def test_a_gate_record_left_by_a_deploy_that_failed_later_is_not_taken_by_the_ne
     restarted = sandbox.dokku("ps:restart", "hello")
     assert restarted.returncode == 0, output(restarted)
     assert "No check ran before the switch (zero downtime is off: checks:disable)" in output(restarted)
+
+
+def test_a_changed_port_never_sends_the_old_container_a_port_it_does_not_listen_on(
+    sandbox: Sandbox, app_src: Path
+) -> None:
+    """M5: ports:set rebuilds nginx at once (plugins/nginx-vhosts/post-proxy-ports-update) with the running
+    container's IP and the map's new port (nginx.conf.sigil's upstream), where the old container does not listen:
+    nginx must not see the new map before a container started with it takes over, nor keep it after a failed gate."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "2")
+    domains = ["hello.example.test", "www.hello.example.test", "more.hello.example.test"]  # domains:set rebuilds too
+    edit_env(app_src, port=5001, domains=domains, env={"GREETING": "hi", "HEALTHZ_STATUS": 500})
+    with answers_through_nginx(sandbox) as seen:
+        failed = sandbox.push("hello", app_src)
+        time.sleep(0.5)  # nginx's reload is asynchronous: a map left behind would show by now
+    assert failed.returncode != 0 and "Traceback" not in output(failed), output(failed)
+    assert seen and set(seen) == {"hello from env.yml"}, seen  # the old container, every time
+    assert sandbox.ok("ports:report", "hello", "--ports-map").split() == ["http:80:5000"], output(failed)
+    edit_env(app_src, env={"GREETING": "moved", "HEALTHZ_STATUS": 200})
+    with answers_through_nginx(sandbox) as seen:
+        moved = sandbox.push("hello", app_src)
+    assert moved.returncode == 0, output(moved)
+    assert seen and set(seen) <= {"hello from env.yml", "moved"} and seen[-1] == "moved", seen
+    assert sandbox.ok("ports:report", "hello", "--ports-map").split() == ["http:80:5001"]

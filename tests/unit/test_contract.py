@@ -166,7 +166,7 @@ def test_the_promtool_check_reads_targets_with_the_scrape_jobs_the_readme_recomm
 @pytest.mark.parametrize(
     ("exit_code", "pending", "starts"), [("1", True, True), ("0", True, False), ("1", False, False)]
 )
-def test_builds_record_finalize_starts_python_only_for_a_failed_build_of_a_pending_release(
+def test_builds_record_finalize_starts_python_only_for_a_failed_build_or_deploy_of_a_provisioned_app(
     tmp_path: Path, exit_code: str, pending: bool, starts: bool
 ) -> None:
     args = ["app", "pid-1", exit_code]

@@ -32,7 +32,7 @@ def plan_for(tmp_path: Path, rev: str, phase: str = Phase.PRE_DEPLOY, state: Sta
 
 def test_pre_deploy_runs_every_capability_the_example_asks_for(tmp_path: Path) -> None:
     plan = plan_for(tmp_path, "a")
-    assert plan.roles == ("config", "ports", "domains", "storage", "nginx")
+    assert plan.roles == ("config", "domains", "ports", "storage", "nginx")
     assert plan.variables["config_values"] == {"GREETING": "hello from env.yml", "WORKERS": "2", "DEBUG": "false"}
     assert plan.variables["ports_container_port"] == 5000
     assert plan.variables["storage_mounts"] == [{"entry": "hello-uploads", "path": "/app/uploads"}]

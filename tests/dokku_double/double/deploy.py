@@ -391,20 +391,21 @@ def _container_env(env: Env, app: str, image: Path) -> dict[str, str]:
     from double import config  # cycle
 
     app_env = {**config.read(env, "--global"), **config.read(env, app)}
-    container = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(image), **app_env, "DOKKU_APP_NAME": app}
+    container = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/app", **app_env, "DOKKU_APP_NAME": app}
     return {**container, "DOKKU_LIB_ROOT": str(env.lib_root)}  # for the root helper, which drops it
 
 
 def _container_command(env: Env, app: str, image: Path, command: str) -> list[str]:
     """`docker run --user APP_USER -v HOST:CONTAINER ...` of the image, through the double's root helper: the
-    command runs as the app's user in the image folder (the container's /app), each storage mount under /app bound
-    where the app looks for it, and herokuish's procfile-load-profile first (the baked .profile.d files win over the
-    container's environment)."""
+    command runs as the app's user in a mount namespace where the image folder is /app and each storage mount under
+    /app is bound at its container path (plugins/storage/triggers.go TriggerDockerArgs: `-v HOST:CONTAINER`), in
+    /app, and herokuish's procfile-load-profile first (the baked .profile.d files win over the container's
+    environment)."""
     from double.proxy import container_mounts  # cycle: proxy renders nginx through this package
 
     uid, gid = app_user(env, app)
     binds = [
-        f"{host}:{image / Path(container).relative_to('/app')}"
+        f"{host}:{image / Path(container).relative_to('/app')}"  # the helper binds it at /app/...
         for _name, host, container in container_mounts(env, app)  # Docker's refusal of two on one path
         if Path(container).is_relative_to("/app")  # a mount elsewhere has no place in a process "container"
     ]
@@ -441,7 +442,9 @@ def _start_web(env: Env, app: str) -> dict[str, object] | None:
         return None
     port = _claim_port()
     try:
-        return {"pid": _run_web(env, app, image, command, port), "port": port, "image": str(image)}
+        pid = _run_web(env, app, image, command, port)
+        # the port it listens on, and the one Docker's container would (its PORT: nginx's upstreams are built on it)
+        return {"pid": pid, "port": port, "container_port": nginx.container_port(env, app), "image": str(image)}
     finally:
         _release_port(port)
 
