@@ -74,11 +74,13 @@ def git_hook(env: Env, args: list[str], stdin: io.TextIOBase) -> int:
             warn(f"for example, try 'git push <dokku> {ref.removeprefix('refs/heads/')}:{branch}'")
             continue
         receive(env, app, new)
+        trigger(env, "deploy-source-set", app, "git-push", new)
     return 0
 
 
 def receive(env: Env, app: str, rev: str) -> None:
-    """git_receive_app: lock, GIT_REV, extract, post-extract (status ignored), build, release, deploy."""
+    """git_receive_app: lock, GIT_REV, extract, post-extract (status ignored), build, release, deploy. The caller
+    fires deploy-source-set (cmd-git-hook: git-push; git:from-image: docker-image)."""
     from double import apps, config  # cycle: config restarts through this module
 
     if not env.app_exists(app):
@@ -104,7 +106,6 @@ def receive(env: Env, app: str, rev: str) -> None:
                 release_and_deploy(env, app, builder)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    trigger(env, "deploy-source-set", app, "git-push", rev)
 
 
 def build(env: Env, app: str, builder: str, work: Path) -> None:
@@ -121,15 +122,24 @@ def build(env: Env, app: str, builder: str, work: Path) -> None:
 
 def _builder_build(env: Env, app: str, builder: str, work: Path) -> None:
     """builder-build: pre-build (honoured), 'the image' is a copy of the work dir (a Dockerfile's RUN lines run in
-    it), post-build (honoured)."""
+    it), or, for a Dockerfile whose last FROM names an image the double knows (known_image), a copy of that image
+    with only the last stage's RUN lines run in it (the context is not in it: the double reads no COPY), then
+    post-build (honoured)."""
     info1(f"Building {app} from {builder}...")
     code = trigger(env, "pre-build", builder, app, str(work))
     if code != 0:
         raise Fail("", code)
     image = ps_dir(env, app) / "images" / f"{time.time_ns()}"
-    shutil.copytree(work, image, symlinks=True)
+    base = _base_image(env, work / "Dockerfile") if builder == "dockerfile" else None
+    if base is None:
+        shutil.copytree(work, image, symlinks=True)
+    else:  # a herokuish image's baked settings are its own app's (and only its user reads them): not sourced by
+        # a Dockerfile app's process, so left out
+        shutil.copytree(
+            base, image, symlinks=True, ignore=lambda folder, _names: [".profile.d"] * (folder == str(base))
+        )
     if builder == "dockerfile":
-        _run_dockerfile(image)
+        _run_dockerfile(image, _dockerfile_runs(work / "Dockerfile", last_stage=base is not None))
     current = ps_dir(env, app) / "image"
     tmp = current.with_name("image.tmp")
     tmp.unlink(missing_ok=True)
@@ -139,13 +149,34 @@ def _builder_build(env: Env, app: str, builder: str, work: Path) -> None:
     trigger_honoured(env, "post-build", builder, app, str(work))
 
 
-def _dockerfile_runs(dockerfile: Path) -> list[str]:
-    """The shell commands of a Dockerfile's RUN instructions, continuation lines joined (the exec form's words
-    quoted for the shell); the other instructions are not read."""
+def known_image(env: Env, name: str) -> Path | None:
+    """The image folder a Docker image name stands for on this "host": `dokku/APP:latest` (or `dokku/APP`) is the
+    image an app's last build tagged; the double knows no other (Docker would pull it from a registry)."""
+    repository, _, tag = name.partition(":")
+    app = repository.removeprefix("dokku/")
+    if repository == app or tag not in ("", "latest") or not env.app_exists(app):
+        return None
+    image = ps_dir(env, app) / "image"
+    return image.resolve() if image.is_symlink() and image.resolve().is_dir() else None
+
+
+def _base_image(env: Env, dockerfile: Path) -> Path | None:
+    """The image the last stage of a Dockerfile starts FROM, when the double knows it."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text()) if dockerfile.is_file() else ""
+    froms = [line.split()[1:] for line in text.splitlines() if line.strip().upper().startswith("FROM ")]
+    words = [w for w in froms[-1] if not w.startswith("--")] if froms else []
+    return known_image(env, words[0]) if words else None
+
+
+def _dockerfile_runs(dockerfile: Path, *, last_stage: bool = False) -> list[str]:
+    """The shell commands of a Dockerfile's RUN instructions (of its last stage only, when last_stage),
+    continuation lines joined (the exec form's words quoted for the shell); the other instructions are not read."""
     runs: list[str] = []
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
     for line in text.splitlines():
         keyword, _, rest = line.strip().partition(" ")
+        if last_stage and keyword.upper() == "FROM":
+            runs = []
         if keyword.upper() != "RUN" or not rest.strip():
             continue
         rest = rest.strip()
@@ -156,11 +187,11 @@ def _dockerfile_runs(dockerfile: Path) -> list[str]:
     return runs
 
 
-def _run_dockerfile(image: Path) -> None:
+def _run_dockerfile(image: Path, runs: list[str]) -> None:
     """builder-dockerfile's `docker image build ... --tag IMAGE .` (plugins/builder-dockerfile/builder-build): each
     RUN in the image folder, with /bin/sh, as the dokku user (Docker: as root in a build container); the first
     that fails fails the build, and the tag stays on the old image."""
-    for command in _dockerfile_runs(image / "Dockerfile"):
+    for command in runs:
         done = subprocess.run(
             ["/bin/sh", "-c", command], cwd=image, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, check=False
         )
@@ -588,6 +619,7 @@ def rebuild(env: Env, app: str) -> None:
         warn(f"App {app} has not been deployed")
         return
     receive(env, app, head)
+    trigger(env, "deploy-source-set", app, "git-push", head)
 
 
 def cmd_restart(env: Env, args: list[str]) -> int:

@@ -1,0 +1,80 @@
+"""`git:from-image`: an image built elsewhere, deployed through Dokku's normal build (a context that holds only a
+generated Dockerfile, or BUILD_DIR's files and it), and the packaging the plugin uses for it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import EXAMPLE, Sandbox, drop_sandbox, new_sandbox, output
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Sandbox]:
+    sandbox = new_sandbox()
+    yield sandbox
+    drop_sandbox(sandbox)
+
+
+def _tree(box: Sandbox, app: str) -> list[str]:
+    listing = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(box.home / app), "ls-tree", "--name-only", "master"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    return listing.stdout.split()
+
+
+def test_git_from_image_builds_a_context_of_only_a_dockerfile_and_refuses_as_dokku_does(
+    box: Sandbox, tmp_path: Path
+) -> None:
+    """The double: plugins/git/git-from-image, git-from-directory and cmd-git-from-image."""
+    image_src = tmp_path / "ci"
+    shutil.copytree(EXAMPLE, image_src, ignore=shutil.ignore_patterns("env.yml", "vault", "ansible", "nginx.conf.d"))
+    assert box.push("ci", image_src).returncode == 0
+    box.ok("apps:create", "from-ci")
+
+    deployed = box.dokku("git:from-image", "from-ci", "dokku/ci:latest")
+    assert deployed.returncode == 0, output(deployed)
+    text = output(deployed)
+    assert "Image exists on host, skipping pull" in text
+    assert "Building from-ci from dockerfile..." in text
+    assert _tree(box, "from-ci") == ["Dockerfile"], "the context is only the generated Dockerfile"
+    assert box.get("from-ci")["app"] == "hello", "the image's code serves"
+
+    again = box.dokku("git:from-image", "from-ci", "dokku/ci:latest")
+    assert again.returncode == 1
+    assert "No changes detected, skipping git commit" in again.stderr
+
+    unknown = box.dokku("git:from-image", "from-ci", "registry.invalid/nothing:1")
+    assert unknown.returncode == 1 and "Failed to pull image: registry.invalid/nothing:1" in unknown.stderr
+    missing = box.dokku("git:from-image", "from-ci", "dokku/ci:latest", "--build-dir", str(tmp_path / "none"))
+    assert missing.returncode == 1 and "Invalid BUILD_DIR specified for docker build context" in missing.stderr
+
+
+def test_a_deploy_from_an_image_keeps_the_staged_packaging_or_takes_build_dirs(box: Sandbox, tmp_path: Path) -> None:
+    """B6: the image's context has no packaging file at all, so the staged packaging is staged again for its
+    commit; a BUILD_DIR with packaging files brings new packaging."""
+    src = tmp_path / "hello"
+    shutil.copytree(EXAMPLE, src)
+    assert box.push("hello", src).returncode == 0
+    pushed = box.staged("hello")
+
+    deployed = box.dokku("git:from-image", "hello", "dokku/hello:latest")
+    assert deployed.returncode == 0, output(deployed)
+    assert "Traceback" not in output(deployed)
+    staged = box.staged("hello")
+    assert staged != pushed, "the image's commit gets a release of its own"
+    assert (staged / "env.yml").read_bytes() == (pushed / "env.yml").read_bytes()
+    assert box.get("hello")["greeting"] == "hello from env.yml"
+
+    build_dir = box.root / "build"  # the dokku user reads it
+    shutil.copytree(EXAMPLE, build_dir, ignore=shutil.ignore_patterns("app.py", "Procfile", "README.md"))
+    spec = yaml.safe_load((build_dir / "env.yml").read_text())
+    spec["env"]["GREETING"] = "from the build dir"
+    (build_dir / "env.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    deployed = box.dokku("git:from-image", "hello", "dokku/hello:latest", "--build-dir", str(build_dir))
+    assert deployed.returncode == 0, output(deployed)
+    assert box.config("hello")["GREETING"] == "from the build dir"
+    assert box.get("hello")["greeting"] == "from the build dir"
