@@ -22,7 +22,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.history import FAILED, History
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.resolve import check_push, resolve, staged_packaging
+from ansible_dokku_deploy.resolve import check_push, resolve, staged_packaging, without_packaging
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
 from ansible_dokku_deploy.state import Phase, State
@@ -53,6 +53,8 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     keep = store.computed_int(app, "keep-releases")
     try:
         current = staging.current()
+        if current is not None and without_packaging(source):  # git:from-image, say: the packaging stays
+            output.step(f"ansible-deploy: no packaging files in this tree; {app} keeps release {current.id}'s")
         if packaging is None and current is not None:  # the staged files, checked already: staged again for rev
             release = staging.stage_again(current, rev, keep)
         else:

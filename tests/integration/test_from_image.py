@@ -64,6 +64,7 @@ def test_a_deploy_from_an_image_keeps_the_staged_packaging_or_takes_build_dirs(b
     deployed = box.dokku("git:from-image", "hello", "dokku/hello:latest")
     assert deployed.returncode == 0, output(deployed)
     assert "Traceback" not in output(deployed)
+    assert "ansible-deploy: no packaging files in this tree; hello keeps release" in output(deployed)
     staged = box.staged("hello")
     assert staged != pushed, "the image's commit gets a release of its own"
     assert (staged / "env.yml").read_bytes() == (pushed / "env.yml").read_bytes()
