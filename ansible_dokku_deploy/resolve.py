@@ -75,12 +75,25 @@ def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True, che
                 hint=f"The admin allows them with: dokku ansible-deploy:set {app} allow-custom-steps true",
             )
         )
-    if dokku.scheduler(app) == "k3s":
-        http_01 = bool(store.computed(app, "acme-directory")) and store.computed(app, "acme-challenge") == "http-01"
-        problems.extend(_beyond_k3s(app, packaging, http_01=http_01))
+    problems.extend(_k3s_problems(dokku, store, app, packaging))
     if problems:
         raise PackagingError(problems)
     return Resolved(packaging, secrets)
+
+
+def refuse_beyond_k3s(dokku: Dokku, app: str, packaging: Packaging) -> None:
+    """The push's k3s refusals for the deploys without a push (config:set, ps:restart), as the scheduler can be
+    switched after the packaging was staged (scheduler:set APP selected k3s): before any phase, which might skip."""
+    problems = _k3s_problems(dokku, Store(dokku), app, packaging)
+    if problems:
+        raise PackagingError(problems)
+
+
+def _k3s_problems(dokku: Dokku, store: Store, app: str, packaging: Packaging) -> list[DeployError]:
+    if dokku.scheduler(app) != "k3s":
+        return []
+    http_01 = bool(store.computed(app, "acme-directory")) and store.computed(app, "acme-challenge") == "http-01"
+    return _beyond_k3s(app, packaging, http_01=http_01)
 
 
 def taken_domains(dokku: Dokku, app: str, domains: list[str]) -> list[DeployError]:

@@ -22,7 +22,13 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.history import FAILED, History
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.resolve import check_push, resolve, staged_packaging, without_packaging
+from ansible_dokku_deploy.resolve import (
+    check_push,
+    refuse_beyond_k3s,
+    resolve,
+    staged_packaging,
+    without_packaging,
+)
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
 from ansible_dokku_deploy.state import Phase, State
@@ -107,11 +113,19 @@ def _pre_deploy(app: str, builder: str) -> None:
     the release that still serves."""
 
     dokku = Dokku.from_environ()
+    _refuse_beyond_k3s(dokku, app)
     try:
         run_phase(dokku, app, Phase.PRE_DEPLOY, builder=builder)
     except ProvisioningError:
         rollback.after_failed_pre_deploy(dokku, app)  # the old containers still serve: match them again
         raise
+
+
+def _refuse_beyond_k3s(dokku: Dokku, app: str) -> None:
+    """The staged packaging, refused as a push is when the app's scheduler became k3s after it was staged."""
+    release = Staging(dokku.data_dir(app)).current()
+    if release is not None:
+        refuse_beyond_k3s(dokku, app, staged_packaging(dokku, app, release))
 
 
 def builds_record_finalize(app: str, build_id: str, exit_code: str, *_: str) -> None:
@@ -138,6 +152,7 @@ def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *
     release = Staging(dokku.data_dir(app)).current()
     if release is None:
         return
+    _refuse_beyond_k3s(dokku, app)
     with _reported_check(dokku, app, release, "check-deploy"):
         health.gate(dokku, app, staged_packaging(dokku, app, release), release.id, address=ip, port=port)
 
@@ -147,6 +162,7 @@ def post_deploy(app: str, *_: str) -> None:
     the health check through nginx; Dokku passes the port and IP arguments empty."""
 
     dokku = Dokku.from_environ()
+    _refuse_beyond_k3s(dokku, app)
     staging = Staging(dokku.data_dir(app))
     release = staging.current()
     if release is not None:

@@ -79,3 +79,25 @@ def test_a_deploy_from_an_image_keeps_the_staged_packaging_or_takes_build_dirs(b
     assert deployed.returncode == 0, output(deployed)
     assert box.config("hello")["GREETING"] == "from the build dir"
     assert box.get("hello")["greeting"] == "from the build dir"
+
+
+def test_an_app_moved_to_k3s_after_staging_is_refused_without_a_push(box: Sandbox, tmp_path: Path) -> None:
+    """M10: the push's k3s refusals hold for the releases without a push (config:set) and for ps:restart, before
+    the deploy and before any docker-local storage or nginx work, even when every phase would skip."""
+    src = tmp_path / "k3s"
+    src.mkdir()
+    shutil.copy(EXAMPLE / "app.py", src)
+    shutil.copy(EXAMPLE / "Procfile", src)
+    (src / "env.yml").write_text("version: 1\nport: 5000\nstorage:\n  - {name: uploads, path: /app/uploads}\n")
+    assert box.push("k3s", src).returncode == 0
+    box.ok("scheduler:set", "k3s", "selected", "k3s")
+    entries = box.ok("storage:list-entries", "--format", "json")
+    refusal = "storage: the plugin's folders are on this host, which k3s cannot mount: its scheduler is k3s"
+
+    changed = box.dokku("config:set", "k3s", "SOMETHING=1")
+    assert refusal in output(changed), output(changed)
+    assert "Deploying k3s" not in output(changed), "refused at the release, before the deploy"
+    restarted = box.dokku("ps:restart", "k3s")
+    assert restarted.returncode != 0 and refusal in output(restarted), output(restarted)
+    assert "Traceback" not in output(changed) + output(restarted)
+    assert box.ok("storage:list-entries", "--format", "json") == entries
