@@ -99,18 +99,35 @@ def receive(env: Env, app: str, rev: str) -> None:
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
             trigger(env, "post-extract", app, str(work), rev)  # Dokku ignores post-extract's exit status
-            builder = "dockerfile" if (work / "Dockerfile").exists() else "herokuish"
+            builder = selected_builder(env, app) or ("dockerfile" if (work / "Dockerfile").exists() else "herokuish")
             trigger(env, "pre-receive-app", app, builder, str(work), rev)
+            env.prop_set("builder", app, "detected", builder)  # dokku_receive: builder-set-property
             with _build_record(env, app):  # release_app_deploy_lock: builds-record-finalize with the exit code
                 build(env, app, builder, work)
-                release_and_deploy(env, app, builder)
+                release_and_deploy(env, app)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def selected_builder(env: Env, app: str) -> str:
+    """builder-detect of the builder plugin (plugins/builder/triggers.go TriggerBuilderDetect): the app's
+    `selected` property, else the global one; it comes before every builder's own detection."""
+    return env.prop_get("builder", app, "selected") or env.prop_get("builder", "--global", "selected")
+
+
+def image_builder(env: Env, app: str) -> str:
+    """get_image_builder_type (plugins/common/functions): the builder that built the app's current image (Docker:
+    the image's com.dokku.builder-type label), kept beside the image folder here; herokuish when unknown."""
+    image = (ps_dir(env, app) / "image").resolve()
+    label = ps_dir(env, app) / "labels" / image.name
+    return label.read_text() if label.is_file() else "herokuish"
 
 
 def build(env: Env, app: str, builder: str, work: Path) -> None:
     """dokku_build (plugins/common/functions): builder-build, and when it fails (pre-build, the build itself,
     post-build), the last released image tagged `latest` again (none: the tag removed), then "App build failed"."""
+    if builder == "null":  # plugins/builder-null implements no builder-build: nothing is built, nothing fires
+        return
     try:
         _builder_build(env, app, builder, work)
     except Fail as failure:
@@ -140,12 +157,13 @@ def _builder_build(env: Env, app: str, builder: str, work: Path) -> None:
         )
     if builder == "dockerfile":
         _run_dockerfile(image, _dockerfile_runs(work / "Dockerfile", last_stage=base is not None))
+    (ps_dir(env, app) / "labels").mkdir(exist_ok=True)
+    (ps_dir(env, app) / "labels" / image.name).write_text(builder)
     current = ps_dir(env, app) / "image"
     tmp = current.with_name("image.tmp")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(image)
     tmp.replace(current)
-    env.prop_set("builder", app, "detected", builder)
     trigger_honoured(env, "post-build", builder, app, str(work))
 
 
@@ -241,9 +259,13 @@ def _build_record(env: Env, app: str) -> Iterator[None]:
         trigger(env, "builds-record-finalize", app, build_id, str(code))
 
 
-def release_and_deploy(env: Env, app: str, builder: str | None = None) -> None:
-    """release_and_deploy APP latest: the release hooks (pre-deploy only if a plugin ships it), then deploy."""
-    builder = builder or env.prop_get("builder", app, "detected", "herokuish")
+def release_and_deploy(env: Env, app: str) -> None:
+    """release_and_deploy APP latest: nothing without an image (fn-verify-app-image); else the release hooks of
+    the builder that built the image (get_image_builder_type, not the builder of the push: a push with the null
+    builder releases the image built before), pre-deploy only if a plugin ships it, then deploy."""
+    if not (ps_dir(env, app) / "image").resolve().is_dir():
+        return
+    builder = image_builder(env, app)
     image = f"dokku/{app}:latest"
     with _build_record(env, app):
         info1(f"Releasing {app}...")
@@ -294,7 +316,7 @@ def app_user(env: Env, app: str) -> tuple[int, int]:
     read the Dockerfile's USER)."""
     from double import config  # cycle
 
-    if env.prop_get("builder", app, "detected", "herokuish") != "herokuish":
+    if image_builder(env, app) != "herokuish":
         return 0, 0
     name = config.read(env, app).get("DOKKU_APP_USER") or "herokuishuser"
     try:
@@ -583,6 +605,7 @@ def _prune_images(env: Env, app: str) -> None:
     for image in (ps_dir(env, app) / "images").iterdir():
         if str(image) not in keep:
             shutil.rmtree(image, ignore_errors=True)
+            (ps_dir(env, app) / "labels" / image.name).unlink(missing_ok=True)
 
 
 def _retiring(env: Env, app: str, pids: list[int] | None = None) -> list[int]:
@@ -650,4 +673,35 @@ def cmd_start(env: Env, args: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"ps:restart": cmd_restart, "ps:rebuild": cmd_rebuild, "ps:stop": cmd_stop, "ps:start": cmd_start}
+BUILDER_PROPERTIES = ("build-dir", "selected", "skip-cleanup")  # and `detected`, read-only
+
+
+def cmd_builder_set(env: Env, args: list[str]) -> int:
+    """builder:set APP|--global PROPERTY [VALUE] (plugins/builder/subcommands.go CommandSet,
+    common.CommandPropertySet)."""
+    app, prop, value = [*args, "", "", ""][:3]
+    if app != "--global":
+        env.verify_app(app or None)
+    if prop == "detected":
+        warn("detected is a read-only property")
+        return 0
+    if not prop:
+        raise Fail("No property specified")
+    if prop not in BUILDER_PROPERTIES:
+        raise Fail(f"Invalid property specified, valid properties include: {', '.join(BUILDER_PROPERTIES)}")
+    if value:
+        info2_quiet(f"Setting {prop} to {value}")
+        env.prop_set("builder", app, prop, value)
+    else:
+        info2_quiet(f"Unsetting {prop}")
+        env.prop_delete("builder", app, prop)
+    return 0
+
+
+COMMANDS = {
+    "builder:set": cmd_builder_set,
+    "ps:restart": cmd_restart,
+    "ps:rebuild": cmd_rebuild,
+    "ps:stop": cmd_stop,
+    "ps:start": cmd_start,
+}

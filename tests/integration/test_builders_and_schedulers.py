@@ -1,5 +1,6 @@
-"""`git:from-image`: an image built elsewhere, deployed through Dokku's normal build (a context that holds only a
-generated Dockerfile, or BUILD_DIR's files and it), and the packaging the plugin uses for it."""
+"""Deploys that do not build the pushed tree as a plain push does: `git:from-image` (an image built elsewhere,
+through Dokku's normal build of a context that holds only a generated Dockerfile, or BUILD_DIR's files and it), the
+null builder, and an app moved to the k3s scheduler after its packaging was staged."""
 
 from __future__ import annotations
 
@@ -101,3 +102,29 @@ def test_an_app_moved_to_k3s_after_staging_is_refused_without_a_push(box: Sandbo
     assert restarted.returncode != 0 and refusal in output(restarted), output(restarted)
     assert "Traceback" not in output(changed) + output(restarted)
     assert box.ok("storage:list-entries", "--format", "json") == entries
+
+
+def test_a_push_with_the_null_builder_is_refused_and_keeps_the_staged_packaging(box: Sandbox, tmp_path: Path) -> None:
+    """M9: the null builder builds nothing, so the push's packaging never reaches post-build; Dokku still releases
+    the image built before (its builder's pre-release-builder) and deploys it."""
+    src = tmp_path / "null"
+    src.mkdir()
+    shutil.copy(EXAMPLE / "app.py", src)
+    shutil.copy(EXAMPLE / "Procfile", src)
+    (src / "env.yml").write_text("version: 1\nenv: {GREETING: built}\n")
+    assert box.push("null", src).returncode == 0
+    staged = box.staged("null")
+    box.ok("builder:set", "null", "selected", "null")
+
+    (src / "env.yml").write_text("version: 1\nenv: {GREETING: never built}\n")
+    refused = box.push("null", src)
+    text = output(refused)
+    assert "Building null" not in text, "the null builder builds nothing"
+    assert refused.returncode != 0, text
+    assert "builder is null" in text and "Traceback" not in text
+    assert box.staged("null") == staged and box.config("null")["GREETING"] == "built"
+
+    box.ok("builder:set", "null", "selected")
+    (src / "app.py").write_text((src / "app.py").read_text() + "\n# built again\n")
+    assert box.push("null", src).returncode == 0
+    assert box.config("null")["GREETING"] == "never built"
