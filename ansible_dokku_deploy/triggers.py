@@ -71,6 +71,20 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     features = release.packaging(store.computed(app, "environment")).features
     output.step(f"ansible-deploy: packaging for {app} ({', '.join(features) or 'no features'}), staged once built")
     output.detail(f"release {release.id}")
+    if dokku.selected_builder(app) == NULL_BUILDER:
+        output.warn(_null_builder_refusal(app).message)  # with no image, Dokku releases nothing to refuse at
+
+
+NULL_BUILDER = "null"  # plugins/builder-null: builds nothing, fires neither pre-build nor post-build
+
+
+def _null_builder_refusal(app: str) -> DeployError:
+    return DeployError(
+        f"{app}'s builder is null: Dokku builds nothing from a push, so ansible-deploy can neither check nor apply "
+        "its packaging, and refuses to release it",
+        hint=f"The null builder is not for normal operation. Let the tree choose again, then push again: "
+        f"dokku builder:set {app} selected",
+    )
 
 
 def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
@@ -104,7 +118,12 @@ def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
     finds nothing to do. Settings it repairs here reach a herokuish app at its next release. Dokku releases only
     a built image, so a release staged at post-build stays staged from here on."""
     del image
-    Staging(Dokku.from_environ().data_dir(app)).released()
+    dokku = Dokku.from_environ()
+    staging = Staging(dokku.data_dir(app))
+    if staging.pending() is not None and dokku.selected_builder(app) == NULL_BUILDER:  # a push nothing was built for
+        staging.abandon_build()
+        raise _null_builder_refusal(app)
+    staging.released()
     _pre_deploy(app, builder)
 
 
