@@ -49,6 +49,8 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     source = Path(tmp_work_dir)
     if not _managed(dokku, app, source):
         return
+    if dokku.selected_builder(app) == NULL_BUILDER:  # said here too: without an image, no release comes to refuse
+        output.warn(_null_builder_refusal(app).message)
     try:
         key, packaging = check_push(dokku, app, source)
     except PackagingError:
@@ -71,8 +73,6 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     features = release.packaging(store.computed(app, "environment")).features
     output.step(f"ansible-deploy: packaging for {app} ({', '.join(features) or 'no features'}), staged once built")
     output.detail(f"release {release.id}")
-    if dokku.selected_builder(app) == NULL_BUILDER:
-        output.warn(_null_builder_refusal(app).message)  # with no image, Dokku releases nothing to refuse at
 
 
 NULL_BUILDER = "null"  # plugins/builder-null: builds nothing, fires neither pre-build nor post-build

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import EXAMPLE, Sandbox, drop_sandbox, new_sandbox, output
 
 
@@ -54,11 +53,19 @@ def test_git_from_image_builds_a_context_of_only_a_dockerfile_and_refuses_as_dok
     assert missing.returncode == 1 and "Invalid BUILD_DIR specified for docker build context" in missing.stderr
 
 
+def _app(src: Path, env_yml: str) -> Path:
+    """The example's code with a packaging of its own."""
+    src.mkdir()
+    shutil.copy(EXAMPLE / "app.py", src)
+    shutil.copy(EXAMPLE / "Procfile", src)
+    (src / "env.yml").write_text(env_yml)
+    return src
+
+
 def test_a_deploy_from_an_image_keeps_the_staged_packaging_or_takes_build_dirs(box: Sandbox, tmp_path: Path) -> None:
     """B6: the image's context has no packaging file at all, so the staged packaging is staged again for its
     commit; a BUILD_DIR with packaging files brings new packaging."""
-    src = tmp_path / "hello"
-    shutil.copytree(EXAMPLE, src)
+    src = _app(tmp_path / "hello", "version: 1\nenv: {GREETING: from the push}\n")
     assert box.push("hello", src).returncode == 0
     pushed = box.staged("hello")
 
@@ -69,13 +76,11 @@ def test_a_deploy_from_an_image_keeps_the_staged_packaging_or_takes_build_dirs(b
     staged = box.staged("hello")
     assert staged != pushed, "the image's commit gets a release of its own"
     assert (staged / "env.yml").read_bytes() == (pushed / "env.yml").read_bytes()
-    assert box.get("hello")["greeting"] == "hello from env.yml"
+    assert box.get("hello")["greeting"] == "from the push"
 
     build_dir = box.root / "build"  # the dokku user reads it
-    shutil.copytree(EXAMPLE, build_dir, ignore=shutil.ignore_patterns("app.py", "Procfile", "README.md"))
-    spec = yaml.safe_load((build_dir / "env.yml").read_text())
-    spec["env"]["GREETING"] = "from the build dir"
-    (build_dir / "env.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    build_dir.mkdir()
+    (build_dir / "env.yml").write_text("version: 1\nenv: {GREETING: from the build dir}\n")
     deployed = box.dokku("git:from-image", "hello", "dokku/hello:latest", "--build-dir", str(build_dir))
     assert deployed.returncode == 0, output(deployed)
     assert box.config("hello")["GREETING"] == "from the build dir"
@@ -85,11 +90,7 @@ def test_a_deploy_from_an_image_keeps_the_staged_packaging_or_takes_build_dirs(b
 def test_an_app_moved_to_k3s_after_staging_is_refused_without_a_push(box: Sandbox, tmp_path: Path) -> None:
     """M10: the push's k3s refusals hold for the releases without a push (config:set) and for ps:restart, before
     the deploy and before any docker-local storage or nginx work, even when every phase would skip."""
-    src = tmp_path / "k3s"
-    src.mkdir()
-    shutil.copy(EXAMPLE / "app.py", src)
-    shutil.copy(EXAMPLE / "Procfile", src)
-    (src / "env.yml").write_text("version: 1\nport: 5000\nstorage:\n  - {name: uploads, path: /app/uploads}\n")
+    src = _app(tmp_path / "k3s", "version: 1\nport: 5000\nstorage:\n  - {name: uploads, path: /app/uploads}\n")
     assert box.push("k3s", src).returncode == 0
     box.ok("scheduler:set", "k3s", "selected", "k3s")
     entries = box.ok("storage:list-entries", "--format", "json")
@@ -107,11 +108,7 @@ def test_an_app_moved_to_k3s_after_staging_is_refused_without_a_push(box: Sandbo
 def test_a_push_with_the_null_builder_is_refused_and_keeps_the_staged_packaging(box: Sandbox, tmp_path: Path) -> None:
     """M9: the null builder builds nothing, so the push's packaging never reaches post-build; Dokku still releases
     the image built before (its builder's pre-release-builder) and deploys it."""
-    src = tmp_path / "null"
-    src.mkdir()
-    shutil.copy(EXAMPLE / "app.py", src)
-    shutil.copy(EXAMPLE / "Procfile", src)
-    (src / "env.yml").write_text("version: 1\nenv: {GREETING: built}\n")
+    src = _app(tmp_path / "null", "version: 1\nenv: {GREETING: built}\n")
     assert box.push("null", src).returncode == 0
     staged = box.staged("null")
     box.ok("builder:set", "null", "selected", "null")
