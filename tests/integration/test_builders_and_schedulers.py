@@ -4,8 +4,11 @@ null builder, and an app moved to the k3s scheduler after its packaging was stag
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,6 +54,47 @@ def test_git_from_image_builds_a_context_of_only_a_dockerfile_and_refuses_as_dok
     assert unknown.returncode == 1 and "Failed to pull image: registry.invalid/nothing:1" in unknown.stderr
     missing = box.dokku("git:from-image", "from-ci", "dokku/ci:latest", "--build-dir", str(tmp_path / "none"))
     assert missing.returncode == 1 and "Invalid BUILD_DIR specified for docker build context" in missing.stderr
+
+
+def _saved(image: Path, tag: str) -> bytes:
+    """What `docker save TAG` writes for an image whose files are under /app."""
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as files:
+        for path in sorted(image.rglob("*")):
+            if ".profile.d" not in path.parts and not path.is_symlink():
+                files.add(path, arcname=f"app/{path.relative_to(image)}", recursive=False)
+    saved = io.BytesIO()
+    with tarfile.open(fileobj=saved, mode="w") as archive:
+        for name, data in (
+            ("layer.tar", layer.getvalue()),
+            ("manifest.json", json.dumps([{"RepoTags": [tag], "Layers": ["layer.tar"]}]).encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return saved.getvalue()
+
+
+def _load_image(box: Sandbox, app: str, tag: str, saved: bytes) -> subprocess.CompletedProcess[bytes]:
+    dokku = [str(box.root / "bin" / "dokku"), "git:load-image", app, tag]
+    return subprocess.run(dokku, input=saved, capture_output=True, check=False)
+
+
+def test_git_load_image_deploys_the_image_docker_load_reads_from_stdin(box: Sandbox, tmp_path: Path) -> None:
+    """The double: plugins/git/internal-functions cmd-git-load-image, then as git:from-image."""
+    image_src = tmp_path / "saved"
+    shutil.copytree(EXAMPLE, image_src, ignore=shutil.ignore_patterns("env.yml", "vault", "ansible", "nginx.conf.d"))
+    assert box.push("saved", image_src).returncode == 0
+    saved = _saved((box.lib / "data" / "ps" / "saved" / "image").resolve(), "ci.example/saved:1")
+    box.ok("apps:create", "loaded")
+
+    absent = _load_image(box, "loaded", "ci.example/other:1", saved)
+    assert absent.returncode == 1
+    assert b"Loaded image tarball but the specified docker image was not found: ci.example/other:1" in absent.stderr
+    loaded = _load_image(box, "loaded", "ci.example/saved:1", saved)
+    assert loaded.returncode == 0, loaded.stderr.decode()
+    assert _tree(box, "loaded") == ["Dockerfile"]
+    assert box.get("loaded")["app"] == "hello"
 
 
 def _app(src: Path, env_yml: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -167,9 +168,18 @@ def _builder_build(env: Env, app: str, builder: str, work: Path) -> None:
     trigger_honoured(env, "post-build", builder, app, str(work))
 
 
+def loaded_image(env: Env, name: str) -> Path:
+    """Where an image `git:load-image` loaded is kept, by its name (a missing tag is `latest`)."""
+    full = name if ":" in name.rpartition("/")[2] else f"{name}:latest"
+    return env.lib_root / "data" / "double-images" / hashlib.sha256(full.encode()).hexdigest()
+
+
 def known_image(env: Env, name: str) -> Path | None:
-    """The image folder a Docker image name stands for on this "host": `dokku/APP:latest` (or `dokku/APP`) is the
-    image an app's last build tagged; the double knows no other (Docker would pull it from a registry)."""
+    """The image folder a Docker image name stands for on this "host": one `git:load-image` loaded, or
+    `dokku/APP:latest` (or `dokku/APP`), the image an app's last build tagged; the double knows no other (Docker
+    would pull it from a registry)."""
+    if loaded_image(env, name).is_dir():
+        return loaded_image(env, name)
     repository, _, tag = name.partition(":")
     app = repository.removeprefix("dokku/")
     if repository == app or tag not in ("", "latest") or not env.app_exists(app):

@@ -1,20 +1,81 @@
-"""git:from-image: a build context that only says `FROM IMAGE`, committed to the app's repository and deployed
-as a push would be (plugins/git/internal-functions cmd-git-from-image, plugins/git/git-from-image,
-plugins/git/git-from-directory)."""
+"""git:from-image and git:load-image: a build context that only says `FROM IMAGE`, committed to the app's
+repository and deployed as a push would be (plugins/git/internal-functions cmd-git-from-image, cmd-git-load-image,
+plugins/git/git-from-image, plugins/git/git-from-directory)."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
-from double.deploy import deploy_branch, known_image, receive
+from double.deploy import deploy_branch, known_image, loaded_image, receive
 from double.env import Env, Fail, info1, verbose, warn
 from double.plugins import trigger
+
+
+def cmd_load_image(env: Env, args: list[str]) -> int:
+    """git:load-image APP IMAGE [USER_NAME [USER_EMAIL]] [--build-dir DIR], the image as `docker load` reads it
+    on stdin; then as git:from-image."""
+    build_dir, rest = "", []
+    words = iter(args)
+    for arg in words:
+        if arg == "--build-dir":
+            build_dir = next(words, "")
+        else:
+            rest.append(arg)
+    app = env.verify_app(rest[0] if rest else None)
+    image = rest[1] if len(rest) > 1 else ""
+    if not image:
+        raise Fail("Please specify a docker image")
+    if sys.stdin.isatty():
+        raise Fail("Expecting tar archive containing docker image on STDIN")
+    _docker_load(env, sys.stdin.buffer.read())
+    if known_image(env, image) is None:
+        raise Fail(f"Loaded image tarball but the specified docker image was not found: {image}")
+    user = rest[2] if len(rest) > 2 else ""
+    if not _from_image(
+        env, app, image, build_dir, user=user or "Dokku", email=user or "automated@dokku.sh", force=False
+    ):
+        return 1
+    trigger(env, "deploy-source-set", app, "docker-image", image)
+    return 0
+
+
+def _docker_load(env: Env, data: bytes) -> None:
+    """`docker load` of a `docker save` tarball: manifest.json names each image (RepoTags) and its layers, tar
+    files applied in order; the image's files are what the layers hold under app/ (the container's /app)."""
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            for entry in json.load(archive.extractfile("manifest.json")):  # type: ignore[arg-type]
+                with tempfile.TemporaryDirectory(prefix="double-load.", dir=env.lib_root / "data") as tmp:
+                    for layer in entry["Layers"]:
+                        _apply_layer(archive.extractfile(layer), Path(tmp))
+                    for tag in entry.get("RepoTags") or []:
+                        target = loaded_image(env, tag)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.rmtree(target, ignore_errors=True)
+                        shutil.copytree(Path(tmp) / "app", target, symlinks=True)
+                        print(f"Loaded image: {tag}")
+    except (tarfile.TarError, KeyError, TypeError, ValueError, OSError) as exc:
+        raise Fail(f"Error response from daemon: unexpected EOF or invalid tarball ({exc})") from None
+
+
+def _apply_layer(layer: IO[bytes] | None, root: Path) -> None:
+    """One layer's files and folders over root (the double takes no links or devices, nor a path out of root)."""
+    with tarfile.open(fileobj=layer) as files:
+        for member in files.getmembers():
+            name = Path(member.name)
+            if name.is_absolute() or ".." in name.parts or not (member.isfile() or member.isdir()):
+                raise ValueError(f"unsupported layer entry {member.name}")
+            files.extract(member, root)
 
 
 def cmd_from_image(env: Env, args: list[str]) -> int:
@@ -115,4 +176,4 @@ def _from_directory(env: Env, app: str, source: Path, user: str, email: str) -> 
     return True
 
 
-COMMANDS = {"git:from-image": cmd_from_image}
+COMMANDS = {"git:from-image": cmd_from_image, "git:load-image": cmd_load_image}
