@@ -14,7 +14,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.outbox import OUTBOX
 
-DESCRIPTION = "Provision apps from their packaging files (env.yml, vault/, nginx.conf.d/, ansible/) with Ansible"
+DESCRIPTION = "Provision apps from their packaging files (env.yml vault/ nginx.conf.d/ ansible/) with Ansible"
 COMMANDS = (  # verb: the module ansible_dokku_deploy.commands.<verb with _>, imported only when it runs
     "backup",
     "backups",

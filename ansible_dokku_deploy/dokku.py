@@ -15,6 +15,7 @@ from ansible_dokku_deploy.errors import AppMissingError, DeployError
 DATA_NAME = "ansible"  # the plugin's data dir: $DOKKU_LIB_ROOT/data/ansible/$APP
 SETTINGS_DIR = ".settings"  # $DOKKU_LIB_ROOT/data/ansible/.settings/(APP|--global)/KEY; no app name starts with '.'
 _APP_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")  # Dokku still accepts existing names with '_'
+_NEVER_SET = "ANSIBLE_DEPLOY_NEW_RELEASE"  # a setting the plugin never sets: unset, it only makes a new release
 
 
 @dataclass(frozen=True)
@@ -112,19 +113,35 @@ class Dokku:
 
         Not `ps:restart`: it only deploys, and herokuish images keep the settings baked at their release
         (builder-herokuish/builder-release). Not `ps:rebuild`: it builds the branch's last push again. Dokku's
-        `config:set` without --no-restart fires release-and-deploy; GIT_REV, set to its own value, changes nothing.
-        An app that was never deployed is not released, as Dokku does."""
+        `config:set` without --no-restart fires release-and-deploy; the setting that holds the pushed commit, set to
+        its own value, changes nothing. Without one (rev-env-var set empty, or no push yet wrote it), `config:unset`
+        of a key no one sets changes nothing either, and Dokku releases and deploys all the same (config.go
+        `UnsetMany` restarts whether or not a key was set). An app that was never deployed is not released, as
+        Dokku does."""
         import subprocess  # noqa: PLC0415  # every hook imports this module; only rollback releases
 
         def dokku(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(["dokku", *args], check=False, text=True, capture_output=True)  # noqa: S603, S607
 
-        rev = dokku("config:get", app, "GIT_REV").stdout.strip()
-        result = dokku("config:set", app, f"GIT_REV={rev}")
-        sys.stdout.write(result.stdout)
+        name = self.rev_env_var(app)
+        rev = dokku("config:get", app, name) if name else None
+        if name and rev and rev.returncode == 0:
+            result = dokku("config:set", app, f"{name}={rev.stdout.strip()}")
+        else:
+            result = dokku("config:unset", app, _NEVER_SET)
+        sys.stdout.write("".join(line for line in result.stdout.splitlines(keepends=True) if _NEVER_SET not in line))
         sys.stderr.write(result.stderr)
         if result.returncode != 0 or "Failure while restarting app" in result.stderr:  # config.go only warns
             raise DeployError(f"the new release of {app} failed", hint="See its output above.")
+
+    def rev_env_var(self, app: str) -> str:
+        """The setting Dokku's pushes write their commit into: the app's `rev-env-var` git property, GIT_REV while it
+        was never set, none ("") once `git:set APP rev-env-var ""` set it empty; Dokku reads no global value for it
+        (plugins/git/functions `git_build`, plugins/git/git-revision; the property in config/git/APP/)."""
+        try:
+            return (self.lib_root / "config" / "git" / check_app_name(app) / "rev-env-var").read_text().strip()
+        except FileNotFoundError:
+            return "GIT_REV"
 
     def succeeds(self, *args: str) -> bool:
         """Whether a read-only dokku command exits 0 (`postgres:exists NAME`)."""

@@ -182,8 +182,8 @@ def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
     dns = inputs.dns
     tls = inputs.acme if "tls" in inputs.packaging.features and spec.get("domains") else None
     roles: list[RoleInputs | None] = [_database_role(inputs), _backups_role(inputs), _config_role(inputs)]
+    https = tls is not None or inputs.served_certificate  # an admin's certificate keeps serving HTTPS
     if "port" in spec:
-        https = tls is not None or inputs.served_certificate  # an admin's certificate keeps serving HTTPS
         roles.append(PortsRole(container_port=spec["port"], https=https))
     if "domains" in spec:
         roles.append(DomainsRole(list=tuple(spec["domains"])))
@@ -197,7 +197,7 @@ def role_inputs(inputs: Inputs) -> dict[str, RoleInputs]:
         roles.append(_dns_role(dns, [] if destroying else spec.get("domains", []), state))
     if tls is not None:
         roles.append(_tls_role(dokku, app, spec["domains"], tls, dns))
-    roles.append(_monitoring_role(inputs, https=tls is not None))
+    roles.append(_monitoring_role(inputs, https=https))  # nginx redirects plain HTTP once it serves HTTPS
     wanted = {r.role: r for r in roles if r is not None}
     return {role: wanted[role] for role in PHASE_ROLES[inputs.phase] if role in wanted}
 

@@ -21,6 +21,9 @@ from ansible_dokku_deploy.plan import Plan
 from ansible_dokku_deploy.staging import secure_dir, write_private
 
 PLAYBOOK = PLUGIN_DIR / "playbooks" / "provision.yml"
+# The only ansible.cfg the runs read (ANSIBLE_CONFIG wins over ./ansible.cfg, ~/.ansible.cfg and the host's
+# /etc/ansible/ansible.cfg, whose become, callbacks or vault file would otherwise apply to the plugin's runs).
+ANSIBLE_CONFIG = PLUGIN_DIR / "playbooks" / "ansible.cfg"
 _QUIET_TASKS = ("Validating arguments against arg spec",)
 # A run's TMPDIR: a private dir of its own in the system's temp dir, named in its private dir so that the app's next
 # run removes it if this one is killed. Not the private dir itself: Mitogen makes its unix socket in TMPDIR, and a
@@ -29,6 +32,11 @@ _SCRATCH_PREFIX, _SCRATCH_LINK = "ansible-deploy-run-", "scratch"
 # ansible-runner asks the cancel check only when its wait on Ansible's output returns: at the end, and every
 # pexpect_timeout seconds (5 unless its env/settings say otherwise), so a signal let the run go on that long.
 _CANCEL_CHECK_SECONDS = 0.2
+# The runs' locale, whatever the pusher's SSH session forwarded (sshd accepts LANG and LC_*, Dokku's hooks keep the
+# session's environment): ansible-core refuses to start unless the locale exists on the server and is UTF-8, and a
+# laptop's en_US.UTF-8 is not generated on a minimal Debian, LC_ALL=C is not UTF-8. C.UTF-8 is built into glibc 2.35+
+# (and Debian's and Ubuntu's older libc-bin ship it).
+RUN_LOCALE = {"LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
 
 
 @dataclass(frozen=True)
@@ -134,10 +142,12 @@ def _message(result: dict[str, Any]) -> str:
 
 
 def _error_line(stdout: str) -> str:
-    """Ansible's own error (a broken playbook or role) when no task failed."""
+    """Ansible's own error when no task failed: a broken playbook or role (`[ERROR]:`, older `ERROR!`), or its
+    refusal to start at all (`ERROR: Ansible could not initialize the preferred locale: ...`)."""
     for line in stdout.splitlines():
-        if line.startswith(("[ERROR]:", "ERROR!")):
-            return line.split(":", 1)[1].strip() if line.startswith("[ERROR]") else line[6:].strip()
+        for prefix in ("[ERROR]:", "ERROR!", "ERROR:"):
+            if line.startswith(prefix):
+                return line.removeprefix(prefix).strip()
     return ""
 
 
@@ -229,6 +239,8 @@ def run_playbook(
         venv_bin = str(Path(sys.executable).parent)
         envvars = {
             "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            **RUN_LOCALE,
+            "ANSIBLE_CONFIG": str(ANSIBLE_CONFIG),
             "TMPDIR": str(scratch),
             "ANSIBLE_HOME": str(private / "home"),
             "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),

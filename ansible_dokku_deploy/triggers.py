@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from ansible_dokku_deploy import health, output, rollback
+from ansible_dokku_deploy import certificates, health, output, rollback
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.history import FAILED, History
@@ -34,6 +34,7 @@ from ansible_dokku_deploy.staging import Release, Staging, secure_dir
 from ansible_dokku_deploy.state import Phase, State
 
 RENEW_SCHEDULE = "17 4 * * *"  # daily, off the hour
+CRON_CACHE = ".cron-entries"  # $DATA/.cron-entries: the last lines cron_entries gave (the shell hook's fallback)
 RENAMES = ".renames"  # $DATA/.renames/OLD marks an apps:rename in progress, so post-delete OLD does not deprovision
 
 
@@ -172,8 +173,10 @@ def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *
     if release is None:
         return
     _refuse_beyond_k3s(dokku, app)
+    packaging = staged_packaging(dokku, app, release)
+    https = certificates.https(dokku, app, packaging)  # as nginx will serve it, the certificate of a first deploy too
     with _reported_check(dokku, app, release, "check-deploy"):
-        health.gate(dokku, app, staged_packaging(dokku, app, release), release.id, address=ip, port=port)
+        health.gate(dokku, app, packaging, release.id, address=ip, port=port, https=https)
 
 
 def post_deploy(app: str, *_: str) -> None:
@@ -226,6 +229,8 @@ def post_app_rename_setup(old: str, new: str, *_: str) -> None:
     from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
 
     dokku = Dokku.from_environ()
+    marker = secure_dir(dokku.data_root / RENAMES) / old  # first: whatever fails below, post-delete OLD is a no-op
+    marker.write_text(new)
     for old_dir, new_dir in (
         (dokku.data_dir(old), dokku.data_dir(new)),
         (dokku.config_dir(old), dokku.config_dir(new)),
@@ -234,8 +239,6 @@ def post_app_rename_setup(old: str, new: str, *_: str) -> None:
         if old_dir.exists():
             shutil.rmtree(new_dir, ignore_errors=True)
             old_dir.rename(new_dir)
-    marker = secure_dir(dokku.data_root / RENAMES) / old
-    marker.write_text(new)
     monitoring.rename(dokku, old, new)
     backups.rename(dokku, old, new)
 
@@ -273,26 +276,84 @@ def post_app_clone(old: str, new: str, *_: str) -> None:
 
 
 def post_delete(app: str, *_: str) -> None:
-    """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing."""
-    from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
-
+    """Forget a destroyed app; during apps:rename (Dokku calls this for the old name too) deprovision nothing.
+    Each step is tried whatever the others did, and what could not be done is said, never raised: Dokku's destroy
+    stops at a failing post-delete and leaves the app half destroyed (plugins/apps/functions.go)."""
     dokku = Dokku.from_environ()
     marker = dokku.data_root / RENAMES / app
     if marker.exists():
         marker.unlink()
         return
-    try:
-        run_phase(dokku, app, Phase.DESTROY, force=True)
-    except DeployError as exc:  # the app is already half-destroyed: say what is left, never block the destroy
-        output.warn(f"ansible-deploy could not remove everything {app} had: {exc.message}")
-        output.warn("Remove its DNS records by hand; the app's data is removed anyway.")
-    database = State.load(dokku.data_dir(app)).database
-    backups.forget_app(
-        dokku, app, database=database, purge=Store(dokku).computed(app, "database-purge-on-destroy") == "true"
-    )
-    for folder in (dokku.data_dir(app), dokku.config_dir(app), dokku.acme_webroot(app)):
-        shutil.rmtree(folder, ignore_errors=True)
-    monitoring.forget(dokku, app)
+    undone = []
+    for what, step in _destroy_steps(dokku, app):
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001  # every step is tried; what failed is said below
+            undone.append(f"{what}: {_reason(exc)}")
+    for line in undone:
+        output.warn(f"ansible-deploy could not remove {app}'s {line}")
+    if undone:
+        output.warn(f"Dokku destroyed {app} anyway: remove those by hand (a later app named {app} would find them)")
+
+
+def _destroy_steps(dokku: Dokku, app: str) -> list[tuple[str, Callable[[], None]]]:
+    """post-delete's steps, each named for the warning when it fails."""
+    from ansible_dokku_deploy import backups, monitoring  # noqa: PLC0415  # see the module docstring
+
+    def deprovision() -> None:
+        try:
+            records = " ".join(r.get("record", "") for r in State.load(dokku.data_dir(app)).dns)
+        except Exception:  # noqa: BLE001  # only for the message
+            records = ""
+        try:
+            run_phase(dokku, app, Phase.DESTROY, force=True)
+        except Exception as exc:  # noqa: BLE001  # the app is half-destroyed: say what is left, never block
+            output.warn(f"ansible-deploy could not remove everything {app} had: {_reason(exc)}")
+            output.warn(f"Remove its DNS records by hand ({records or 'none recorded'}); its data is removed anyway.")
+
+    def forget_backups() -> None:
+        purge = Store(dokku).computed(app, "database-purge-on-destroy") == "true"
+        backups.forget_app(dokku, app, database=State.load(dokku.data_dir(app)).database, purge=purge)
+
+    def remove_folders() -> None:
+        for folder in (dokku.data_dir(app), dokku.config_dir(app), dokku.acme_webroot(app)):
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder.exists() or folder.is_symlink():
+                raise OSError(f"{folder} is still there")
+
+    return [
+        ("DNS records and what else it was provisioned", deprovision),
+        ("backup records (its database and backups stay unless database-purge-on-destroy)", forget_backups),
+        ("settings, secrets and staged packaging", remove_folders),
+        ("monitoring targets and metrics", lambda: monitoring.forget(dokku, app)),
+    ]
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, DeployError) else f"{type(exc).__name__}: {exc}"
+
+
+def _goes_on(hook: str, trigger: Callable[..., None]) -> Callable[..., None]:
+    """A hook whose failure must not stop plugn's chain (every plugin after this one would be skipped, and Dokku's
+    apps:destroy, apps:rename and apps:clone stop half done): any error becomes a warning and the hook succeeds."""
+
+    def never_fails(*args: str) -> None:
+        try:
+            trigger(*args)
+        except Exception as exc:  # noqa: BLE001  # the point: Dokku and the other plugins go on
+            output.warn(f"ansible-deploy could not finish its {hook} for {' '.join(args[:2])}: {_reason(exc)}")
+            output.warn(f"Dokku and the other plugins go on; {AFTER_FAILURE[hook]}")
+
+    return never_fails
+
+
+AFTER_FAILURE = {  # what to do when a hook of _goes_on failed
+    "post-app-rename-setup": "the plugin's folders may still be under the old name: "
+    "run `dokku ansible-deploy:report NEW` and move them by hand if they are",
+    "post-app-clone-setup": "the clone has no staged packaging or settings of its own yet: push to it",
+    "report": "`dokku ansible-deploy:report APP` says more",
+    "post-delete": "remove what is left of the app by hand",
+}
 
 
 def report(app: str, *_: str) -> None:
@@ -304,15 +365,28 @@ def report(app: str, *_: str) -> None:
 
 def cron_entries(*_: str) -> None:
     """Dokku's cron plugin asks for scheduled jobs: certificate renewal (daily, when an ACME CA is configured)
-    and each app's backups (on env.yml's schedule, then the restore drill unless backup-drill is false)."""
+    and each app's backups (on env.yml's schedule, then the restore drill unless backup-drill is false).
+
+    Dokku rewrites the whole crontab from these lines, so they are kept in CRON_CACHE too: when this hook cannot
+    work them out (a crash, or the plugin standing aside after a failed install), the `cron-entries` shell hook
+    prints the last good ones instead of none (scripts/standby)."""
     from ansible_dokku_deploy import backups  # noqa: PLC0415  # see the module docstring
 
     dokku = Dokku.from_environ()
+    lines = []
     if Store(dokku).get(GLOBAL, "acme-directory"):
         logs = os.environ.get("DOKKU_LOGS_DIR", "/var/log/dokku")
-        output.plain(f"{RENEW_SCHEDULE};dokku ansible-deploy:renew --all;{logs}/ansible-deploy-renew.log")
-    for line in backups.cron_lines(dokku):
+        lines.append(f"{RENEW_SCHEDULE};dokku ansible-deploy:renew --all;{logs}/ansible-deploy-renew.log")
+    lines += backups.cron_lines(dokku)
+    for line in lines:
         output.plain(line)
+    cache = dokku.data_root / CRON_CACHE
+    try:  # the lines above are right whether or not they can be kept
+        tmp = cache.with_name(f"{CRON_CACHE}.tmp")
+        tmp.write_text("".join(f"{line}\n" for line in lines))
+        tmp.replace(cache)
+    except OSError as exc:
+        output.warn(f"ansible-deploy could not keep a copy of its scheduled jobs in {cache}: {exc.strerror}")
 
 
 def install(*_: str) -> None:
@@ -399,11 +473,11 @@ TRIGGERS: dict[str, Callable[..., None]] = {
     "pre-release-builder": pre_release_builder,
     "check-deploy": check_deploy,
     "post-deploy": post_deploy,
-    "post-app-rename-setup": post_app_rename_setup,
-    "post-app-clone-setup": post_app_clone_setup,
+    "post-app-rename-setup": _goes_on("post-app-rename-setup", post_app_rename_setup),
+    "post-app-clone-setup": _goes_on("post-app-clone-setup", post_app_clone_setup),
     "post-app-clone": post_app_clone,
-    "post-delete": post_delete,
-    "report": report,
+    "post-delete": _goes_on("post-delete", post_delete),
+    "report": _goes_on("report", report),
     "cron-entries": cron_entries,
     "install": install,
     "update": update,

@@ -57,9 +57,20 @@ class Sandbox:
     def data_dir(self, app: str) -> Path:
         return self.lib / "data" / "ansible" / app
 
-    def dokku(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+    def dokku(
+        self,
+        *args: str,
+        input: str | None = None,  # noqa: A002
+        environ: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """A `dokku` command, from this process's environment or from `environ` (an admin's shell of its own)."""
         return subprocess.run(
-            [str(self.root / "bin" / "dokku"), *args], capture_output=True, text=True, input=input, check=False
+            [str(self.root / "bin" / "dokku"), *args],
+            capture_output=True,
+            text=True,
+            input=input,
+            check=False,
+            env=environ,
         )
 
     def ok(self, *args: str) -> str:
@@ -75,10 +86,16 @@ class Sandbox:
         assert result.returncode == 0, result.stderr
 
     def push(
-        self, app: str, src: Path, clone: str = "", timeout: float | None = None
+        self,
+        app: str,
+        src: Path,
+        clone: str = "",
+        timeout: float | None = None,
+        environ: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """git push src to app, from the pusher's clone (named after the app, or `clone` for several pushers);
-        a timeout makes a push that hangs (on a server that never answers) fail the test."""
+        a timeout makes a push that hangs (on a server that never answers) fail the test; `environ`: the pusher's
+        SSH session's environment (Dokku's hooks get it, LANG and LC_* included), else this process's."""
         if not (self.home / app).exists() and ((src / "vault").exists() or (src / "ansible").exists()):
             self.admit(app)
         return subprocess.run(
@@ -87,6 +104,7 @@ class Sandbox:
             text=True,
             check=False,
             timeout=timeout,
+            env=environ,
         )
 
     def config(self, app: str) -> dict[str, str]:
@@ -287,7 +305,6 @@ def output(result: subprocess.CompletedProcess[str]) -> str:
 def _no_inherited_dokku_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DOKKU_ROOT", "DOKKU_LIB_ROOT", "DOKKU_LIB_PATH", "DOKKU_QUIET_OUTPUT"):
         monkeypatch.delenv(name, raising=False)
-    os.environ.setdefault("LC_ALL", "C.UTF-8")
 
 
 @pytest.fixture(autouse=True)

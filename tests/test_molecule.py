@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from ansible_dokku_deploy.runner import strategy_env
+from ansible_dokku_deploy.runner import RUN_LOCALE, strategy_env
 
 SCENARIOS = sorted(p.name for p in (REPO / "molecule").iterdir() if (p / "molecule.yml").exists())
 
@@ -33,6 +33,7 @@ def test_scenario(scenario: str, tmp_path: Path) -> None:
         "NO_COLOR": "1",
         "ANSIBLE_DEPLOY_RUN_ID": f"-{os.getpid()}",  # runs of the suite side by side get their own sandboxes
         **strategy_env("mitogen"),  # the strategy the plugin's runs use by default (its setting ansible-strategy)
+        **RUN_LOCALE,  # the locale the plugin's runs have, whatever the caller's
     }
     result = subprocess.run(
         [str(venv_bin / "molecule"), "test", "-s", scenario],

@@ -11,7 +11,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import UsageError
 
 USAGE = "<app> [--format stdout|json]"
-DESCRIPTION = "Lists the app's backups in the repository, newest first, with their size, age and release"
+DESCRIPTION = "Lists the app's backups in the repository (newest first) with their size and age and release"
 
 
 def age(seconds: float) -> str:

@@ -7,7 +7,7 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, UsageError
 
 USAGE = "<app> [<backup>]"
-DESCRIPTION = "Restores a backup (the newest by default) into a scratch database, checks it, and drops the copy"
+DESCRIPTION = "Restores a backup (the newest by default) into a scratch database to check it and then drops the copy"
 
 
 def main(args: list[str]) -> None:

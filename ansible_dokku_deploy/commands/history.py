@@ -13,7 +13,7 @@ from ansible_dokku_deploy.errors import UsageError
 from ansible_dokku_deploy.history import History, Run
 
 USAGE = "<app> [--format stdout|json]"
-DESCRIPTION = "Lists the app's past runs: id, phase, rev, release, start, duration, status, changed count"
+DESCRIPTION = "Lists the app's past runs: id phase rev release start duration status and changed count"
 COLUMNS = ("id", "phase", "rev", "release", "started", "duration", "status", "changed")
 
 

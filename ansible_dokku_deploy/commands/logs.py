@@ -8,7 +8,7 @@ from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.history import History
 
 USAGE = "<app> [<run-id>] [--tail N]"
-DESCRIPTION = "Shows the Ansible log of the app's last run, or of the given run"
+DESCRIPTION = "Shows the Ansible log of the app's last run or of the given run"
 
 
 def main(args: list[str]) -> None:

@@ -10,7 +10,7 @@ from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.lock import dokku_deploy_lock
 
 USAGE = "<app> <backup> [--force]"
-DESCRIPTION = "Restores the app's database and storage folders from a backup, after taking a safety backup"
+DESCRIPTION = "Restores the app's database and storage folders from a backup after taking a safety backup"
 
 
 def main(args: list[str]) -> None:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 USAGE = "<app> [--check [--format stdout|json] [--tree <dir>]] [--phase pre-deploy|post-deploy]"
 DESCRIPTION = (
-    "Provision an app again from its staged packaging, without a push (--check: show what would change; --tree: "
-    "what a push of that packaging dir would change, before the first push)"
+    "Provision an app again from its staged packaging without a push (--check: show what would change; --tree: "
+    "what a push of that packaging dir would change before the first push)"
 )
 
 

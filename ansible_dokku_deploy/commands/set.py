@@ -11,7 +11,7 @@ from ansible_dokku_deploy.errors import DeployError, UsageError
 from ansible_dokku_deploy.settings import CUSTOM_STEPS_GRANT, GLOBAL, Store, lookup
 
 USAGE = "(<app>|--global) <key> [<value>|-|--from-file <path>]"
-DESCRIPTION = "Set or clear a setting; a secret is read from stdin (-) or a file, never taken from the command line"
+DESCRIPTION = "Set or clear a setting; a secret is read from stdin (-) or a file and never taken from the command line"
 
 
 def _secret_value(key: str, args: list[str]) -> str:

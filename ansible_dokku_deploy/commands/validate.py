@@ -11,7 +11,7 @@ from ansible_dokku_deploy.errors import AlreadyReportedError, PackagingError, Us
 from ansible_dokku_deploy.packaging.validate import validate_tree
 
 USAGE = "[<dir>] [--format stdout|json]"
-DESCRIPTION = "Checks a packaging dir (env.yml, vault/, nginx.conf.d/, ansible/) without deploying"
+DESCRIPTION = "Checks a packaging dir (env.yml vault/ nginx.conf.d/ ansible/) without deploying"
 
 
 def main(args: list[str]) -> None:

@@ -10,7 +10,7 @@ from ansible_dokku_deploy.errors import UsageError
 from ansible_dokku_deploy.settings import GLOBAL, Store, lookup
 
 USAGE = "(<app>|--global) < password-file"
-DESCRIPTION = "Sets the password of the app's vault/ files, read from stdin (never from the command line)"
+DESCRIPTION = "Sets the password of the app's vault/ files: read from stdin (never from the command line)"
 
 
 def main(args: list[str]) -> None:

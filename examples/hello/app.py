@@ -1,7 +1,9 @@
 """A tiny web app for the sandbox: answers every path with its settings, on $PORT.
 
 /healthz answers HEALTHZ_STATUS (default 200), so a deploy can be shown failing its health check, and 503 for the
-first HEALTHY_AFTER seconds (default 0), as an app that warms up; /env/NAME also
+first HEALTHY_AFTER seconds (default 0), as an app that warms up. With FORCE_HTTPS=true it redirects (301) every
+request that nginx did not receive over HTTPS (X-Forwarded-Proto), as Rails' force_ssl or Django's
+SECURE_SSL_REDIRECT do behind a proxy. /env/NAME also
 answers the setting NAME as the running process sees it; every answer says which uid the process runs as. PUT
 /uploads/NAME stores the request's body in the persistent folder uploads/ (201; 403 when the process may not write).
 """
@@ -15,6 +17,12 @@ from pathlib import Path
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server's name
+        if os.environ.get("FORCE_HTTPS") == "true" and self.headers.get("X-Forwarded-Proto") != "https":
+            self.send_response(301)
+            self.send_header("Location", f"https://{self.headers.get('Host', '')}{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         setting = os.environ.get(self.path.removeprefix("/env/")) if self.path.startswith("/env/") else None
         answer = {"app": "hello", "greeting": os.environ.get("GREETING", ""), "path": self.path, "setting": setting}
         status = int(os.environ.get("HEALTHZ_STATUS", "200")) if self.path == "/healthz" else 200

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 
 from conftest import EXAMPLE, Sandbox, output
+
+from ansible_dokku_deploy import cli
 
 
 def _pushed(sandbox: Sandbox, app_src) -> None:
@@ -12,12 +15,22 @@ def _pushed(sandbox: Sandbox, app_src) -> None:
     assert result.returncode == 0, output(result)
 
 
+def _session(**locale: str) -> dict[str, str]:
+    """A shell's or a pusher's SSH session's environment with its own locale: sshd accepts LANG and LC_* from the
+    client (Debian's and Ubuntu's sshd_config), and Dokku's hooks and commands keep it (`sudo -u dokku -E -H`)."""
+    kept = {k: v for k, v in os.environ.items() if k != "LANG" and not k.startswith("LC_")}
+    return {**kept, **locale}
+
+
 def test_run_check_shows_what_would_change_and_changes_nothing(sandbox: Sandbox, app_src) -> None:
-    _pushed(sandbox, app_src)
+    """From any locale too: a laptop's en_US.UTF-8 is not generated on a minimal Debian (C, C.utf8, POSIX) and
+    LC_ALL=C is not UTF-8, both of which ansible-core refuses; the plugin's runs have a locale of their own."""
+    pushed = sandbox.push("hello", app_src, environ=_session(LANG="en_US.UTF-8"))
+    assert pushed.returncode == 0, output(pushed)
     sandbox.ok("config:set", "--no-restart", "hello", "GREETING=drifted")
     sandbox.ok("ports:set", "hello", "http:80:9999")
 
-    result = sandbox.dokku("ansible-deploy:run", "hello", "--check")
+    result = sandbox.dokku("ansible-deploy:run", "hello", "--check", environ=_session(LC_ALL="C", LANG="de_DE.UTF-8"))
     assert result.returncode == 0, output(result)
     text = output(result)
     assert "check mode: nothing is changed" in text
@@ -27,7 +40,7 @@ def test_run_check_shows_what_would_change_and_changes_nothing(sandbox: Sandbox,
     assert sandbox.ok("ports:report", "hello", "--ports-map").strip() == "http:80:9999"
     assert "(check)" in sandbox.ok("ansible-deploy:history", "hello")
 
-    result = sandbox.dokku("ansible-deploy:run", "hello")
+    result = sandbox.dokku("ansible-deploy:run", "hello", environ=_session(LC_ALL="C"))
     assert result.returncode == 0, output(result)
     assert sandbox.config("hello")["GREETING"] == "hello from env.yml"
     assert sandbox.ok("ports:report", "hello", "--ports-map").strip() == "http:80:5000"
@@ -158,7 +171,7 @@ def test_help_lists_every_command(sandbox: Sandbox) -> None:
     assert text.startswith("Usage: dokku ansible-deploy[:COMMAND]")
     for verb in ("report", "set", "run", "history", "logs", "validate"):
         assert f"ansible-deploy:{verb} " in text
-    assert "ansible-deploy  Provision apps" in sandbox.ok("help")
+    assert f"    ansible-deploy  {cli.DESCRIPTION}\n" in sandbox.ok("help"), "Dokku's `column -t -s,` cut it"
     unknown = sandbox.dokku("ansible-deploy:nope")
     assert unknown.returncode == 1 and "is not a dokku command" in unknown.stderr
 

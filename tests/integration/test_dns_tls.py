@@ -389,3 +389,16 @@ def test_the_json_plan_names_the_dns_records_and_the_certificate_a_domain_needs(
     assert {"domains", "dns", "tls"} <= roles
     assert facts["secret"] not in result.stdout + result.stderr
     assert lookup(served, "www.planned.example.test") == []  # nothing was changed
+
+
+def test_an_app_that_forces_https_passes_its_first_deploy_and_the_next(served: Sandbox, tmp_path: Path) -> None:
+    """The app redirects every request nginx did not receive over HTTPS. Its certificate comes only in post-deploy,
+    after the gate; nginx will then send X-Forwarded-Proto https, and so does the gate, from the first deploy on."""
+    src = make_app(tmp_path, "secure", ["secure.example.test"])
+    edit_env(src, env={"GREETING": "hi", "FORCE_HTTPS": "true"})
+    text = pushed(served, "secure", src)
+    assert "Checking https://secure.example.test/healthz (at the new container, 127.0.0.1:" in text
+    assert "Checking https://secure.example.test/healthz (through 127.0.0.1:" in text
+    restarted = served.dokku("ps:restart", "secure")
+    assert restarted.returncode == 0, output(restarted)
+    assert "Checking https://secure.example.test/healthz (at the new container" in output(restarted)

@@ -251,3 +251,82 @@ def test_two_containers_starting_at_once_never_get_the_same_port() -> None:
     left = [int(picker.communicate("")[0]) for picker in pickers]  # each picker's claims still there once released
     assert len(ports) == 1200 and len(set(ports)) == len(ports)
     assert left == [0, 0, 0, 0], "released"
+
+
+def test_checks_skip_disable_and_enable_keep_a_process_type_in_one_list(sandbox: Sandbox) -> None:
+    """plugins/checks/subcommands/skip, disable, enable: skipping takes a type out of `disabled` and disabling out
+    of `skipped`; `_all_` replaces the list and empties the other one; enable takes a type out of both."""
+    sandbox.ok("apps:create", "demo")
+
+    def lists() -> tuple[str, str]:
+        disabled = sandbox.ok("checks:report", "demo", "--checks-disabled-list").strip()
+        return disabled, sandbox.ok("checks:report", "demo", "--checks-skipped-list").strip()
+
+    assert "Skipping zero downtime for app (demo)" in sandbox.ok("checks:skip", "demo")
+    assert lists() == ("none", "_all_")
+    sandbox.ok("checks:disable", "demo", "web,worker")
+    assert lists() == ("web,worker", "_all_")
+    sandbox.ok("checks:skip", "demo", "web")
+    assert lists() == ("worker", "web")
+    sandbox.ok("checks:disable", "demo")
+    assert lists() == ("_all_", "none")
+    sandbox.ok("checks:skip", "demo", "worker")
+    sandbox.ok("checks:enable", "demo", "worker")
+    assert lists() == ("_all_", "none")
+    sandbox.ok("checks:enable", "demo")
+    assert lists() == ("none", "none")
+
+
+def _plugin(box: Sandbox, name: str, **hooks: str) -> None:
+    """An enabled community plugin with the given hooks (shell bodies)."""
+    folder = box.lib / "plugins" / "available" / name
+    folder.mkdir(parents=True)
+    (folder / "plugin.toml").write_text(f'[plugin]\ndescription = "{name}"\nversion = "0.1.0"\n[plugin.config]\n')
+    for hook, body in hooks.items():
+        (folder / hook.replace("_", "-")).write_text(f"#!/bin/sh\n{body}\n")
+        (folder / hook.replace("_", "-")).chmod(0o755)
+    box.ok("plugin:enable", name)
+
+
+def test_the_crontab_comes_from_one_cron_entries_chain_that_stops_at_a_failure(sandbox: Sandbox) -> None:
+    """plugins/cron/crontab.go: plugn stops at the first failing cron-entries hook and the crontab is written from
+    what came before it; a line without two or three `;` fields fails the rewrite and keeps the old crontab; a blank
+    line drops every entry, and no entry removes the crontab."""
+    crontab = sandbox.lib / "data" / "cron" / "crontab"
+    mode = sandbox.root / "mode"
+    mode.write_text("crash")
+    _plugin(sandbox, "aa-first", cron_entries="echo '1 1 * * *;echo first;/tmp/first.log'")
+    _plugin(sandbox, "ab-middle", cron_entries=(
+        f'case $(cat {mode}) in crash) echo "2 2 * * *;echo middle"; exit 1 ;; bad) echo "3 3 * * * echo bad" ;;'
+        ' blank) printf "4 4 * * *;echo x\\n\\n" ;; esac'))  # fmt: skip
+    _plugin(sandbox, "zz-last", cron_entries="echo '5 5 * * *;echo last'")
+
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    lines = crontab.read_text().splitlines()
+    assert "1 1 * * * echo first &>> /tmp/first.log" in lines and "2 2 * * * echo middle" in lines
+    assert not any("echo last" in line for line in lines), "plugn stopped at ab-middle"
+
+    mode.write_text("bad")
+    before = crontab.read_text()
+    bad = sandbox.dokku("plugin:trigger", "scheduler-cron-write")
+    assert bad.returncode != 0 and "Invalid injected cron task: 3 3 * * * echo bad" in bad.stderr
+    assert crontab.read_text() == before
+
+    mode.write_text("blank")
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    assert not crontab.exists()
+
+
+def test_a_failing_uninstall_hook_leaves_the_plugin_installed(sandbox: Sandbox) -> None:
+    """plugins/plugin/functions uninstall_plugin: `plugn trigger uninstall NAME` under `set -e`, then plugn
+    uninstall; every plugin's hook gets the name."""
+    _plugin(sandbox, "zz-stubborn", uninstall=f'echo "$1" >> {sandbox.root}/asked; [ "$1" != zz-stubborn ]')
+    refused = sandbox.dokku("plugin:uninstall", "zz-stubborn")
+    assert refused.returncode != 0 and (sandbox.lib / "plugins" / "available" / "zz-stubborn").is_dir()
+    _plugin(sandbox, "zz-willing")
+    done = sandbox.dokku("plugin:uninstall", "zz-willing")
+    assert done.returncode == 0 and "Plugin zz-willing uninstalled" in done.stdout, done.stderr
+    assert not (sandbox.lib / "plugins" / "available" / "zz-willing").exists()
+    assert (sandbox.root / "asked").read_text().split() == ["zz-stubborn", "zz-willing"]
+    missing = sandbox.dokku("plugin:uninstall", "zz-willing")
+    assert missing.returncode == 1 and "Plugin (zz-willing) is not currently installed" in missing.stderr

@@ -187,3 +187,62 @@ def test_an_app_without_a_health_check_is_not_probed(sandbox: Sandbox, app_src: 
     assert result.returncode == 0, output(result)
     assert "Checking http" not in output(result)  # app-json's "Checking for postdeploy task" is Dokku's
     assert sandbox.ok("ansible-deploy:report", "hello", "--ansible-deploy-health-path").strip() == "none declared"
+
+
+def test_an_app_forcing_https_without_a_certificate_fails_the_gate_naming_the_redirect(
+    sandbox: Sandbox, app_src: Path
+) -> None:
+    """No ACME CA configured: nginx will serve the app over plain HTTP, so it sends X-Forwarded-Proto http, and an
+    app that redirects such requests to HTTPS cannot be served. The gate says so, with the Location."""
+    sandbox.admit("hello")
+    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "1")
+    edit_env(app_src, env={"GREETING": "hi", "FORCE_HTTPS": "true"})
+    result = sandbox.push("hello", app_src)
+    assert result.returncode != 0
+    text = output(result)
+    assert "Checking http://hello.example.test/healthz (at the new container, 127.0.0.1:" in text
+    assert "answered 301, redirecting to https://hello.example.test/healthz" in text, text
+    assert "nginx serves hello over plain HTTP" in text and "Traceback" not in text
+    assert "give the app a certificate" in text
+
+
+def test_checks_skip_skips_the_gate_and_the_route_check_says_why(sandbox: Sandbox, app_src: Path) -> None:
+    """Dokku's own check-deploy exits at once for a skipped process type (plugins/scheduler-docker-local/
+    check-deploy); so does the gate, and the route check after the switch is the only check."""
+    sandbox.admit("hello")
+    sandbox.ok("checks:skip", "hello")
+    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "1")
+    edit_env(app_src, env={"GREETING": "hi", "HEALTHZ_STATUS": 500})
+    result = sandbox.push("hello", app_src)
+    assert result.returncode != 0
+    text = output(result)
+    assert "Attempting pre-flight checks (web.1)" in text  # Dokku still calls check-deploy
+    assert "(at the new container" not in text
+    assert "No check ran before the switch (checks are skipped: checks:skip)" in text, text
+    assert "health check failed: GET http://hello.example.test/healthz (through 127.0.0.1:" in text
+    assert _checks_in_history(sandbox, "hello") == [("health-check", "failed")]
+
+
+def test_a_gate_record_left_by_a_deploy_that_failed_later_is_not_taken_by_the_next_deploy(
+    sandbox: Sandbox, app_src: Path
+) -> None:
+    """The gate passes, then another plugin's check-deploy (as Dokku's own, which runs after it) fails the
+    deploy: the gate's record stays. A later deploy of the same release without a gate must not wait for the
+    container that record names (it is gone)."""
+    assert sandbox.push("hello", app_src).returncode == 0
+    sandbox.ok("ansible-deploy:set", "hello", "healthcheck-timeout", "2")
+    other = sandbox.lib / "plugins" / "available" / "zz-check"
+    other.mkdir()
+    (other / "plugin.toml").write_text('[plugin]\ndescription = "a check after the gate"\nversion = "0.1.0"\n'
+                                       "[plugin.config]\n")  # fmt: skip
+    (other / "check-deploy").write_text("#!/bin/sh\necho 'zz-check: failed' >&2\nexit 1\n")
+    (other / "check-deploy").chmod(0o755)
+    (sandbox.lib / "plugins" / "enabled" / "zz-check").symlink_to(other)
+    failed = sandbox.dokku("ps:restart", "hello")
+    assert failed.returncode != 0 and "zz-check: failed" in output(failed), output(failed)
+    assert "Checking http://hello.example.test/healthz (at the new container" in output(failed)
+    (sandbox.lib / "plugins" / "enabled" / "zz-check").unlink()
+    sandbox.ok("checks:disable", "hello")
+    restarted = sandbox.dokku("ps:restart", "hello")
+    assert restarted.returncode == 0, output(restarted)
+    assert "No check ran before the switch (zero downtime is off: checks:disable)" in output(restarted)

@@ -198,12 +198,19 @@ def test_in_standby_a_destroy_still_removes_the_apps_secrets_and_a_rename_keeps_
     sandbox: Sandbox, app_src: Path
 ) -> None:
     """While a failed install keeps the plugin aside, apps:destroy must not leave the app's vault password,
-    settings and staged packaging for a later app of the same name; apps:rename must move them, not lose them."""
+    settings and staged packaging for a later app of the same name; apps:rename must move them, not lose them; the
+    crontab keeps the plugin's jobs."""
     assert sandbox.push("hello", app_src).returncode == 0
     edit_env(app_src, domains=["kept.example.test"])  # an app's domains are its own
     assert sandbox.push("kept", app_src).returncode == 0
     settings = sandbox.lib / "data" / "ansible" / ".settings"
+    sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
     _stand_aside(sandbox)
+    crontab = sandbox.lib / "data" / "cron" / "crontab"
+    crontab.unlink()  # standing aside, the plugin gives its last good jobs: any app's deploy keeps them
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    assert "dokku ansible-deploy:renew --all" in crontab.read_text()
 
     renamed = sandbox.dokku("apps:rename", "--skip-deploy", "kept", "moved")
     assert renamed.returncode == 0, output(renamed)
@@ -216,3 +223,102 @@ def test_in_standby_a_destroy_still_removes_the_apps_secrets_and_a_rename_keeps_
     assert not sandbox.data_dir("hello").exists() and not (settings / "hello").exists()
     sandbox.ok("apps:create", "hello")  # a later app of the same name inherits nothing
     assert not (settings / "hello").exists() and not sandbox.data_dir("hello").exists()
+
+
+def test_scheduled_jobs_survive_a_crash_and_the_install_rewrites_the_crontab(sandbox: Sandbox) -> None:
+    """Dokku rewrites the whole crontab from one cron-entries chain that stops at the first failing hook
+    (plugins/cron/crontab.go): the plugin's hook never fails, and when it cannot work out its lines (here a crash;
+    standing aside after a failed install: the standby test) it gives the last good ones, so neither its jobs nor a
+    later plugin's (dokku-letsencrypt's renewal sorts after it) vanish. A successful install rewrites the crontab."""
+    later = sandbox.lib / "plugins" / "available" / "zz-later"  # after ours: plugn runs plugins in name order
+    later.mkdir()
+    (later / "plugin.toml").write_text('[plugin]\ndescription = "later"\nversion = "0.1.0"\n[plugin.config]\n')
+    (later / "cron-entries").write_text("#!/bin/sh\necho '5 5 * * *;dokku later:job'\n")
+    (later / "cron-entries").chmod(0o755)
+    sandbox.ok("plugin:enable", "zz-later")
+    sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
+    crontab = sandbox.lib / "data" / "cron" / "crontab"
+    crontab.unlink(missing_ok=True)
+
+    installed = sandbox.dokku("plugin:install")
+    assert installed.returncode == 0, output(installed)
+    jobs = ("dokku ansible-deploy:renew --all", "5 5 * * * dokku later:job")
+    assert crontab.exists() and all(job in crontab.read_text() for job in jobs), output(installed)
+
+    setting = sandbox.lib / "data" / "ansible" / ".settings" / "--global" / "acme-directory"
+    setting.chmod(0)  # the hook, as the dokku user, cannot read its settings: it crashes
+    crashed = sandbox.dokku("plugin:trigger", "cron-entries", "docker-local")
+    assert crashed.returncode == 0 and "dokku ansible-deploy:renew --all" in crashed.stdout, output(crashed)
+    assert "dokku later:job" in crashed.stdout and "Traceback" not in crashed.stderr
+    assert "ansible-deploy could not work out its scheduled jobs" in crashed.stderr
+    crontab.unlink()
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    assert all(job in crontab.read_text() for job in jobs)
+
+
+def test_a_failing_hook_never_stops_dokkus_chain(sandbox: Sandbox) -> None:
+    """plugn stops at the first failing hook, and apps:destroy returns on post-delete's failure with the app half
+    destroyed (plugins/apps/functions.go): post-delete, report, post-app-rename-setup and post-app-clone-setup warn
+    and let Dokku and the plugins after this one go on."""
+    witness = sandbox.lib / "plugins" / "available" / "zz-witness"  # after ours: plugn runs plugins in name order
+    witness.mkdir()
+    (witness / "plugin.toml").write_text('[plugin]\ndescription = "witness"\nversion = "0.1.0"\n[plugin.config]\n')
+    for hook in ("post-delete", "report", "post-app-rename-setup", "post-app-clone-setup"):
+        (witness / hook).write_text(f'#!/bin/sh\necho "{hook} $1" >> {sandbox.root}/witness\n')
+        (witness / hook).chmod(0o755)
+    (sandbox.root / "witness").touch(mode=0o666)  # the hooks run as the dokku user
+    (sandbox.root / "witness").chmod(0o666)
+    sandbox.ok("plugin:enable", "zz-witness")
+    sandbox.ok("apps:create", "plain")
+    unreadable = sandbox.lib / "data" / "ansible" / ".settings" / "plain"  # the hooks cannot read the app's settings
+    unreadable.mkdir()
+    unreadable.chmod(0)
+    try:
+        for command in (("report", "plain"), ("apps:clone", "--skip-deploy", "plain", "copy"),
+                        ("apps:rename", "--skip-deploy", "plain", "moved"), ("--force", "apps:destroy", "moved")):  # fmt: skip
+            done = sandbox.dokku(*command)
+            assert done.returncode == 0, output(done)
+            assert "Traceback" not in done.stderr
+        said = (sandbox.root / "witness").read_text().split("\n")
+        assert {
+            "report plain",
+            "post-app-clone-setup plain",
+            "post-app-rename-setup plain",
+            "post-delete moved",
+        } <= set(said), said
+        assert "ansible-deploy could not" in done.stderr and "PermissionError" in done.stderr, done.stderr
+        assert not (sandbox.home / "moved").exists(), "the destroy went to its end"
+    finally:
+        for folder in (sandbox.lib / "data" / "ansible" / ".settings").iterdir():
+            folder.chmod(0o700)
+
+
+def test_uninstall_takes_the_plugins_jobs_out_of_the_crontab_and_says_what_it_keeps(sandbox: Sandbox) -> None:
+    """plugin:uninstall runs every plugin's `uninstall NAME` as root, then removes the plugin
+    (plugins/plugin/functions): its cron jobs would otherwise fail ("not a dokku command") until the next deploy
+    rewrote the crontab. The apps' settings and secrets stay, and it says so."""
+    later = sandbox.lib / "plugins" / "available" / "zz-later"
+    later.mkdir()
+    (later / "plugin.toml").write_text('[plugin]\ndescription = "later"\nversion = "0.1.0"\n[plugin.config]\n')
+    (later / "cron-entries").write_text("#!/bin/sh\necho '5 5 * * *;dokku later:job'\n")
+    (later / "cron-entries").chmod(0o755)
+    sandbox.ok("plugin:enable", "zz-later")
+    sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
+    sandbox.ok("plugin:trigger", "scheduler-cron-write")
+    crontab = sandbox.lib / "data" / "cron" / "crontab"
+    assert "ansible-deploy:renew" in crontab.read_text()
+
+    quiet = sandbox.lib / "plugins" / "available" / "zz-quiet"
+    quiet.mkdir()
+    (quiet / "plugin.toml").write_text('[plugin]\ndescription = "quiet"\nversion = "0.1.0"\n[plugin.config]\n')
+    sandbox.ok("plugin:enable", "zz-quiet")
+    other = sandbox.dokku("plugin:uninstall", "zz-quiet")  # another plugin's uninstall is not ours
+    assert other.returncode == 0 and "ansible-deploy" not in other.stdout + other.stderr, output(other)
+    assert "ansible-deploy:renew" in crontab.read_text()
+
+    done = sandbox.dokku("plugin:uninstall", "ansible-deploy")
+    assert done.returncode == 0, output(done)
+    assert "ansible-deploy:renew" not in crontab.read_text() and "dokku later:job" in crontab.read_text()
+    assert "keeps" in done.stdout + done.stderr and ".settings" in done.stdout + done.stderr
+    assert (sandbox.lib / "data" / "ansible" / ".settings" / "--global" / "acme-directory").exists()
+    assert not (sandbox.lib / "plugins" / "available" / "ansible-deploy").exists()

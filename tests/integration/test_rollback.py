@@ -62,6 +62,10 @@ def test_a_first_push_that_fails_takes_back_what_it_set_and_says_what_stays(sand
 
 
 def test_rollback_command_returns_to_an_earlier_release_without_a_push(sandbox: Sandbox, app_src: Path) -> None:
+    """Also for an app whose pushes write their commit into no setting (Dokku's `git:set APP rev-env-var ""`):
+    the new release is made without creating one."""
+    sandbox.admit("hello")
+    sandbox.ok("git:set", "hello", "rev-env-var", "")
     assert sandbox.push("hello", app_src).returncode == 0
     first = sandbox.staged("hello")
     edit_env(app_src, env={"GREETING": "second", "WORKERS": 2, "DEBUG": False})
@@ -75,6 +79,7 @@ def test_rollback_command_returns_to_an_earlier_release_without_a_push(sandbox: 
     assert sandbox.config("hello")["GREETING"] == "hello from env.yml"
     assert sandbox.get("hello")["greeting"] == "hello from env.yml", "the app was restarted with the settings"
     assert "Databases are not rolled back" in back.stdout
+    assert "GIT_REV" not in sandbox.config("hello"), "the app's pushes keep their commit in no setting"
 
     unknown = sandbox.dokku("ansible-deploy:rollback", "hello", "20200101T000000Z-dead")
     assert unknown.returncode == 1

@@ -13,6 +13,7 @@ import pytest
 from conftest import REPO
 
 from ansible_dokku_deploy import COLLECTIONS_PATH
+from ansible_dokku_deploy.runner import RUN_LOCALE
 
 MODULES = sorted(
     p.stem for p in (REPO / "collections/ansible_collections/dokku_deploy/dokku/plugins/modules").glob("*.py")
@@ -26,6 +27,7 @@ def _ansible_doc(name: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         "PATH": f"{venv_bin}:{os.environ['PATH']}",
         "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS_PATH,
         "ANSIBLE_HOME": str(tmp_path),
+        **RUN_LOCALE,  # ansible-doc refuses a locale the host lacks, as the plugin's runs would without it
     }
     return subprocess.run(
         [str(venv_bin / "ansible-doc"), "--json", f"dokku_deploy.dokku.{name}"],

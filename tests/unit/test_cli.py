@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_dokku_deploy import announce, cli
+from ansible_dokku_deploy import PLUGIN_NAME, announce, cli
 from ansible_dokku_deploy.errors import DeployError
 from ansible_dokku_deploy.history import History
 from ansible_dokku_deploy.outbox import OUTBOX
@@ -96,3 +96,10 @@ def test_an_interrupted_run_is_closed_as_failed_and_not_announced(dokku_env: Pat
     assert history.close_interrupted()
     assert [r.status for r in history.runs()] == ["failed"]
     assert not OUTBOX
+
+
+def test_no_help_line_has_a_comma_but_the_one_dokku_splits_at() -> None:
+    """Dokku pipes every plugin's help through `column -c2 -t -s,` (the `dokku` script's help): each further comma
+    would start a column of its own and break the table of `dokku help` and `dokku help --all`."""
+    lines = [*cli.help_lines(), f"    {PLUGIN_NAME}, {cli.DESCRIPTION}"]
+    assert [line for line in lines if line.count(",") != 1] == []

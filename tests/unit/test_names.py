@@ -21,6 +21,7 @@ DNS_1123_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 @example([("shop", "prod-uploads"), ("shop-prod", "uploads"), ("shop.prod", "uploads"), ("shop", "prod--uploads")])
 @example([("a", "b-" + names.storage_entry("a.x", "b")[-26:]), ("a.x", "b")])  # a digest spelled as a name
 @example([("legacy", "x"), ("xlegacy", "x")])
+@example([("shop", "admin-files"), ("shop-admin", "files"), ("my.app", "files"), ("my-app", "files")])
 def test_storage_entries_of_different_apps_or_names_never_meet(pairs: list[tuple[str, str]]) -> None:
     entries = [names.storage_entry(app, name) for app, name in pairs]
     assert len(set(entries)) == len(pairs)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
-from ansible_dokku_deploy.packaging import nginx_check
+from ansible_dokku_deploy.packaging import nginx_check, snippet_policy
 
 
 def snippet(tmp_path: Path, name: str, text: str) -> Path:
@@ -46,3 +47,29 @@ def test_nginx_1_18s_pid_before_the_message_is_not_part_of_it() -> None:
     line = 'nginx: [emerg] 17369#17369: unknown directive "foo" in /x/nginx.conf.d/bad.conf:1'
     problem = nginx_check._problem(line, Path("/x/nginx.conf.d"))
     assert problem.lines()[0] == 'nginx.conf.d/bad.conf:1: nginx rejects it: unknown directive "foo"'
+
+
+def test_every_directive_a_snippet_may_use_is_built_into_nginx_without_a_dynamic_module(tmp_path: Path) -> None:
+    """The check loads none of the server's modules-enabled/*.conf: no allowed directive needs one. nginx knows each
+    of them with no load_module (it may still say the place or the arguments are wrong, never that it is
+    unknown); directives of Debian's dynamic modules (more_set_headers, echo, ...) are refused by the allow-list."""
+    binary = nginx_check.nginx_binary()
+    assert binary is not None, "the tests need nginx"
+    unknown = []
+    for directive in sorted(snippet_policy.ALLOWED):
+        conf = tmp_path / f"{directive}.conf"
+        conf.write_text(
+            f"pid {tmp_path}/nginx.pid;\nevents {{}}\n"
+            f"http {{ server {{ listen 127.0.0.1:8080; location /x {{ {directive} x; }} }} }}\n"
+        )
+        result = subprocess.run(
+            [binary, "-t", "-q", "-p", str(tmp_path), "-c", str(conf), *nginx_check.error_log_args(binary, tmp_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        if "unknown directive" in result.stderr:
+            unknown.append(directive)
+    assert unknown == []
+    assert snippet_policy.check("more_set_headers 'X-A: b';\n", "nginx.conf.d/x.conf") != []

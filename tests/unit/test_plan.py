@@ -146,6 +146,17 @@ def test_monitoring_probes_through_nginx_with_the_domain_as_host(tmp_path: Path)
     assert probe["labels"] == {"app": "hello", "domain": "hello.example.test", "__param_hostname": "hello.example.test"}
 
 
+def test_monitoring_probes_over_https_an_app_served_with_the_admins_certificate(tmp_path: Path) -> None:
+    """tls: none with a certificate from certs:add: nginx serves HTTPS and redirects plain HTTP, so the probe asks
+    over HTTPS, as the ports and the route check do."""
+    packaging = validate_tree(EXAMPLE)
+    no_acme = replace(packaging, spec={**packaging.spec, "tls": "none"})
+    settings = {"monitoring-targets-dir": "/targets", "monitoring-probe-through": "nginx"}
+    inputs = _inputs(tmp_path, Phase.POST_DEPLOY, settings=settings, packaging=no_acme, served_certificate=True)
+    probe = make_plan(inputs).variables["monitoring_probe_groups"][0]
+    assert probe["targets"] == ["https://127.0.0.1:443/healthz"]
+
+
 def test_destroy_drops_the_database_only_when_the_admin_opted_in(tmp_path: Path) -> None:
     database = Database("postgres", "dokku-service", "hello")
     kept = make_plan(_inputs(tmp_path, Phase.DESTROY, database=database))

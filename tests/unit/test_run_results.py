@@ -68,6 +68,15 @@ def test_ansibles_own_error_is_found_when_no_task_failed() -> None:
     assert runner._error_line("PLAY RECAP\n") == ""
 
 
+def test_ansibles_refusal_to_start_is_the_reason_the_pusher_sees() -> None:
+    """What ansible-core prints before it runs anything, e.g. under a locale the server lacks."""
+    stdout = "ERROR: Ansible could not initialize the preferred locale: unsupported locale setting\r\n"
+    assert runner._error_line(stdout) == "Ansible could not initialize the preferred locale: unsupported locale setting"
+    assert runner._error_line("ERROR: Ansible requires the locale encoding to be UTF-8; Detected None.\n") == (
+        "Ansible requires the locale encoding to be UTF-8; Detected None."
+    )
+
+
 def test_a_phase_is_settled_only_by_the_inputs_of_its_last_successful_run(tmp_path: Path) -> None:
     state = State(tmp_path / "state.json")
     assert not state.settled("pre-deploy", "inputs-1"), "never ran"

@@ -64,6 +64,38 @@ def deploy_branch(env: Env, app: str) -> str:
     return env.prop_get("git", app, "deploy-branch") or env.prop_get("git", "--global", "deploy-branch") or "master"
 
 
+def rev_env_var(env: Env, app: str) -> str:
+    """The setting a push writes its commit into (plugins/git/functions `git_build`, `git-revision`): the app's
+    `rev-env-var` property, GIT_REV when it was never set, none ("") when it was set empty (no global fallback)."""
+    path = env.prop_path("git", app, "rev-env-var")
+    return path.read_text() if path.exists() else "GIT_REV"
+
+
+GIT_KEYS = ("archive-max-files", "archive-max-size", "deploy-branch", "keep-git-dir", "rev-env-var", "source-image")
+
+
+def cmd_git_set(env: Env, args: list[str]) -> int:
+    """git:set (APP|--global) KEY [VALUE] (plugins/git/subcommands/set): a value is written; an empty one deletes
+    the property, but for rev-env-var, where it is written empty (which disables it)."""
+    app, key, value = (*args, "", "", "")[:3]
+    if app != "--global":
+        env.verify_app(app)
+    if not key:
+        raise Fail("No key specified")
+    if key not in GIT_KEYS:
+        raise Fail(f"Invalid key specified, valid keys include: {', '.join(GIT_KEYS)}")
+    if value:
+        info2_quiet(f"Setting {key} to {value}")
+        env.prop_set("git", app, key, value)
+    else:
+        info2_quiet(f"Unsetting {key}")
+        if key == "rev-env-var":
+            env.prop_set("git", app, key, "")
+        else:
+            env.prop_delete("git", app, key)
+    return 0
+
+
 def git_hook(env: Env, args: list[str], stdin: io.TextIOBase) -> int:
     """The app repo's pre-receive hook: deploy the pushed deploy branch."""
     app = args[0]
@@ -80,15 +112,17 @@ def git_hook(env: Env, args: list[str], stdin: io.TextIOBase) -> int:
 
 
 def receive(env: Env, app: str, rev: str) -> None:
-    """git_receive_app: lock, GIT_REV, extract, post-extract (status ignored), build, release, deploy. The caller
-    fires deploy-source-set (cmd-git-hook: git-push; git:from-image: docker-image)."""
+    """git_receive_app: lock, GIT_REV (or the app's rev-env-var), extract, post-extract (status ignored), build,
+    release, deploy. The caller fires deploy-source-set (cmd-git-hook: git-push; git:from-image: docker-image)."""
     from double import apps, config  # cycle: config restarts through this module
 
     if not env.app_exists(app):
         apps.create(env, app)
     with deploy_lock(env, app):
-        with quietly():
-            config.cmd_set(env, ["--no-restart", app, f"GIT_REV={rev}"])
+        name = rev_env_var(env, app)
+        if name:  # set empty by `git:set APP rev-env-var ""`: no setting gets the commit
+            with quietly():
+                config.cmd_set(env, ["--no-restart", app, f"{name}={rev}"])
         work = Path(tempfile.mkdtemp(prefix=f"dokku-{os.environ.get('DOKKU_PID', os.getpid())}-git_build_app_repo."))
         work.chmod(0o755)
         try:
@@ -714,4 +748,5 @@ COMMANDS = {
     "ps:rebuild": cmd_rebuild,
     "ps:stop": cmd_stop,
     "ps:start": cmd_start,
+    "git:set": cmd_git_set,
 }

@@ -100,11 +100,17 @@ def _help(env: Env) -> int:
     community = plugins.community_help(env)
     if community:
         print("\nCommunity plugin commands:\n")
-        pairs = [line.split(",", 1) for line in community]
-        width = max(len(left) for left, _ in pairs)
-        for left, right in sorted(pairs):
-            print(f"{left.ljust(width)}  {right.strip()}")
+        for line in _columns(sorted(community)):
+            print(line)
     return 0
+
+
+def _columns(lines: list[str]) -> list[str]:
+    """`sort | column -c2 -t -s,` (the `dokku` script's help, lines 255-276): every comma starts a column, so a
+    description with a comma of its own is cut into columns of its own, each padded to its widest cell."""
+    rows = [[cell.strip() if i else cell.rstrip() for i, cell in enumerate(line.split(","))] for line in lines]
+    widths = [max(len(row[i]) for row in rows if i < len(row)) for i in range(max(len(row) for row in rows))]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
 
 
 def _report(env: Env, args: list[str]) -> int:

@@ -7,10 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from double.env import NOT_IMPLEMENTED, Env, Fail, info1
+from double.user import switch_to_dokku
 
 NOT_ROOT_OK = ("plugin:help", "plugin:list", "plugin:installed")
 
@@ -58,8 +60,10 @@ def _toml_ok(plugin: Path) -> bool:
     return isinstance(data.get("plugin", {}).get("config"), dict)
 
 
-def trigger(env: Env, hook: str, *args: str) -> int:
-    """plugn trigger: run each enabled plugin's executable hook; the first failure stops the loop."""
+def trigger(env: Env, hook: str, *args: str, collected: list[str] | None = None) -> int:
+    """plugn trigger: run each enabled plugin's executable hook; the first failure stops the loop. With collected,
+    the hooks' stdout is gathered there (the failing hook's too, up to its failure) instead of shown, as Dokku's Go
+    plugins read a trigger's output."""
     for plugin in enabled(env):
         script = plugin / hook
         if not script.exists():
@@ -70,9 +74,15 @@ def trigger(env: Env, hook: str, *args: str) -> int:
         if not _toml_ok(plugin):  # plugn's config-export panics without an empty [plugin.config]
             print(f"panic: interface conversion: plugin.toml of {plugin.name} has no [plugin.config]", file=sys.stderr)
         started = time.monotonic()
-        hook_process = subprocess.Popen([str(script), *args])  # the plugin's own hook, argv list
-        _pid, status, usage = os.wait4(hook_process.pid, 0)
-        hook_process.returncode = code = os.waitstatus_to_exitcode(status)
+        with tempfile.TemporaryFile() as out:
+            hook_process = subprocess.Popen(  # the plugin's own hook, argv list
+                [str(script), *args], stdout=None if collected is None else out
+            )
+            _pid, status, usage = os.wait4(hook_process.pid, 0)
+            hook_process.returncode = code = os.waitstatus_to_exitcode(status)
+            if collected is not None:
+                out.seek(0)
+                collected.append(out.read().decode(errors="replace"))
         trace(trigger=hook, plugin=plugin.name, seconds=time.monotonic() - started, maxrss_kb=usage.ru_maxrss)
         if code != 0:
             return code
@@ -96,26 +106,34 @@ def trigger_honoured(env: Env, hook: str, *args: str) -> None:
 
 
 def cron_write(env: Env) -> None:
-    """The cron plugin's crontab for the dokku user, from every plugin's `cron-entries` (SCHEDULE;COMMAND;LOGFILE).
+    """The cron plugin's crontab for the dokku user, from the `cron-entries` trigger (SCHEDULE;COMMAND[;LOGFILE]).
 
-    Dokku installs it with `crontab`; the double writes it to $DOKKU_LIB_ROOT/data/cron/crontab instead.
+    As Dokku's (plugins/cron/crontab.go, injectedCronTasks, writeCronTab): one plugn trigger over every plugin,
+    whose failure is ignored but stops plugn's loop, so the lines of the plugins after a failing one are lost and
+    the crontab is written from what came before; the whole output is trimmed and split on newlines, a blank line
+    inside it drops every entry, and a line without two or three `;` fields fails the rewrite (the old crontab
+    stays) and the trigger that asked for it. No entry at all removes the crontab. Dokku installs it with
+    `crontab -u dokku`; the double writes it to $DOKKU_LIB_ROOT/data/cron/crontab instead.
     """
+    collected: list[str] = []
+    trigger(env, "cron-entries", "docker-local", collected=collected)
     lines = ["SHELL=/bin/bash", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-    for plugin in enabled(env):
-        script = plugin / "cron-entries"
-        if not os.access(script, os.X_OK):
-            continue
-        started = time.monotonic()
-        done = subprocess.run([str(script), "docker-local"], capture_output=True, text=True, check=False)
-        trace(trigger="cron-entries", plugin=plugin.name, seconds=time.monotonic() - started, maxrss_kb=0)
-        for entry in done.stdout.splitlines():
-            schedule, _, rest = entry.partition(";")
-            command, _, log = rest.partition(";")
-            if schedule and command:
-                lines.append(f"{schedule} {command}" + (f" &>> {log}" if log else ""))
-    folder = env.lib_root / "data" / "cron"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "crontab").write_text("\n".join(lines) + "\n")
+    entries = []
+    for line in "".join(collected).strip().split("\n"):
+        if not line.strip():
+            entries = []
+            break
+        parts = line.split(";")
+        if len(parts) not in (2, 3):
+            raise Fail(f"Invalid injected cron task: {line}")
+        entries.append(f"{parts[0]} {parts[1]}" + (f" &>> {parts[2]}" if len(parts) == 3 and parts[2] else ""))
+    crontab = env.lib_root / "data" / "cron" / "crontab"
+    if not entries:
+        crontab.unlink(missing_ok=True)
+        return
+    crontab.parent.mkdir(parents=True, exist_ok=True)
+    crontab.write_text("\n".join(lines + entries) + "\n")
+    info1("Updated schedule file")
 
 
 def has_trigger(env: Env, hook: str) -> bool:
@@ -195,13 +213,29 @@ def plugin_command(env: Env, args: list[str]) -> int:
     if word == "plugin:update":
         return trigger(env, "update")
     if word == "plugin:uninstall":
-        name = rest[0]
+        # plugins/plugin/functions uninstall_plugin: the `uninstall` trigger (every plugin's, with the name) under
+        # `set -e`, so a failing hook leaves the plugin installed; then plugn uninstall removes it
+        name = rest[0] if rest else ""
+        if not name:
+            raise Fail("Please specify a plugin to uninstall")
+        if not (available / name).exists():
+            raise Fail(f"Plugin ({name}) is not currently installed")
         code = trigger(env, "uninstall", name)
+        if code != 0:
+            return code
         (enabled_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(available / name, ignore_errors=True)
-        return code
+        if (available / name).is_symlink():
+            (available / name).unlink()
+        else:
+            shutil.rmtree(available / name, ignore_errors=True)
+        info1(f"Plugin {name} uninstalled")
+        return 0
     if word == "plugin:trigger":
-        return trigger(env, rest[0], *rest[1:])
+        switch_to_dokku()  # plugins/plugin/subcommands/trigger: `sudo -u dokku -E -H plugn trigger`
+        code = trigger(env, rest[0], *rest[1:])
+        if code == 0 and rest[0] == "scheduler-cron-write" and (len(rest) < 2 or rest[1] in ("", "docker-local")):
+            cron_write(env)  # the cron plugin's implementation (plugins/cron/triggers.go TriggerSchedulerCronWrite)
+        return code
     raise Fail(f"`{word}` is not a dokku command.")
 
 

@@ -615,22 +615,36 @@ def checks_disabled(env: Env, app: str, proc: str = "web") -> bool:
     return "_all_" in disabled or proc in disabled
 
 
-def _checks_toggle(env: Env, args: list[str], *, disable: bool) -> int:
-    """checks:disable|enable APP [procs]: the `disabled` property, `_all_` for the whole app."""
+def _checks_toggle(env: Env, args: list[str], *, mode: str) -> int:
+    """checks:disable|skip|enable APP [procs]: the `disabled` and `skipped` properties, `_all_` for the whole app.
+    A process type is in at most one of the lists: disabling it takes it out of `skipped` and skipping it out of
+    `disabled`; enabling takes it out of both (plugins/checks/subcommands/disable, skip, enable). Dokku's own
+    check-deploy (plugins/scheduler-docker-local/check-deploy) still fires for a skipped type and exits at once;
+    only a disabled one gets no check-deploy and no zero downtime."""
     app = env.verify_app(args[0] if args else None)
-    procs = [p for p in (args[1] if len(args) > 1 else "_all_").split(",") if p]
-    verb = "Disabling" if disable else "Enabling"
-    if procs == ["_all_"]:
-        info1_quiet(f"{verb} zero downtime for app ({app})")
-        wanted = ["_all_"] if disable else []
+    procs = args[1] if len(args) > 1 and args[1] else "_all_"
+    lists = {key: [p for p in env.prop_get("checks", app, key).split(",") if p] for key in ("disabled", "skipped")}
+    verb = {"disabled": "Disabling", "skipped": "Skipping", "": "Enabling"}[mode]
+    if procs == "_all_":
+        whose = "app" if mode else "app's"  # Dokku's wording for each
+        info1_quiet(f"{verb} zero downtime for {whose} ({app})")
+        for key in lists:
+            lists[key] = ["_all_"] if key == mode else []
     else:
-        info1_quiet(f"{verb} zero downtime for app's ({app}) proctypes ({','.join(procs)})")
-        current = [p for p in env.prop_get("checks", app, "disabled").split(",") if p and p != "_all_"]
-        wanted = sorted({*current, *procs}) if disable else [p for p in current if p not in procs]
-    if wanted:
-        env.prop_set("checks", app, "disabled", ",".join(wanted))
-    else:
-        env.prop_delete("checks", app, "disabled")
+        info1_quiet(f"{verb} zero downtime for app's ({app}) proctypes ({procs})")
+        for proc in procs.split(","):
+            for key, values in lists.items():
+                if key == mode and proc not in values:
+                    values.append(proc)
+                elif key != mode and proc in values:
+                    values.remove(proc)
+        if mode:
+            lists[mode] = [p for p in lists[mode] if p != "_all_"]
+    for key, values in lists.items():
+        if values:
+            env.prop_set("checks", app, key, ",".join(values))
+        else:
+            env.prop_delete("checks", app, key)
     return 0
 
 
@@ -702,8 +716,9 @@ COMMANDS = {
     "storage:list": storage_list,
     "storage:report": lambda env, args: report(env, "storage", _storage_fields, args),
     "checks:set": checks_set,
-    "checks:disable": lambda env, args: _checks_toggle(env, args, disable=True),
-    "checks:enable": lambda env, args: _checks_toggle(env, args, disable=False),
+    "checks:disable": lambda env, args: _checks_toggle(env, args, mode="disabled"),
+    "checks:skip": lambda env, args: _checks_toggle(env, args, mode="skipped"),
+    "checks:enable": lambda env, args: _checks_toggle(env, args, mode=""),
     "checks:report": lambda env, args: report(env, "checks", _checks_fields, args),
     "docker-options:add": lambda env, args: _docker_options_change(env, args, add=True),
     "docker-options:remove": lambda env, args: _docker_options_change(env, args, add=False),

@@ -22,9 +22,21 @@ def _command(argv: list[str]) -> str:
 def become_dokku(argv: list[str]) -> None:
     """`sudo -u dokku -E -H dokku …` (the `dokku` script), when run as root and the user exists: the environment
     kept, with the dokku user's HOME. The process itself becomes the dokku user and goes on with the command, as the
-    script's second run does: like sudo, nothing of its own is printed and the exit status is the command's."""
+    script's second run does: like sudo, nothing of its own is printed and the exit status is the command's.
+
+    The caller's locale stays as it is, LANG and LC_* included (the `dokku` script, lines 92-94: only DOKKU_PID and
+    the TMP variables are unset before `sudo -E`), and so do the triggers', which inherit this process's
+    environment as plugn's do: a push brings the pusher's SSH session's locale, a command the admin's shell's."""
     command = _command(argv)
-    if os.geteuid() != 0 or "plugin" in command or command in ROOT_COMMANDS:
+    if "plugin" in command or command in ROOT_COMMANDS:
+        return
+    switch_to_dokku()
+
+
+def switch_to_dokku() -> None:
+    """The switch itself, for root only; also `plugin:trigger`'s `sudo -u dokku -E -H plugn trigger`
+    (plugins/plugin/subcommands/trigger): hooks a root user triggers still run as the dokku user."""
+    if os.geteuid() != 0:
         return
     try:
         dokku = pwd.getpwnam("dokku")
