@@ -68,14 +68,22 @@ class Dokku:
         """The app's computed scheduler, read as scheduler:report computes it (plugins/scheduler/report.go): the
         app's `selected` property, else the global one, else docker-local (plugins/common/properties.go keeps each
         in $DOKKU_LIB_ROOT/config/scheduler/(APP|--global)/selected)."""
+        return self._selected("scheduler", app) or "docker-local"
+
+    def selected_builder(self, app: str) -> str:
+        """The builder the admin selected for the app (builder:set APP|--global selected), empty when the tree
+        decides: read as the builder plugin's builder-detect reads it (plugins/builder/triggers.go)."""
+        return self._selected("builder", app)
+
+    def _selected(self, plugin: str, app: str) -> str:
         for owner in (check_app_name(app), "--global"):
             try:
-                selected = (self.lib_root / "config" / "scheduler" / owner / "selected").read_text().strip()
+                selected = (self.lib_root / "config" / plugin / owner / "selected").read_text().strip()
             except OSError:
                 continue
             if selected:
                 return selected
-        return "docker-local"
+        return ""
 
     def deploy_lock(self, app: str) -> Path:
         return self.lib_root / "data" / "apps" / app / ".deploy.lock"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError
-from ansible_dokku_deploy.packaging import Packaging, source_key
+from ansible_dokku_deploy.packaging import ENV_FILE, TREES, Packaging, source_key
 from ansible_dokku_deploy.packaging.passed import Passed
 from ansible_dokku_deploy.settings import Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
@@ -75,12 +75,25 @@ def resolve(dokku: Dokku, app: str, root: Path, *, check_nginx: bool = True, che
                 hint=f"The admin allows them with: dokku ansible-deploy:set {app} allow-custom-steps true",
             )
         )
-    if dokku.scheduler(app) == "k3s":
-        http_01 = bool(store.computed(app, "acme-directory")) and store.computed(app, "acme-challenge") == "http-01"
-        problems.extend(_beyond_k3s(app, packaging, http_01=http_01))
+    problems.extend(_k3s_problems(dokku, store, app, packaging))
     if problems:
         raise PackagingError(problems)
     return Resolved(packaging, secrets)
+
+
+def refuse_beyond_k3s(dokku: Dokku, app: str, packaging: Packaging) -> None:
+    """The push's k3s refusals for the deploys without a push (config:set, ps:restart), as the scheduler can be
+    switched after the packaging was staged (scheduler:set APP selected k3s): before any phase, which might skip."""
+    problems = _k3s_problems(dokku, Store(dokku), app, packaging)
+    if problems:
+        raise PackagingError(problems)
+
+
+def _k3s_problems(dokku: Dokku, store: Store, app: str, packaging: Packaging) -> list[DeployError]:
+    if dokku.scheduler(app) != "k3s":
+        return []
+    http_01 = bool(store.computed(app, "acme-directory")) and store.computed(app, "acme-challenge") == "http-01"
+    return _beyond_k3s(app, packaging, http_01=http_01)
 
 
 def taken_domains(dokku: Dokku, app: str, domains: list[str]) -> list[DeployError]:
@@ -179,12 +192,23 @@ def _beyond_k3s(app: str, packaging: Packaging, *, http_01: bool) -> list[Deploy
     return problems
 
 
+def without_packaging(root: Path) -> bool:
+    """Whether a pushed tree holds no packaging file at all: no env.yml and none of its folders (the context
+    `git:from-image` builds, of only a generated Dockerfile, or a BUILD_DIR without them)."""
+    return not any((root / name).is_symlink() or (root / name).exists() for name in (ENV_FILE, *TREES))
+
+
 def check_push(dokku: Dokku, app: str, root: Path) -> tuple[str, Packaging | None]:
     """The pushed tree's source_key, and its packaging after every check; None instead when the tree is the staged
     release's, byte for byte, and passed every check under the settings of now (a code-only push): the answer
-    would be the same. PackagingError lists every problem."""
-    key = source_key(root)
+    would be the same. A tree without any packaging file, once a release is staged, stands for the staged
+    release's files (the packaging stays; see without_packaging). PackagingError lists every problem."""
     staged = Staging(dokku.data_dir(app)).current()
+    if staged is not None and without_packaging(root):
+        root = staged.path  # checked again, under the settings of now, unless it passed them already
+        key = staged.source
+    else:
+        key = source_key(root)
     mark = f"{key}\0{Store(dokku).fingerprint(app)}\0{dokku.scheduler(app)}".encode()
     if staged is not None and staged.source == key and _passed(dokku, app).seen("push", mark):
         return key, None

@@ -22,7 +22,13 @@ from ansible_dokku_deploy.dokku import Dokku
 from ansible_dokku_deploy.errors import DeployError, PackagingError, ProvisioningError
 from ansible_dokku_deploy.history import FAILED, History
 from ansible_dokku_deploy.phases import run_phase
-from ansible_dokku_deploy.resolve import check_push, resolve, staged_packaging
+from ansible_dokku_deploy.resolve import (
+    check_push,
+    refuse_beyond_k3s,
+    resolve,
+    staged_packaging,
+    without_packaging,
+)
 from ansible_dokku_deploy.settings import GLOBAL, Store
 from ansible_dokku_deploy.staging import Release, Staging, secure_dir
 from ansible_dokku_deploy.state import Phase, State
@@ -44,6 +50,8 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     source = Path(tmp_work_dir)
     if not _managed(dokku, app, source):
         return
+    if dokku.selected_builder(app) == NULL_BUILDER:  # said here too: without an image, no release comes to refuse
+        output.warn(_null_builder_refusal(app).message)
     try:
         key, packaging = check_push(dokku, app, source)
     except PackagingError:
@@ -54,6 +62,8 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     keep = store.computed_int(app, "keep-releases")
     try:
         current = staging.current()
+        if current is not None and without_packaging(source):  # git:from-image, say: the packaging stays
+            output.step(f"ansible-deploy: no packaging files in this tree; {app} keeps release {current.id}'s")
         if packaging is None and current is not None:  # the staged files, checked already: staged again for rev
             release = staging.stage_again(current, rev, keep)
         else:
@@ -64,6 +74,18 @@ def post_extract(app: str, tmp_work_dir: str, rev: str = "", *_: str) -> None:
     features = release.packaging(store.computed(app, "environment")).features
     output.step(f"ansible-deploy: packaging for {app} ({', '.join(features) or 'no features'}), staged once built")
     output.detail(f"release {release.id}")
+
+
+NULL_BUILDER = "null"  # plugins/builder-null: builds nothing, fires neither pre-build nor post-build
+
+
+def _null_builder_refusal(app: str) -> DeployError:
+    return DeployError(
+        f"{app}'s builder is null: Dokku builds nothing from a push, so ansible-deploy can neither check nor apply "
+        "its packaging, and refuses to release it",
+        hint=f"The null builder is not for normal operation. Let the tree choose again, then push again: "
+        f"dokku builder:set {app} selected",
+    )
 
 
 def pre_build(builder: str, app: str, source_dir: str, *_: str) -> None:
@@ -97,7 +119,12 @@ def pre_release_builder(builder: str, app: str, image: str, *_: str) -> None:
     finds nothing to do. Settings it repairs here reach a herokuish app at its next release. Dokku releases only
     a built image, so a release staged at post-build stays staged from here on."""
     del image
-    Staging(Dokku.from_environ().data_dir(app)).released()
+    dokku = Dokku.from_environ()
+    staging = Staging(dokku.data_dir(app))
+    if staging.pending() is not None and dokku.selected_builder(app) == NULL_BUILDER:  # a push nothing was built for
+        staging.abandon_build()
+        raise _null_builder_refusal(app)
+    staging.released()
     _pre_deploy(app, builder)
 
 
@@ -106,11 +133,19 @@ def _pre_deploy(app: str, builder: str) -> None:
     the release that still serves."""
 
     dokku = Dokku.from_environ()
+    _refuse_beyond_k3s(dokku, app)
     try:
         run_phase(dokku, app, Phase.PRE_DEPLOY, builder=builder)
     except ProvisioningError:
         rollback.after_failed_pre_deploy(dokku, app)  # the old containers still serve: match them again
         raise
+
+
+def _refuse_beyond_k3s(dokku: Dokku, app: str) -> None:
+    """The staged packaging, refused as a push is when the app's scheduler became k3s after it was staged."""
+    release = Staging(dokku.data_dir(app)).current()
+    if release is not None:
+        refuse_beyond_k3s(dokku, app, staged_packaging(dokku, app, release))
 
 
 def builds_record_finalize(app: str, build_id: str, exit_code: str, *_: str) -> None:
@@ -140,6 +175,7 @@ def check_deploy(app: str, container: str, proc_type: str, port: str, ip: str, *
     release = Staging(dokku.data_dir(app)).current()
     if release is None:
         return
+    _refuse_beyond_k3s(dokku, app)
     packaging = staged_packaging(dokku, app, release)
     https = certificates.https(dokku, app, packaging)  # as nginx will serve it, the certificate of a first deploy too
     with _reported_check(dokku, app, release, "check-deploy"):
@@ -151,6 +187,7 @@ def post_deploy(app: str, *_: str) -> None:
     the health check through nginx; Dokku passes the port and IP arguments empty."""
 
     dokku = Dokku.from_environ()
+    _refuse_beyond_k3s(dokku, app)
     staging = Staging(dokku.data_dir(app))
     release = staging.current()
     if release is not None:

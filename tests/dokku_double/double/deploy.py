@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -106,11 +107,13 @@ def git_hook(env: Env, args: list[str], stdin: io.TextIOBase) -> int:
             warn(f"for example, try 'git push <dokku> {ref.removeprefix('refs/heads/')}:{branch}'")
             continue
         receive(env, app, new)
+        trigger(env, "deploy-source-set", app, "git-push", new)
     return 0
 
 
 def receive(env: Env, app: str, rev: str) -> None:
-    """git_receive_app: lock, GIT_REV (or the app's rev-env-var), extract, post-extract (status ignored), build, release, deploy."""
+    """git_receive_app: lock, GIT_REV (or the app's rev-env-var), extract, post-extract (status ignored), build,
+    release, deploy. The caller fires deploy-source-set (cmd-git-hook: git-push; git:from-image: docker-image)."""
     from double import apps, config  # cycle: config restarts through this module
 
     if not env.app_exists(app):
@@ -131,19 +134,35 @@ def receive(env: Env, app: str, rev: str) -> None:
             ).stdout
             subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
             trigger(env, "post-extract", app, str(work), rev)  # Dokku ignores post-extract's exit status
-            builder = "dockerfile" if (work / "Dockerfile").exists() else "herokuish"
+            builder = selected_builder(env, app) or ("dockerfile" if (work / "Dockerfile").exists() else "herokuish")
             trigger(env, "pre-receive-app", app, builder, str(work), rev)
+            env.prop_set("builder", app, "detected", builder)  # dokku_receive: builder-set-property
             with _build_record(env, app):  # release_app_deploy_lock: builds-record-finalize with the exit code
                 build(env, app, builder, work)
-                release_and_deploy(env, app, builder)
+                release_and_deploy(env, app)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    trigger(env, "deploy-source-set", app, "git-push", rev)
+
+
+def selected_builder(env: Env, app: str) -> str:
+    """builder-detect of the builder plugin (plugins/builder/triggers.go TriggerBuilderDetect): the app's
+    `selected` property, else the global one; it comes before every builder's own detection."""
+    return env.prop_get("builder", app, "selected") or env.prop_get("builder", "--global", "selected")
+
+
+def image_builder(env: Env, app: str) -> str:
+    """get_image_builder_type (plugins/common/functions): the builder that built the app's current image (Docker:
+    the image's com.dokku.builder-type label), kept beside the image folder here; herokuish when unknown."""
+    image = (ps_dir(env, app) / "image").resolve()
+    label = ps_dir(env, app) / "labels" / image.name
+    return label.read_text() if label.is_file() else "herokuish"
 
 
 def build(env: Env, app: str, builder: str, work: Path) -> None:
     """dokku_build (plugins/common/functions): builder-build, and when it fails (pre-build, the build itself,
     post-build), the last released image tagged `latest` again (none: the tag removed), then "App build failed"."""
+    if builder == "null":  # plugins/builder-null implements no builder-build: nothing is built, nothing fires
+        return
     try:
         _builder_build(env, app, builder, work)
     except Fail as failure:
@@ -155,31 +174,71 @@ def build(env: Env, app: str, builder: str, work: Path) -> None:
 
 def _builder_build(env: Env, app: str, builder: str, work: Path) -> None:
     """builder-build: pre-build (honoured), 'the image' is a copy of the work dir (a Dockerfile's RUN lines run in
-    it), post-build (honoured)."""
+    it), or, for a Dockerfile whose last FROM names an image the double knows (known_image), a copy of that image
+    with only the last stage's RUN lines run in it (the context is not in it: the double reads no COPY), then
+    post-build (honoured)."""
     info1(f"Building {app} from {builder}...")
     code = trigger(env, "pre-build", builder, app, str(work))
     if code != 0:
         raise Fail("", code)
     image = ps_dir(env, app) / "images" / f"{time.time_ns()}"
-    shutil.copytree(work, image, symlinks=True)
+    base = _base_image(env, work / "Dockerfile") if builder == "dockerfile" else None
+    if base is None:
+        shutil.copytree(work, image, symlinks=True)
+    else:  # a herokuish image's baked settings are its own app's (and only its user reads them): not sourced by
+        # a Dockerfile app's process, so left out
+        shutil.copytree(
+            base, image, symlinks=True, ignore=lambda folder, _names: [".profile.d"] * (folder == str(base))
+        )
     if builder == "dockerfile":
-        _run_dockerfile(image)
+        _run_dockerfile(image, _dockerfile_runs(work / "Dockerfile", last_stage=base is not None))
+    (ps_dir(env, app) / "labels").mkdir(exist_ok=True)
+    (ps_dir(env, app) / "labels" / image.name).write_text(builder)
     current = ps_dir(env, app) / "image"
     tmp = current.with_name("image.tmp")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(image)
     tmp.replace(current)
-    env.prop_set("builder", app, "detected", builder)
     trigger_honoured(env, "post-build", builder, app, str(work))
 
 
-def _dockerfile_runs(dockerfile: Path) -> list[str]:
-    """The shell commands of a Dockerfile's RUN instructions, continuation lines joined (the exec form's words
-    quoted for the shell); the other instructions are not read."""
+def loaded_image(env: Env, name: str) -> Path:
+    """Where an image `git:load-image` loaded is kept, by its name (a missing tag is `latest`)."""
+    full = name if ":" in name.rpartition("/")[2] else f"{name}:latest"
+    return env.lib_root / "data" / "double-images" / hashlib.sha256(full.encode()).hexdigest()
+
+
+def known_image(env: Env, name: str) -> Path | None:
+    """The image folder a Docker image name stands for on this "host": one `git:load-image` loaded, or
+    `dokku/APP:latest` (or `dokku/APP`), the image an app's last build tagged; the double knows no other (Docker
+    would pull it from a registry)."""
+    if loaded_image(env, name).is_dir():
+        return loaded_image(env, name)
+    repository, _, tag = name.partition(":")
+    app = repository.removeprefix("dokku/")
+    if repository == app or tag not in ("", "latest") or not env.app_exists(app):
+        return None
+    image = ps_dir(env, app) / "image"
+    return image.resolve() if image.is_symlink() and image.resolve().is_dir() else None
+
+
+def _base_image(env: Env, dockerfile: Path) -> Path | None:
+    """The image the last stage of a Dockerfile starts FROM, when the double knows it."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text()) if dockerfile.is_file() else ""
+    froms = [line.split()[1:] for line in text.splitlines() if line.strip().upper().startswith("FROM ")]
+    words = [w for w in froms[-1] if not w.startswith("--")] if froms else []
+    return known_image(env, words[0]) if words else None
+
+
+def _dockerfile_runs(dockerfile: Path, *, last_stage: bool = False) -> list[str]:
+    """The shell commands of a Dockerfile's RUN instructions (of its last stage only, when last_stage),
+    continuation lines joined (the exec form's words quoted for the shell); the other instructions are not read."""
     runs: list[str] = []
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
     for line in text.splitlines():
         keyword, _, rest = line.strip().partition(" ")
+        if last_stage and keyword.upper() == "FROM":
+            runs = []
         if keyword.upper() != "RUN" or not rest.strip():
             continue
         rest = rest.strip()
@@ -190,11 +249,11 @@ def _dockerfile_runs(dockerfile: Path) -> list[str]:
     return runs
 
 
-def _run_dockerfile(image: Path) -> None:
+def _run_dockerfile(image: Path, runs: list[str]) -> None:
     """builder-dockerfile's `docker image build ... --tag IMAGE .` (plugins/builder-dockerfile/builder-build): each
     RUN in the image folder, with /bin/sh, as the dokku user (Docker: as root in a build container); the first
     that fails fails the build, and the tag stays on the old image."""
-    for command in _dockerfile_runs(image / "Dockerfile"):
+    for command in runs:
         done = subprocess.run(
             ["/bin/sh", "-c", command], cwd=image, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, check=False
         )
@@ -244,9 +303,13 @@ def _build_record(env: Env, app: str) -> Iterator[None]:
         trigger(env, "builds-record-finalize", app, build_id, str(code))
 
 
-def release_and_deploy(env: Env, app: str, builder: str | None = None) -> None:
-    """release_and_deploy APP latest: the release hooks (pre-deploy only if a plugin ships it), then deploy."""
-    builder = builder or env.prop_get("builder", app, "detected", "herokuish")
+def release_and_deploy(env: Env, app: str) -> None:
+    """release_and_deploy APP latest: nothing without an image (fn-verify-app-image); else the release hooks of
+    the builder that built the image (get_image_builder_type, not the builder of the push: a push with the null
+    builder releases the image built before), pre-deploy only if a plugin ships it, then deploy."""
+    if not (ps_dir(env, app) / "image").resolve().is_dir():
+        return
+    builder = image_builder(env, app)
     image = f"dokku/{app}:latest"
     with _build_record(env, app):
         info1(f"Releasing {app}...")
@@ -297,7 +360,7 @@ def app_user(env: Env, app: str) -> tuple[int, int]:
     read the Dockerfile's USER)."""
     from double import config  # cycle
 
-    if env.prop_get("builder", app, "detected", "herokuish") != "herokuish":
+    if image_builder(env, app) != "herokuish":
         return 0, 0
     name = config.read(env, app).get("DOKKU_APP_USER") or "herokuishuser"
     try:
@@ -589,6 +652,7 @@ def _prune_images(env: Env, app: str) -> None:
     for image in (ps_dir(env, app) / "images").iterdir():
         if str(image) not in keep:
             shutil.rmtree(image, ignore_errors=True)
+            (ps_dir(env, app) / "labels" / image.name).unlink(missing_ok=True)
 
 
 def _retiring(env: Env, app: str, pids: list[int] | None = None) -> list[int]:
@@ -625,6 +689,7 @@ def rebuild(env: Env, app: str) -> None:
         warn(f"App {app} has not been deployed")
         return
     receive(env, app, head)
+    trigger(env, "deploy-source-set", app, "git-push", head)
 
 
 def cmd_restart(env: Env, args: list[str]) -> int:
@@ -655,7 +720,33 @@ def cmd_start(env: Env, args: list[str]) -> int:
     return 0
 
 
+BUILDER_PROPERTIES = ("build-dir", "selected", "skip-cleanup")  # and `detected`, read-only
+
+
+def cmd_builder_set(env: Env, args: list[str]) -> int:
+    """builder:set APP|--global PROPERTY [VALUE] (plugins/builder/subcommands.go CommandSet,
+    common.CommandPropertySet)."""
+    app, prop, value = [*args, "", "", ""][:3]
+    if app != "--global":
+        env.verify_app(app or None)
+    if prop == "detected":
+        warn("detected is a read-only property")
+        return 0
+    if not prop:
+        raise Fail("No property specified")
+    if prop not in BUILDER_PROPERTIES:
+        raise Fail(f"Invalid property specified, valid properties include: {', '.join(BUILDER_PROPERTIES)}")
+    if value:
+        info2_quiet(f"Setting {prop} to {value}")
+        env.prop_set("builder", app, prop, value)
+    else:
+        info2_quiet(f"Unsetting {prop}")
+        env.prop_delete("builder", app, prop)
+    return 0
+
+
 COMMANDS = {
+    "builder:set": cmd_builder_set,
     "ps:restart": cmd_restart,
     "ps:rebuild": cmd_rebuild,
     "ps:stop": cmd_stop,

@@ -7,10 +7,18 @@ import pwd
 import sys
 from pathlib import Path
 
-from double import apps, config, deploy, nginx, plugins, proxy, services
+from double import apps, config, deploy, git, nginx, plugins, proxy, services
 from double.env import VERSION, Env, Fail, warn
 
-CORE = {**apps.COMMANDS, **config.COMMANDS, **proxy.COMMANDS, **deploy.COMMANDS, **nginx.COMMANDS, **services.COMMANDS}
+CORE = {
+    **apps.COMMANDS,
+    **config.COMMANDS,
+    **proxy.COMMANDS,
+    **deploy.COMMANDS,
+    **git.COMMANDS,
+    **nginx.COMMANDS,
+    **services.COMMANDS,
+}
 
 
 def _global_flags(args: list[str]) -> list[str]:
