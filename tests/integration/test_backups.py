@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
 import services
 from conftest import TOKEN, Receiver, Sandbox, edit_env, output, services_facts
 from test_databases import backup_ids, databases, deploy, notes_copy, report, sql
@@ -305,24 +304,6 @@ def test_seaweedfs_once_down_leaves_none_of_its_sockets_in_tmp(tmp_path: Path) -
     assert all(p.is_socket() for p in sockets), sockets
     services.down(tmp_path)
     assert not [p for p in sockets if p.exists()]
-
-
-@pytest.mark.parametrize(("engine", "backend"), [("postgres", "server"), ("mysql", "dokku-service")])
-def test_an_app_with_a_database_and_no_storage_backs_up_drills_and_restores(
-    served: Sandbox, tmp_path: Path, engine: str, backend: str
-) -> None:
-    app = f"dbonly-{engine}"
-    served.ok("apps:create", app)
-    served.ok("ansible-deploy:set", app, "database-backend", backend)
-    deploy(served, app, notes_copy(tmp_path, app, database={"engine": engine}, storage=None))
-    sql(served, app, "CREATE TABLE items (name text)", "INSERT INTO items VALUES ('kept')")
-    served.ok("ansible-deploy:backup", app, "--drill")
-    [taken] = backup_ids(served, app)
-    assert report(served, app, "last-drill-result") == "succeeded"
-    assert sorted(t["kind"] for t in tags_of(served, app)) == ["database", "files"]
-    sql(served, app, "DROP TABLE items")
-    served.ok("ansible-deploy:restore", app, taken, "--force")
-    assert sql(served, app, "SELECT name FROM items") == [("kept",)]
 
 
 def files_tar(box: Sandbox, app: str, backup_id: str) -> tarfile.TarFile:
