@@ -9,7 +9,7 @@ description:
   - Reads the map with C(ports:report APP --ports-map) and runs one C(ports:set) when it differs.
   - C(ports:set) makes nginx rebuild at once with the running containers and the new map, whose container port
     they were not started with (502s until the next deploy's containers take over, for good if that deploy fails).
-    So while it runs the app's proxy type is set to C(none) (C(proxy:set) triggers nothing), and put back after:
+    So while it runs the app's proxy type is set to C(none) (C(proxy:set) triggers nothing), and put back after;
     nginx gets the new map at the deploy's own rebuild, with the containers started on it.
   - C(ports:set) replaces the whole map, so list C(https:443:PORT) too once TLS is on.
 extends_documentation_fragment: [dokku_deploy.dokku.app]
