@@ -27,12 +27,10 @@ lint: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections:$(CURDIR)/$(VENV)/collections $(BIN)/ansible-lint -q playbooks roles
 	$(BIN)/shellcheck commands subcommands/* $$(scripts/list-shell-files)
 
-# Tests are independent (each has its own sandbox and servers), so they run in parallel. Part of their time they
-# wait (on servers, timeouts, nginx reloads), so three workers for two cores keep both busy; the slowest 30 are
-# listed at the end.
-WORKERS ?= $(shell echo $$(( ($$(nproc) * 3 + 1) / 2 )))
+# Tests are independent (each has its own sandbox and servers), so they run on one worker per core;
+# the slowest 30 are listed at the end.
 pytest: setup
-	$(BIN)/pytest -n $(WORKERS) --dist worksteal --durations=30
+	$(BIN)/pytest -n auto --dist worksteal --durations=30
 
 test: lint pytest
 
