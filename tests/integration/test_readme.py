@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -36,7 +37,9 @@ def test_the_section_shows_the_commands_a_newcomer_needs() -> None:
 
 def _recipe(clone: Path, target: str) -> list[str]:
     """The commands `make TARGET` runs once set up (what `make -n` prints after the venv is there)."""
-    said = subprocess.run(["make", "-n", target], cwd=clone, capture_output=True, text=True, check=True).stdout
+    alone = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}  # not make test's
+    said = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=clone, env=alone,
+                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     return [line for line in said.splitlines() if line and "install-system-packages" not in line]
 
 
