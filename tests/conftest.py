@@ -78,6 +78,16 @@ class Sandbox:
         assert result.returncode == 0, f"dokku {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result.stdout
 
+    def add_plugin(self, name: str, **hooks: str) -> None:
+        """An enabled community plugin with the given hooks (shell bodies; `cron_entries` is the cron-entries hook)."""
+        folder = self.lib / "plugins" / "available" / name
+        folder.mkdir(parents=True)
+        (folder / "plugin.toml").write_text(f'[plugin]\ndescription = "{name}"\nversion = "0.1.0"\n[plugin.config]\n')
+        for hook, body in hooks.items():
+            (folder / hook.replace("_", "-")).write_text(f"#!/bin/sh\n{body}\n")
+            (folder / hook.replace("_", "-")).chmod(0o755)
+        self.ok("plugin:enable", name)
+
     def admit(self, app: str) -> None:
         """What an admin does before an app's first push: create it, give its vault password, allow its steps."""
         self.ok("apps:create", app)

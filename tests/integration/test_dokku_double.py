@@ -352,17 +352,6 @@ def test_checks_skip_disable_and_enable_keep_a_process_type_in_one_list(sandbox:
     assert lists() == ("none", "none")
 
 
-def _plugin(box: Sandbox, name: str, **hooks: str) -> None:
-    """An enabled community plugin with the given hooks (shell bodies)."""
-    folder = box.lib / "plugins" / "available" / name
-    folder.mkdir(parents=True)
-    (folder / "plugin.toml").write_text(f'[plugin]\ndescription = "{name}"\nversion = "0.1.0"\n[plugin.config]\n')
-    for hook, body in hooks.items():
-        (folder / hook.replace("_", "-")).write_text(f"#!/bin/sh\n{body}\n")
-        (folder / hook.replace("_", "-")).chmod(0o755)
-    box.ok("plugin:enable", name)
-
-
 def test_the_crontab_comes_from_one_cron_entries_chain_that_stops_at_a_failure(sandbox: Sandbox) -> None:
     """plugins/cron/crontab.go: plugn stops at the first failing cron-entries hook and the crontab is written from
     what came before it; a line without two or three `;` fields fails the rewrite and keeps the old crontab; a blank
@@ -370,11 +359,11 @@ def test_the_crontab_comes_from_one_cron_entries_chain_that_stops_at_a_failure(s
     crontab = sandbox.lib / "data" / "cron" / "crontab"
     mode = sandbox.root / "mode"
     mode.write_text("crash")
-    _plugin(sandbox, "aa-first", cron_entries="echo '1 1 * * *;echo first;/tmp/first.log'")
-    _plugin(sandbox, "ab-middle", cron_entries=(
+    sandbox.add_plugin("aa-first", cron_entries="echo '1 1 * * *;echo first;/tmp/first.log'")
+    sandbox.add_plugin("ab-middle", cron_entries=(
         f'case $(cat {mode}) in crash) echo "2 2 * * *;echo middle"; exit 1 ;; bad) echo "3 3 * * * echo bad" ;;'
         ' blank) printf "4 4 * * *;echo x\\n\\n" ;; esac'))  # fmt: skip
-    _plugin(sandbox, "zz-last", cron_entries="echo '5 5 * * *;echo last'")
+    sandbox.add_plugin("zz-last", cron_entries="echo '5 5 * * *;echo last'")
 
     sandbox.ok("plugin:trigger", "scheduler-cron-write")
     lines = crontab.read_text().splitlines()
@@ -395,10 +384,10 @@ def test_the_crontab_comes_from_one_cron_entries_chain_that_stops_at_a_failure(s
 def test_a_failing_uninstall_hook_leaves_the_plugin_installed(sandbox: Sandbox) -> None:
     """plugins/plugin/functions uninstall_plugin: `plugn trigger uninstall NAME` under `set -e`, then plugn
     uninstall; every plugin's hook gets the name."""
-    _plugin(sandbox, "zz-stubborn", uninstall=f'echo "$1" >> {sandbox.root}/asked; [ "$1" != zz-stubborn ]')
+    sandbox.add_plugin("zz-stubborn", uninstall=f'echo "$1" >> {sandbox.root}/asked; [ "$1" != zz-stubborn ]')
     refused = sandbox.dokku("plugin:uninstall", "zz-stubborn")
     assert refused.returncode != 0 and (sandbox.lib / "plugins" / "available" / "zz-stubborn").is_dir()
-    _plugin(sandbox, "zz-willing")
+    sandbox.add_plugin("zz-willing")
     done = sandbox.dokku("plugin:uninstall", "zz-willing")
     assert done.returncode == 0 and "Plugin zz-willing uninstalled" in done.stdout, done.stderr
     assert not (sandbox.lib / "plugins" / "available" / "zz-willing").exists()

@@ -230,12 +230,7 @@ def test_scheduled_jobs_survive_a_crash_and_the_install_rewrites_the_crontab(san
     (plugins/cron/crontab.go): the plugin's hook never fails, and when it cannot work out its lines (here a crash;
     standing aside after a failed install: the standby test) it gives the last good ones, so neither its jobs nor a
     later plugin's (dokku-letsencrypt's renewal sorts after it) vanish. A successful install rewrites the crontab."""
-    later = sandbox.lib / "plugins" / "available" / "zz-later"  # after ours: plugn runs plugins in name order
-    later.mkdir()
-    (later / "plugin.toml").write_text('[plugin]\ndescription = "later"\nversion = "0.1.0"\n[plugin.config]\n')
-    (later / "cron-entries").write_text("#!/bin/sh\necho '5 5 * * *;dokku later:job'\n")
-    (later / "cron-entries").chmod(0o755)
-    sandbox.ok("plugin:enable", "zz-later")
+    sandbox.add_plugin("zz-later", cron_entries="echo '5 5 * * *;dokku later:job'")  # after ours: plugn's name order
     sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
     crontab = sandbox.lib / "data" / "cron" / "crontab"
     crontab.unlink(missing_ok=True)
@@ -297,12 +292,7 @@ def test_uninstall_takes_the_plugins_jobs_out_of_the_crontab_and_says_what_it_ke
     """plugin:uninstall runs every plugin's `uninstall NAME` as root, then removes the plugin
     (plugins/plugin/functions): its cron jobs would otherwise fail ("not a dokku command") until the next deploy
     rewrote the crontab. The apps' settings and secrets stay, and it says so."""
-    later = sandbox.lib / "plugins" / "available" / "zz-later"
-    later.mkdir()
-    (later / "plugin.toml").write_text('[plugin]\ndescription = "later"\nversion = "0.1.0"\n[plugin.config]\n')
-    (later / "cron-entries").write_text("#!/bin/sh\necho '5 5 * * *;dokku later:job'\n")
-    (later / "cron-entries").chmod(0o755)
-    sandbox.ok("plugin:enable", "zz-later")
+    sandbox.add_plugin("zz-later", cron_entries="echo '5 5 * * *;dokku later:job'")
     sandbox.ok("ansible-deploy:set", "--global", "acme-directory", "https://127.0.0.1:9/dir")
     sandbox.ok("plugin:trigger", "scheduler-cron-write")
     crontab = sandbox.lib / "data" / "cron" / "crontab"

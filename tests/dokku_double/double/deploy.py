@@ -732,16 +732,7 @@ def cmd_builder_set(env: Env, args: list[str]) -> int:
     if prop == "detected":
         warn("detected is a read-only property")
         return 0
-    if not prop:
-        raise Fail("No property specified")
-    if prop not in BUILDER_PROPERTIES:
-        raise Fail(f"Invalid property specified, valid properties include: {', '.join(BUILDER_PROPERTIES)}")
-    if value:
-        info2_quiet(f"Setting {prop} to {value}")
-        env.prop_set("builder", app, prop, value)
-    else:
-        info2_quiet(f"Unsetting {prop}")
-        env.prop_delete("builder", app, prop)
+    env.command_property_set("builder", app, prop, value, BUILDER_PROPERTIES)
     return 0
 
 

@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 VERSION = "0.38.27"
@@ -141,6 +141,20 @@ class Env:
 
     def prop_delete(self, plugin: str, app: str, key: str) -> None:
         self.prop_path(plugin, app, key).unlink(missing_ok=True)
+
+    def command_property_set(self, plugin: str, app: str, prop: str, value: str, valid: Iterable[str]) -> None:
+        """`PLUGIN:set APP|--global PROPERTY [VALUE]` once the app is checked: plugins/common/properties.go
+        CommandPropertySet, which every plugin's set subcommand calls; an empty value unsets the property."""
+        if not prop:
+            raise Fail("No property specified")
+        if prop not in valid:
+            raise Fail(f"Invalid property specified, valid properties include: {', '.join(valid)}")
+        if value:
+            info2_quiet(f"Setting {prop} to {value}")
+            self.prop_set(plugin, app, prop, value)
+        else:
+            info2_quiet(f"Unsetting {prop}")
+            self.prop_delete(plugin, app, prop)
 
     def prop_list(self, plugin: str, app: str, key: str) -> list[str]:
         return [line for line in self.prop_get(plugin, app, key).splitlines() if line]

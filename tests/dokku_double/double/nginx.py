@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from double.env import Env, Fail, info1_quiet, info2_quiet, privileged, verbose
+from double.env import Env, Fail, info1_quiet, privileged, verbose
 from double.report import report
 
 PROXY = """    location / {{
@@ -147,16 +147,7 @@ def cmd_proxy_set(env: Env, args: list[str]) -> int:
         prop, value = "type", prop
     if app == "--global" and prop not in PROXY_GLOBAL_PROPERTIES:
         raise Fail("Property cannot be specified globally")
-    if not prop:
-        raise Fail("No property specified")
-    if prop not in PROXY_PROPERTIES:
-        raise Fail(f"Invalid property specified, valid properties include: {', '.join(PROXY_PROPERTIES)}")
-    if value:
-        info2_quiet(f"Setting {prop} to {value}")
-        env.prop_set("proxy", app, prop, value)
-    else:
-        info2_quiet(f"Unsetting {prop}")
-        env.prop_delete("proxy", app, prop)
+    env.command_property_set("proxy", app, prop, value, PROXY_PROPERTIES)
     return 0
 
 

@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 from double import nginx
-from double.env import Env, Fail, info1, info1_quiet, info2_quiet, privileged, quiet, verbose
+from double.env import Env, Fail, info1, info1_quiet, privileged, quiet, verbose
 from double.plugins import trigger
 from double.report import report
 
@@ -667,16 +667,7 @@ def scheduler_set(env: Env, args: list[str]) -> int:
     app, prop, value = [*args, "", "", ""][:3]
     if app != "--global":
         env.verify_app(app or None)
-    if not prop:
-        raise Fail("No property specified")
-    if prop not in SCHEDULER_PROPERTIES:
-        raise Fail(f"Invalid property specified, valid properties include: {', '.join(SCHEDULER_PROPERTIES)}")
-    if value:
-        info2_quiet(f"Setting {prop} to {value}")
-        env.prop_set("scheduler", app, prop, value)
-    else:
-        info2_quiet(f"Unsetting {prop}")
-        env.prop_delete("scheduler", app, prop)
+    env.command_property_set("scheduler", app, prop, value, SCHEDULER_PROPERTIES)
     return 0
 
 
